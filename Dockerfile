@@ -1,0 +1,25 @@
+# Gateway image: build with the dev toolchain, run on production dependencies only, as a non-root user.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig*.json ./
+COPY libs/ai/package.json libs/ai/tsconfig.build.json libs/ai/
+COPY libs/simulator/package.json libs/simulator/tsconfig.build.json libs/simulator/
+RUN npm ci --no-audit --no-fund
+COPY src src
+COPY libs libs
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/node_modules node_modules
+COPY --from=build --chown=node:node /app/dist dist
+COPY --from=build --chown=node:node /app/libs/ai/package.json /app/libs/ai/
+COPY --from=build --chown=node:node /app/libs/ai/dist /app/libs/ai/dist
+COPY --from=build --chown=node:node /app/libs/simulator/package.json /app/libs/simulator/
+COPY --from=build --chown=node:node /app/libs/simulator/dist /app/libs/simulator/dist
+COPY --chown=node:node config config
+USER node
+EXPOSE 3000
+CMD ["node", "dist/main.js"]

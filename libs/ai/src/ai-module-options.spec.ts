@@ -1,0 +1,77 @@
+import { DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
+import { DEFAULT_BASE_URL, resolveAiOptions } from './ai-module-options';
+
+describe('resolveAiOptions', () => {
+  it('should fill in every default', () => {
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' } })).toEqual({
+      upstream: { apiKey: 'sk-test', baseURL: DEFAULT_BASE_URL },
+      timeouts: { connectMs: 10_000, firstByteMs: 60_000, streamIdleMs: 30_000, totalMs: 120_000 },
+      retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 },
+      retryBudget: { ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 },
+      breaker: { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 },
+      fallbackModels: {},
+      database: { url: 'sqlite::memory:', migrate: true },
+      redis: undefined,
+      plans: { default: DEFAULT_PLAN },
+      models: {},
+      tenancy: {
+        autoProvision: true,
+        keyCacheTtlMs: 5_000,
+        reservationTtlMs: 300_000,
+        sweepIntervalMs: 30_000,
+        ledgerBatchSize: 200,
+        ledgerFlushIntervalMs: 1_000,
+      },
+      secrets: { ttlMs: 300_000, verifyOnStart: false },
+      summaryModel: 'gpt-4o-mini',
+      telemetry: { maxTenantLabels: 50 },
+    });
+  });
+
+  it('should complete every plan, a limit left out being none, and keep the default plan', () => {
+    const resolved = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, plans: { pro: { requestsPerDay: 10 } } });
+
+    expect(resolved.plans.default).toEqual(DEFAULT_PLAN);
+    expect(resolved.plans.pro).toEqual({ ...UNLIMITED, requestsPerDay: 10 });
+  });
+
+  it('should keep the defaults of the fields an override leaves out', () => {
+    const resolved = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, retry: { maxAttempts: 5 }, timeouts: { totalMs: 30_000 } });
+
+    expect(resolved.retry).toEqual({ maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 });
+    expect(resolved.timeouts).toEqual({ connectMs: 10_000, firstByteMs: 60_000, streamIdleMs: 30_000, totalMs: 30_000 });
+  });
+
+  it('should keep the default when an option is explicitly undefined', () => {
+    const resolved = resolveAiOptions({
+      upstream: { apiKey: 'sk-test', baseURL: undefined },
+      retry: { maxAttempts: undefined },
+      timeouts: { firstByteMs: undefined },
+      retryBudget: { ratio: undefined },
+      breaker: { volumeThreshold: undefined },
+      fallbackModels: undefined,
+    });
+
+    expect(resolved.upstream.baseURL).toBe(DEFAULT_BASE_URL);
+    expect(resolved.retry.maxAttempts).toBe(3);
+    expect(resolved.timeouts.firstByteMs).toBe(60_000);
+    expect(resolved.retryBudget.ratio).toBe(0.1);
+    expect(resolved.breaker.volumeThreshold).toBe(10);
+    expect(resolved.fallbackModels).toEqual({});
+  });
+
+  it('should keep an explicit 0', () => {
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' }, retryBudget: { minRetriesPerSecond: 0 } }).retryBudget.minRetriesPerSecond).toBe(0);
+  });
+
+  it('should keep the given upstream and fallbacks', () => {
+    const apiKey = 'sk-given';
+    const resolved = resolveAiOptions({
+      upstream: { apiKey, baseURL: 'http://simulator:4010/v1', organization: 'org-1' },
+      fallbackModels: { 'gpt-4o': ['gpt-4o-mini'] },
+    });
+
+    expect(resolved.upstream).toEqual({ apiKey, baseURL: 'http://simulator:4010/v1', organization: 'org-1' });
+    expect(resolved.fallbackModels).toEqual({ 'gpt-4o': ['gpt-4o-mini'] });
+  });
+});

@@ -1,0 +1,214 @@
+import type { SecretProvider } from './secrets/secret-provider';
+import { DEFAULT_PLAN, TenantLimits, UNLIMITED } from './tenancy/tenant-limits';
+
+/** Where and how to reach the OpenAI-compatible upstream. */
+export interface UpstreamOptions {
+  /**
+   * Base URL of any OpenAI-compatible API.
+   * @default 'https://api.openai.com/v1'
+   */
+  baseURL?: string;
+  /** A fixed upstream API key. Give this or `secretProvider`. */
+  apiKey?: string;
+  /** Where to read the key from, so that it can rotate without a restart (file, AWS, Azure providers). */
+  secretProvider?: SecretProvider;
+  /** Sent as `OpenAI-Organization` when set. @default undefined */
+  organization?: string;
+}
+
+/** Time limits. A request may ask for a shorter deadline, never a longer one. */
+export interface TimeoutOptions {
+  /** TCP/TLS connection set-up. @default 10_000 */
+  connectMs: number;
+  /**
+   * Until the upstream's first byte: response headers for a stream, the whole answer
+   * otherwise (OpenAI sends a non-streamed answer at once). @default 60_000
+   */
+  firstByteMs: number;
+  /** Longest silence between two chunks of a stream. @default 30_000 */
+  streamIdleMs: number;
+  /** The whole call, retries and fallbacks included; for a stream, until its first chunk. @default 120_000 */
+  totalMs: number;
+}
+
+export interface RetryOptions {
+  /** Upstream attempts per model, the first one included. @default 3 */
+  maxAttempts: number;
+  /** Backoff base: attempt n waits a random time in [0, min(maxDelayMs, baseDelayMs·2^(n-1))). @default 500 */
+  baseDelayMs: number;
+  /** Backoff cap. @default 8_000 */
+  maxDelayMs: number;
+  /** The longest upstream `retry-after` Tollgate will wait; a longer one fails the call at once with that Retry-After. @default 60_000 */
+  maxRetryAfterMs: number;
+}
+
+/** Limits retries to a fraction of recent traffic, so that an outage never multiplies upstream load. */
+export interface RetryBudgetOptions {
+  /** Retries allowed per request in the window. @default 0.1 */
+  ratio: number;
+  /** Retries allowed regardless of traffic, so that a quiet service can still retry. @default 0.5 */
+  minRetriesPerSecond: number;
+  /** The sliding window requests and retries are counted over. @default 10_000 */
+  windowMs: number;
+}
+
+/** One opossum breaker per upstream and model. */
+export interface BreakerOptions {
+  /** Opens when the failure percentage in the window is above this. @default 50 */
+  errorThresholdPercentage: number;
+  /** Calls needed in the window before it may open. @default 10 */
+  volumeThreshold: number;
+  /** The rolling window the failure percentage is computed over. @default 10_000 */
+  windowMs: number;
+  /** How long it stays open before letting one probe call through. @default 30_000 */
+  resetTimeoutMs: number;
+}
+
+/** A model's size, tokenizer and price: for context policies, token counts, cost quotas and reservations. */
+export interface ModelInfo {
+  /** USD per million prompt tokens. */
+  inputPerMillionUsd: number;
+  /** USD per million completion tokens. */
+  outputPerMillionUsd: number;
+  /** Prompt and completion tokens together. @default undefined: no context check */
+  contextWindow?: number;
+  /** The most completion tokens the model writes. @default undefined */
+  maxOutputTokens?: number;
+  /** @default 'o200k_base' */
+  encoding?: TokenEncoding;
+  /** A model with a larger window to switch to under the `upgrade` policy. @default undefined */
+  largerContextModel?: string;
+  /** Completion tokens reserved when a request sets no max_tokens. @default min(4_096, maxOutputTokens) */
+  defaultCompletionTokens?: number;
+}
+
+export type TokenEncoding = 'o200k_base' | 'cl100k_base';
+
+export interface SecretOptions {
+  /** How long a read key is trusted; it is re-read in the background at 80% of this. @default 300_000 */
+  ttlMs: number;
+  /** At start-up, one cheap authenticated call (GET /models) says in the log whether the upstream accepts the key. @default false */
+  verifyOnStart: boolean;
+}
+
+export interface TelemetryOptions {
+  /** Tenants that get a metric label of their own; later ones are counted as `other`. @default 50 */
+  maxTenantLabels: number;
+}
+
+export interface TenancyOptions {
+  /**
+   * Create an unknown tenant on its first call, with the `default` plan. Convenient for a
+   * library whose callers are its own tenants; the gateway turns it off. @default true
+   */
+  autoProvision: boolean;
+  /** How long a key lookup is cached: a revoked key stops working within this. @default 5_000 */
+  keyCacheTtlMs: number;
+  /** A reservation not settled within this (its process died) is released. @default 300_000 */
+  reservationTtlMs: number;
+  /** How often expired reservations are looked for. @default 30_000 */
+  sweepIntervalMs: number;
+  /** Ledger rows are written in batches: at most this many, at least this often. @default 200, 1_000 */
+  ledgerBatchSize: number;
+  ledgerFlushIntervalMs: number;
+}
+
+export interface AiModuleOptions {
+  upstream: UpstreamOptions;
+  /**
+   * Where tenants, keys, quotas and the usage ledger live: `sqlite:<file>`, `sqlite::memory:`
+   * or `postgres://…`. Migrations run at start-up unless `migrate` is false.
+   * @default { url: 'sqlite::memory:', migrate: true }
+   */
+  database?: { url: string; migrate?: boolean };
+  /** Redis for limits shared across replicas (`redis://…`). @default undefined: in-process limits */
+  redis?: { url: string };
+  /** Quota plans by name; a tenant without a plan gets `default`. @default { default: DEFAULT_PLAN } */
+  plans?: Record<string, Partial<TenantLimits>>;
+  /** Prices by model; a model without one is priced as the dearest listed. @default {} (no cost) */
+  models?: Record<string, ModelInfo>;
+  /** @default see TenancyOptions */
+  tenancy?: Partial<TenancyOptions>;
+  /** @default see SecretOptions */
+  secrets?: Partial<SecretOptions>;
+  /** The cheap model that writes summaries under the `summarize` context policy. @default 'gpt-4o-mini' */
+  summaryModel?: string;
+  /** @default { maxTenantLabels: 50 } */
+  telemetry?: Partial<TelemetryOptions>;
+  /** @default see TimeoutOptions */
+  timeouts?: Partial<TimeoutOptions>;
+  /** @default see RetryOptions */
+  retry?: Partial<RetryOptions>;
+  /** @default see RetryBudgetOptions */
+  retryBudget?: Partial<RetryBudgetOptions>;
+  /** @default see BreakerOptions */
+  breaker?: Partial<BreakerOptions>;
+  /**
+   * Models to try, in order, when a model is unavailable, unknown or its breaker is open,
+   * e.g. `{ 'gpt-4o': ['gpt-4o-mini'] }`. @default {}
+   */
+  fallbackModels?: Record<string, string[]>;
+}
+
+export interface ResolvedAiOptions {
+  upstream: Required<Pick<UpstreamOptions, 'baseURL'>> & UpstreamOptions;
+  database: { url: string; migrate: boolean };
+  redis?: { url: string };
+  plans: Record<string, TenantLimits>;
+  models: Record<string, ModelInfo>;
+  tenancy: TenancyOptions;
+  secrets: SecretOptions;
+  summaryModel: string;
+  telemetry: TelemetryOptions;
+  timeouts: TimeoutOptions;
+  retry: RetryOptions;
+  retryBudget: RetryBudgetOptions;
+  breaker: BreakerOptions;
+  fallbackModels: Record<string, string[]>;
+}
+
+export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/** Every plan is complete (unset limits are none), and `default` always exists. */
+function resolvePlans(plans: Record<string, Partial<TenantLimits>> = {}): Record<string, TenantLimits> {
+  const complete = Object.entries(plans).map(([name, limits]) => [name, { ...UNLIMITED, ...limits }] as const);
+  return { default: DEFAULT_PLAN, ...Object.fromEntries(complete) };
+}
+
+/** Overrides that are `undefined` keep the default, so a caller can pass optional config through as is. */
+function withDefaults<T extends object>(defaults: T, overrides: Partial<T> = {}): T {
+  const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(defined) };
+}
+
+export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
+  return {
+    upstream: { ...options.upstream, baseURL: options.upstream.baseURL ?? DEFAULT_BASE_URL },
+    database: { url: options.database?.url ?? 'sqlite::memory:', migrate: options.database?.migrate ?? true },
+    redis: options.redis,
+    plans: resolvePlans(options.plans),
+    models: options.models ?? {},
+    tenancy: withDefaults(
+      {
+        autoProvision: true,
+        keyCacheTtlMs: 5_000,
+        reservationTtlMs: 300_000,
+        sweepIntervalMs: 30_000,
+        ledgerBatchSize: 200,
+        ledgerFlushIntervalMs: 1_000,
+      },
+      options.tenancy,
+    ),
+    secrets: withDefaults({ ttlMs: 300_000, verifyOnStart: false }, options.secrets),
+    summaryModel: options.summaryModel ?? 'gpt-4o-mini',
+    telemetry: withDefaults({ maxTenantLabels: 50 }, options.telemetry),
+    timeouts: withDefaults({ connectMs: 10_000, firstByteMs: 60_000, streamIdleMs: 30_000, totalMs: 120_000 }, options.timeouts),
+    retry: withDefaults({ maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 }, options.retry),
+    retryBudget: withDefaults({ ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 }, options.retryBudget),
+    breaker: withDefaults(
+      { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 },
+      options.breaker,
+    ),
+    fallbackModels: options.fallbackModels ?? {},
+  };
+}

@@ -1,0 +1,116 @@
+import { Module } from '@nestjs/common';
+import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from './ai-module-options';
+import { AiLifecycle } from './ai-lifecycle';
+import { AiService } from './ai.service';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, RESOLVED_AI_OPTIONS } from './ai.module-definition';
+import { Clock, SystemClock } from './common/clock';
+import { Random } from './common/random';
+import { ContextFitter } from './context/context-fitter';
+import { ModelRegistry } from './context/model-registry';
+import { Pricing } from './context/pricing';
+import { TokenCounter } from './context/token-counter';
+import { ConcurrencyLimiter } from './limits/concurrency-limiter';
+import { RedisConnection } from './limits/redis-connection';
+import { TenantRateLimiter } from './limits/tenant-rate-limiter';
+import { Database } from './persistence/database';
+import { ApiKeyService } from './tenancy/api-key.service';
+import { Governance } from './tenancy/governance';
+import { PlanCatalog } from './tenancy/plan-catalog';
+import { QuotaRepository } from './tenancy/quota.repository';
+import { QuotaService } from './tenancy/quota.service';
+import { TenantService } from './tenancy/tenant.service';
+import { UsageLedger } from './tenancy/usage-ledger';
+import { UsageService } from './tenancy/usage.service';
+import { KeyVerification } from './secrets/key-verification';
+import { SecretProvider, StaticSecretProvider } from './secrets/secret-provider';
+import { UpstreamKeyManager } from './secrets/upstream-key-manager';
+import { AiMetrics } from './telemetry/ai-metrics';
+import { BreakerRegistry } from './upstream/breaker-registry';
+import { OpenAiUpstreamClient } from './upstream/openai-upstream.client';
+import { ResilientUpstream } from './upstream/resilient-upstream';
+import { RetryBudget } from './upstream/retry-budget';
+import { UpstreamClient } from './upstream/upstream-client';
+
+/** Connected and migrated before anything that uses it is created. */
+async function openDatabase(options: ResolvedAiOptions): Promise<Database> {
+  const database = new Database(options);
+  await database.open(options.database.migrate);
+  return database;
+}
+
+/** The key is read before anything can call the upstream: no key, no start. */
+async function loadUpstreamKey(provider: SecretProvider, clock: Clock, options: ResolvedAiOptions): Promise<UpstreamKeyManager> {
+  const keys = new UpstreamKeyManager(provider, clock, options);
+  await keys.load();
+  return keys;
+}
+
+function secretProviderFrom(options: ResolvedAiOptions): SecretProvider {
+  const { apiKey, secretProvider } = options.upstream;
+  if (secretProvider) return secretProvider;
+  if (apiKey !== undefined) return new StaticSecretProvider(apiKey);
+  throw new Error('AiModule needs upstream.apiKey or upstream.secretProvider');
+}
+
+async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection> {
+  const connection = new RedisConnection(options);
+  await connection.ready();
+  return connection;
+}
+
+/**
+ * `imports: [AiModule.forRoot({ upstream: { apiKey } })]` or `AiModule.forRootAsync({ inject, useFactory })`,
+ * then inject `AiService`. Pass `isGlobal: true` to use it from every module.
+ */
+@Module({
+  providers: [
+    { provide: RESOLVED_AI_OPTIONS, useFactory: resolveAiOptions, inject: [MODULE_OPTIONS_TOKEN] },
+    { provide: Clock, useClass: SystemClock },
+    { provide: Random, useValue: () => Math.random() },
+    { provide: UpstreamClient, useFactory: (options) => new OpenAiUpstreamClient(options), inject: [RESOLVED_AI_OPTIONS] },
+    { provide: Database, useFactory: openDatabase, inject: [RESOLVED_AI_OPTIONS] },
+    { provide: SecretProvider, useFactory: secretProviderFrom, inject: [RESOLVED_AI_OPTIONS] },
+    { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, RESOLVED_AI_OPTIONS] },
+    KeyVerification,
+    AiMetrics,
+    { provide: RedisConnection, useFactory: connectRedis, inject: [RESOLVED_AI_OPTIONS] },
+    BreakerRegistry,
+    RetryBudget,
+    ResilientUpstream,
+    TokenCounter,
+    ModelRegistry,
+    ContextFitter,
+    Pricing,
+    PlanCatalog,
+    TenantService,
+    ApiKeyService,
+    QuotaRepository,
+    QuotaService,
+    UsageLedger,
+    UsageService,
+    TenantRateLimiter,
+    ConcurrencyLimiter,
+    Governance,
+    AiService,
+    AiLifecycle,
+  ],
+  exports: [
+    AiService,
+    BreakerRegistry,
+    RetryBudget,
+    TenantService,
+    ApiKeyService,
+    QuotaService,
+    UsageService,
+    Governance,
+    Database,
+    RedisConnection,
+    UpstreamKeyManager,
+    KeyVerification,
+    AiMetrics,
+    Clock,
+  ],
+})
+export class AiModule extends ConfigurableModuleClass {}
+
+export type { AiModuleOptions };

@@ -1,0 +1,55 @@
+import type { ASYNC_OPTIONS_TYPE } from './ai.module-definition';
+
+export { AiModule } from './ai.module';
+export type AiModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
+export type {
+  AiModuleOptions,
+  BreakerOptions,
+  ModelInfo,
+  RetryBudgetOptions,
+  RetryOptions,
+  SecretOptions,
+  TenancyOptions,
+  TimeoutOptions,
+  TokenEncoding,
+  UpstreamOptions,
+} from './ai-module-options';
+export { AiService } from './ai.service';
+export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './ai.service';
+export type { ContextAction } from './context/context-fitter';
+export type { ChatStream } from './upstream/chat-stream';
+export { BreakerRegistry } from './upstream/breaker-registry';
+export type { BreakerState, BreakerStatus } from './upstream/breaker-registry';
+export { RetryBudget } from './upstream/retry-budget';
+export { Clock, InjectClock, SystemClock } from './common/clock';
+export { Random, InjectRandom } from './common/random';
+export { UpstreamClient, InjectUpstreamClient } from './upstream/upstream-client';
+export type { UpstreamCallOptions, UpstreamResponse } from './upstream/upstream-client';
+export { TenantService, TENANT_ID_PATTERN } from './tenancy/tenant.service';
+export type { CreateTenantInput, TenantView, UpdateTenantInput } from './tenancy/tenant.service';
+export type { TenantStatus } from './tenancy/tenant.entity';
+export { ApiKeyService } from './tenancy/api-key.service';
+export type { ApiKeyView, IssuedApiKey, KeyOwner } from './tenancy/api-key.service';
+export { QuotaService } from './tenancy/quota.service';
+export type { QuotaView, QuotaWindowView } from './tenancy/quota.service';
+export { UsageService } from './tenancy/usage.service';
+export type { UsageGroup, UsageGrouping, UsageQuery } from './tenancy/usage.service';
+export { Governance } from './tenancy/governance';
+export { Database } from './persistence/database';
+export { RedisConnection } from './limits/redis-connection';
+export { CONTEXT_POLICIES, DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
+export type { ContextPolicy, LimitOverrides, TenantLimits } from './tenancy/tenant-limits';
+export type { RateLimitState, TenantRateLimitStates } from './limits/rate-limit-state';
+export { SecretProvider, SecretUnavailableError, StaticSecretProvider, fingerprintOf } from './secrets/secret-provider';
+export type { SecretFailure, SecretVersion } from './secrets/secret-provider';
+export { FileSecretProvider } from './secrets/file-secret.provider';
+export { AwsSecretProvider } from './secrets/aws-secret.provider';
+export type { AwsSecretOptions } from './secrets/aws-secret.provider';
+export { AzureSecretProvider } from './secrets/azure-secret.provider';
+export type { AzureSecretOptions } from './secrets/azure-secret.provider';
+export { UpstreamKeyManager } from './secrets/upstream-key-manager';
+export type { RefreshOutcome, UpstreamKeyStatus } from './secrets/upstream-key-manager';
+export { KeyVerification } from './secrets/key-verification';
+export type { KeyVerdict } from './secrets/key-verification';
+export { AiMetrics } from './telemetry/ai-metrics';
+export * from './errors/ai-errors';

@@ -1,0 +1,132 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
+
+const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** How one admitted call ended, as the metrics count it. */
+export interface CallMetrics {
+  tenantId: string;
+  model: string;
+  outcome: string;
+  promptTokens: number;
+  completionTokens: number;
+  costMicroUsd: number;
+  seconds: number;
+}
+
+/**
+ * The library's Prometheus metrics, in a registry of their own that the application exposes.
+ * Tenant labels are bounded: the first `telemetry.maxTenantLabels` tenants seen keep their id,
+ * later ones count as `other`, so that cardinality cannot grow with the number of tenants.
+ */
+@Injectable()
+export class AiMetrics implements OnModuleInit {
+  readonly registry = new Registry();
+  private readonly labelledTenants = new Set<string>();
+
+  readonly requests = new Counter({
+    name: 'tollgate_requests_total',
+    help: 'Calls by model and outcome: success, or the error code that ended or refused them.',
+    labelNames: ['model', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'tollgate_request_duration_seconds',
+    help: 'Admitted calls from admission to their end, retries and streaming included, by model and outcome.',
+    labelNames: ['model', 'outcome'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'tollgate_upstream_attempt_duration_seconds',
+    help: 'One upstream attempt, to its answer (or first chunk), by model and outcome.',
+    labelNames: ['model', 'outcome'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: 'tollgate_tokens_total',
+    help: 'Tokens billed, by tenant (bounded), model and kind (prompt, completion).',
+    labelNames: ['tenant', 'model', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cost = new Counter({
+    name: 'tollgate_cost_usd_total',
+    help: 'Cost in USD from the model table, by tenant (bounded) and model.',
+    labelNames: ['tenant', 'model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'tollgate_upstream_retries_total',
+    help: 'Upstream retries made, by model.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retryBudgetRejections = new Counter({
+    name: 'tollgate_retry_budget_rejections_total',
+    help: 'Retries or fallbacks not made because the retry budget was spent.',
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'tollgate_breaker_state',
+    help: 'Breaker state by model: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: 'tollgate_breaker_transitions_total',
+    help: 'Breaker state changes, by model and the state entered.',
+    labelNames: ['model', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly secretRefreshes = new Counter({
+    name: 'tollgate_upstream_key_refreshes_total',
+    help: 'Reads of the upstream key from its store after start-up, by outcome (rotated, unchanged, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    private readonly keys: UpstreamKeyManager,
+    private readonly breakers: BreakerRegistry,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {}
+
+  onModuleInit(): void {
+    this.keys.onRefresh((outcome) => this.secretRefreshes.inc({ outcome }));
+    this.breakers.onStateChange((model, state) => {
+      this.breakerState.set({ model }, BREAKER_STATE_VALUES[state]);
+      this.breakerTransitions.inc({ model, state });
+    });
+  }
+
+  callEnded(call: CallMetrics): void {
+    const tenant = this.tenantLabel(call.tenantId);
+    this.requests.inc({ model: call.model, outcome: call.outcome });
+    this.requestDuration.observe({ model: call.model, outcome: call.outcome }, call.seconds);
+    this.tokens.inc({ tenant, model: call.model, kind: 'prompt' }, call.promptTokens);
+    this.tokens.inc({ tenant, model: call.model, kind: 'completion' }, call.completionTokens);
+    this.cost.inc({ tenant, model: call.model }, call.costMicroUsd / 1_000_000);
+  }
+
+  private tenantLabel(tenantId: string): string {
+    if (this.labelledTenants.has(tenantId)) return tenantId;
+    if (this.labelledTenants.size >= this.options.telemetry.maxTenantLabels) return 'other';
+    this.labelledTenants.add(tenantId);
+    return tenantId;
+  }
+}

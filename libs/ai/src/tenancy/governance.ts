@@ -1,0 +1,232 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { Clock, InjectClock } from '../common/clock';
+import { Pricing } from '../context/pricing';
+import { ModelRegistry } from '../context/model-registry';
+import { TokenCounter } from '../context/token-counter';
+import { AiMetrics } from '../telemetry/ai-metrics';
+import { isAiError, ModelNotAllowedError } from '../errors/ai-errors';
+import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
+import { TenantRateLimitStates } from '../limits/rate-limit-state';
+import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
+import { QuotaRepository, Reservation } from './quota.repository';
+import { ActiveTenant, TenantService } from './tenant.service';
+import { UsageLedger } from './usage-ledger';
+
+type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
+
+export interface AdmissionContext {
+  tenantId: string;
+  /** The tenant when the caller has resolved it already. */
+  tenant?: ActiveTenant;
+  keyId?: string;
+  requestId: string;
+  stream: boolean;
+  /** The requested model and its fallbacks: the reservation is priced as the dearest. */
+  servingModels?: string[];
+  /** The prompt's tokens when the caller has counted them already (the context policy has). */
+  promptTokens?: number;
+}
+
+/** How a call ended, for the settlement and the ledger. */
+export interface CallEnd {
+  /** `success`, or the error code that ended it. */
+  outcome: string;
+  attempts: number;
+  modelServed?: string;
+  /** What the upstream billed; absent when it answered nothing. */
+  usage?: { promptTokens: number; completionTokens: number };
+}
+
+export interface TokenEstimate {
+  promptTokens: number;
+  completionTokens: number;
+  costMicroUsd: number;
+}
+
+/** A request let through every limit: it holds a reservation and a slot until `finish`. */
+export interface Admission {
+  readonly tenant: ActiveTenant;
+  readonly estimate: TokenEstimate;
+  readonly rateLimits: TenantRateLimitStates;
+  /** Settles the reservation, frees the slot, writes the ledger row; never throws, runs once. */
+  finish(end: CallEnd): void;
+}
+
+/**
+ * The tenant's side of every call, in the order of DESIGN.md's request path: the tenant, its
+ * request rate, its allowed models, its token rate, its requests in flight, and an atomic
+ * reservation against its quotas; after the call, settlement to real usage and the ledger.
+ */
+@Injectable()
+export class Governance implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(Governance.name);
+  private readonly settling = new Set<Promise<void>>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly tenants: TenantService,
+    private readonly rateLimiter: TenantRateLimiter,
+    private readonly concurrency: ConcurrencyLimiter,
+    private readonly quota: QuotaRepository,
+    private readonly ledger: UsageLedger,
+    private readonly pricing: Pricing,
+    private readonly tokens: TokenCounter,
+    private readonly registry: ModelRegistry,
+    private readonly metrics: AiMetrics,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {}
+
+  async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+    const admittedAt = this.clock.now();
+    const tenant = context.tenant ?? (await this.tenants.resolveActive(context.tenantId));
+    const { limits } = tenant;
+    const rateLimits: TenantRateLimitStates = {};
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      if (limits.requestsPerMinute !== null) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
+      if (limits.allowedModels !== null && !limits.allowedModels.includes(request.model)) {
+        throw new ModelNotAllowedError(request.model, limits.allowedModels);
+      }
+      const estimate = this.estimate(request, context.servingModels, context.promptTokens);
+      const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
+      if (limits.tokensPerMinute !== null) {
+        const tpm = limits.tokensPerMinute;
+        rateLimits.tokens = await this.rateLimiter.takeTokens(tenant.id, tpm, estimatedTokens);
+        undo.push(() => this.rateLimiter.adjustTokens(tenant.id, -Math.min(estimatedTokens, tpm)));
+      }
+      const releaseSlot = limits.concurrentRequests !== null ? await this.concurrency.acquire(tenant.id, limits.concurrentRequests) : noSlot;
+      undo.push(releaseSlot);
+      const reservation = await this.quota.reserve({
+        tenantId: tenant.id,
+        requestId: context.requestId,
+        tokens: estimatedTokens,
+        costMicroUsd: estimate.costMicroUsd,
+        limits,
+        now: admittedAt,
+        expiresAt: admittedAt + this.options.tenancy.reservationTtlMs,
+      });
+      return this.admission({ tenant, estimate, rateLimits, reservation, releaseSlot, request, context, admittedAt });
+    } catch (error) {
+      await Promise.all(undo.map((step) => step().catch(() => undefined)));
+      if (isAiError(error)) error.rateLimits = { ...rateLimits, ...error.rateLimits };
+      this.metrics.requests.inc({ model: request.model, outcome: isAiError(error) ? error.code : 'internal_error' });
+      throw error;
+    }
+  }
+
+  /**
+   * A request that names no completion limit gets the model's default allowance as one, sent
+   * upstream: otherwise the model could write past what was reserved and overspend the quota.
+   */
+  capCompletion<T extends ChatRequest>(request: T): T {
+    if (request.max_completion_tokens != null || request.max_tokens != null) return request;
+    return { ...request, max_completion_tokens: this.pricing.defaultCompletionTokens(request.model) };
+  }
+
+  /** The tenant and its limits, as a call for it would see them. */
+  tenant(tenantId: string): Promise<ActiveTenant> {
+    return this.tenants.resolveActive(tenantId);
+  }
+
+  /**
+   * The most a request can cost: its prompt, its completion allowance for every choice (`n`), priced
+   * as the dearest model that may answer it (a fallback may be dearer than the model asked for).
+   */
+  estimate(request: ChatRequest, servingModels: string[] = [request.model], counted?: number): TokenEstimate {
+    const promptTokens = counted ?? this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
+    const perChoice = request.max_completion_tokens ?? request.max_tokens ?? this.pricing.defaultCompletionTokens(request.model);
+    const completionTokens = perChoice * (request.n ?? 1);
+    const costMicroUsd = Math.max(...servingModels.map((model) => this.pricing.costMicroUsd(model, promptTokens, completionTokens)));
+    return { promptTokens, completionTokens, costMicroUsd };
+  }
+
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => void this.releaseExpiredReservations(), this.options.tenancy.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Resolves once every settlement started so far is done and its ledger row written. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.settling]);
+    await this.ledger.flush();
+  }
+
+  async releaseExpiredReservations(): Promise<number> {
+    try {
+      return await this.quota.releaseExpired(this.clock.now());
+    } catch (error) {
+      this.logger.error(`could not release expired reservations: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  private admission(held: {
+    tenant: ActiveTenant;
+    estimate: TokenEstimate;
+    rateLimits: TenantRateLimitStates;
+    reservation: Reservation;
+    releaseSlot: ReleaseSlot;
+    request: ChatRequest;
+    context: AdmissionContext;
+    admittedAt: number;
+  }): Admission {
+    let finished = false;
+    return {
+      tenant: held.tenant,
+      estimate: held.estimate,
+      rateLimits: held.rateLimits,
+      finish: (end) => {
+        if (finished) return;
+        finished = true;
+        const endedAt = this.clock.now();
+        const settlement = this.settle(held, end, endedAt).finally(() => this.settling.delete(settlement));
+        this.settling.add(settlement);
+      },
+    };
+  }
+
+  private async settle(held: Parameters<Governance['admission']>[0], end: CallEnd, endedAt: number): Promise<void> {
+    const { tenant, estimate, reservation, request, context } = held;
+    const promptTokens = end.usage?.promptTokens ?? 0;
+    const completionTokens = end.usage?.completionTokens ?? 0;
+    const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? request.model, promptTokens, completionTokens);
+    try {
+      await held.releaseSlot();
+      await this.quota.settle(reservation, { tokens: promptTokens + completionTokens, costMicroUsd });
+      const tpm = tenant.limits.tokensPerMinute;
+      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
+      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, promptTokens + completionTokens - charged);
+    } catch (error) {
+      // The reservation expires and gives its budget back: a settlement failure never fails a call.
+      this.logger.error(`could not settle request ${context.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
+    }
+    const model = end.modelServed ?? request.model;
+    const seconds = (endedAt - held.admittedAt) / 1000;
+    this.metrics.callEnded({ tenantId: tenant.id, model, outcome: end.outcome, promptTokens, completionTokens, costMicroUsd, seconds });
+    this.ledger.record({
+      requestId: context.requestId,
+      tenantId: tenant.id,
+      keyId: context.keyId ?? null,
+      modelRequested: request.model,
+      modelServed: end.modelServed ?? null,
+      promptTokens,
+      completionTokens,
+      costMicroUsd,
+      attempts: end.attempts,
+      outcome: end.outcome,
+      stream: context.stream,
+      latencyMs: endedAt - held.admittedAt,
+      createdAt: held.admittedAt,
+    });
+  }
+}
+
+const noSlot: ReleaseSlot = async () => undefined;

@@ -1,0 +1,195 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { Clock, InjectClock } from '../common/clock';
+import { InvalidLimitsError, InvalidTenantIdError, TenantDisabledError, TenantExistsError, TenantNotFoundError } from '../errors/ai-errors';
+import { Database } from '../persistence/database';
+import { PlanCatalog } from './plan-catalog';
+import { TenantEntity, TenantStatus } from './tenant.entity';
+import { CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TenantLimits } from './tenant-limits';
+import { TtlCache } from './ttl-cache';
+
+/** Tenant ids appear in URLs, keys of every store and log lines: a short, plain token. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export interface TenantView {
+  id: string;
+  name: string;
+  plan: string;
+  status: TenantStatus;
+  /** The plan's limits with the tenant's overrides applied. */
+  limits: TenantLimits;
+  overrides: LimitOverrides;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreateTenantInput {
+  /** @default a generated `tn_…` id */
+  id?: string;
+  name: string;
+  /** @default 'default' */
+  plan?: string;
+}
+
+export interface UpdateTenantInput {
+  name?: string;
+  plan?: string;
+  status?: TenantStatus;
+}
+
+/** A tenant as the call path needs it. */
+export interface ActiveTenant {
+  id: string;
+  limits: TenantLimits;
+}
+
+const COUNT_LIMITS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'concurrentRequests', 'maxPromptTokens'] as const;
+
+@Injectable()
+export class TenantService {
+  private readonly active: TtlCache<ActiveTenant>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly plans: PlanCatalog,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {
+    this.active = new TtlCache(clock, options.tenancy.keyCacheTtlMs);
+  }
+
+  async create(input: CreateTenantInput): Promise<TenantView> {
+    const id = input.id ?? `tn_${randomBytes(8).toString('hex')}`;
+    assertTenantId(id);
+    const plan = input.plan ?? 'default';
+    this.plans.limitsOf(plan);
+    const now = this.clock.now();
+    const tenant = await this.db.transaction(async (manager) => {
+      if (await manager.existsBy(TenantEntity, { id })) throw new TenantExistsError(id);
+      const entity = manager.create(TenantEntity, { id, name: input.name, plan, status: 'active', limitOverrides: {}, createdAt: now, updatedAt: now });
+      return manager.save(entity);
+    });
+    return this.view(tenant);
+  }
+
+  async list(): Promise<TenantView[]> {
+    const tenants = await this.db.manager.find(TenantEntity, { order: { createdAt: 'ASC' } });
+    return tenants.map((tenant) => this.view(tenant));
+  }
+
+  async get(id: string): Promise<TenantView> {
+    return this.view(await this.find(id));
+  }
+
+  async update(id: string, changes: UpdateTenantInput): Promise<TenantView> {
+    if (changes.plan !== undefined) this.plans.limitsOf(changes.plan);
+    return this.modify(id, (tenant) => Object.assign(tenant, definedOnly(changes)));
+  }
+
+  /** Disables the tenant: its keys stop working, its ledger is kept. */
+  async disable(id: string): Promise<TenantView> {
+    return this.update(id, { status: 'disabled' });
+  }
+
+  /** Replaces the tenant's limit overrides: an absent field is the plan's value, `null` removes the limit. */
+  async setLimits(id: string, overrides: LimitOverrides): Promise<TenantView> {
+    assertValidOverrides(overrides, Object.keys(this.options.models));
+    return this.modify(id, (tenant) => {
+      tenant.limitOverrides = definedOnly(overrides);
+    });
+  }
+
+  /** The tenant for a call: cached briefly, created on first use when auto-provisioning is on. */
+  async resolveActive(id: string): Promise<ActiveTenant> {
+    const cached = this.active.get(id);
+    if (cached) return cached;
+    const tenant = (await this.db.manager.findOneBy(TenantEntity, { id })) ?? (await this.provision(id));
+    if (tenant.status !== 'active') throw new TenantDisabledError(id);
+    const active = { id, limits: this.limitsOf(tenant) };
+    this.active.set(id, active);
+    return active;
+  }
+
+  private async provision(id: string): Promise<TenantEntity> {
+    if (!this.options.tenancy.autoProvision) throw new TenantNotFoundError(id);
+    try {
+      await this.create({ id, name: id });
+    } catch (error) {
+      if (!(error instanceof TenantExistsError)) throw error; // another call provisioned it first
+    }
+    return this.find(id);
+  }
+
+  private async modify(id: string, change: (tenant: TenantEntity) => void): Promise<TenantView> {
+    const tenant = await this.db.transaction(async (manager) => {
+      const found = await manager.findOneBy(TenantEntity, { id });
+      if (!found) throw new TenantNotFoundError(id);
+      change(found);
+      found.updatedAt = this.clock.now();
+      return manager.save(found);
+    });
+    this.active.delete(id);
+    return this.view(tenant);
+  }
+
+  private async find(id: string): Promise<TenantEntity> {
+    const tenant = TENANT_ID_PATTERN.test(id) ? await this.db.manager.findOneBy(TenantEntity, { id }) : null;
+    if (!tenant) throw new TenantNotFoundError(id);
+    return tenant;
+  }
+
+  private limitsOf(tenant: TenantEntity): TenantLimits {
+    return effectiveLimits(this.plans.limitsOf(tenant.plan), tenant.limitOverrides);
+  }
+
+  private view(tenant: TenantEntity): TenantView {
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      plan: tenant.plan,
+      status: tenant.status,
+      limits: this.limitsOf(tenant),
+      overrides: tenant.limitOverrides,
+      createdAt: new Date(tenant.createdAt).toISOString(),
+      updatedAt: new Date(tenant.updatedAt).toISOString(),
+    };
+  }
+}
+
+export function assertTenantId(id: string): void {
+  if (!TENANT_ID_PATTERN.test(id)) throw new InvalidTenantIdError();
+}
+
+/** Counts are whole and not negative; models, when the module knows its models, are known ones. */
+function assertValidOverrides(overrides: LimitOverrides, knownModels: string[]): void {
+  for (const field of COUNT_LIMITS) {
+    const value = overrides[field];
+    if (value !== undefined && value !== null && !(Number.isInteger(value) && value >= 0)) {
+      throw new InvalidLimitsError(`'${field}' must be a whole number of 0 or more, or null for no limit.`, field);
+    }
+  }
+  const cost = overrides.costPerMonthUsd;
+  if (cost !== undefined && cost !== null && !(Number.isFinite(cost) && cost >= 0)) {
+    throw new InvalidLimitsError(`'costPerMonthUsd' must be a number of 0 or more, or null for no limit.`, 'costPerMonthUsd');
+  }
+  if (overrides.contextPolicy !== undefined && !CONTEXT_POLICIES.includes(overrides.contextPolicy)) {
+    throw new InvalidLimitsError(`'contextPolicy' must be one of ${CONTEXT_POLICIES.join(', ')}.`, 'contextPolicy');
+  }
+  if (overrides.allowUnknownModels !== undefined && typeof overrides.allowUnknownModels !== 'boolean') {
+    throw new InvalidLimitsError(`'allowUnknownModels' must be true or false.`, 'allowUnknownModels');
+  }
+  if (knownModels.length === 0) return;
+  assertKnownModels(overrides.allowedModels ?? [], knownModels, 'allowedModels');
+  assertKnownModels(Object.entries(overrides.fallbackModels ?? {}).flat(2), knownModels, 'fallbackModels');
+}
+
+function assertKnownModels(models: string[], knownModels: string[], param: string): void {
+  const unknown = models.find((model) => !knownModels.includes(model));
+  if (unknown !== undefined) throw new InvalidLimitsError(`Unknown model '${unknown}'. Known models: ${knownModels.join(', ')}.`, param);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

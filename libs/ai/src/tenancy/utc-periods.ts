@@ -1,0 +1,24 @@
+/** The UTC calendar periods quotas are counted in. */
+export interface UtcPeriods {
+  /** `2026-11-24` */
+  day: string;
+  /** `2026-11` */
+  month: string;
+  /** Epoch ms of the next UTC midnight, when the day's requests renew. */
+  dayEndsAt: number;
+  /** Epoch ms of the first instant of next UTC month, when tokens and cost renew. */
+  monthEndsAt: number;
+}
+
+export function utcPeriods(nowMs: number): UtcPeriods {
+  const now = new Date(nowMs);
+  const year = now.getUTCFullYear();
+  const month = now.getUTCMonth();
+  const date = now.getUTCDate();
+  return {
+    day: now.toISOString().slice(0, 10),
+    month: now.toISOString().slice(0, 7),
+    dayEndsAt: Date.UTC(year, month, date + 1),
+    monthEndsAt: Date.UTC(year, month + 1, 1),
+  };
+}

@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import CircuitBreaker from 'opossum';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { Clock, InjectClock } from '../common/clock';
+import { isAiError, RequestAbortedError, UpstreamUnavailableError } from '../errors/ai-errors';
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface BreakerStatus {
+  upstream: string;
+  model: string;
+  state: BreakerState;
+  /** When an open breaker lets its next probe through. */
+  halfOpenAt?: number;
+  /** Calls that reached the upstream in the breaker's rolling window, and how many of them failed it. */
+  recentCalls: number;
+  recentFailures: number;
+}
+
+type Action = () => Promise<unknown>;
+
+const MIN_RETRY_AFTER_MS = 1000;
+
+/** The breaker of one upstream and model. */
+export class ModelBreaker {
+  private readonly breaker: CircuitBreaker<[Action], unknown>;
+  private openedAt?: number;
+
+  constructor(
+    readonly upstream: string,
+    readonly model: string,
+    private readonly resetTimeoutMs: number,
+    private readonly clock: Clock,
+    options: CircuitBreaker.Options,
+    onStateChange: (state: BreakerState) => void = () => undefined,
+  ) {
+    this.breaker = new CircuitBreaker((action: Action) => action(), options);
+    this.breaker.on('open', () => {
+      this.openedAt = this.clock.now();
+      onStateChange('open');
+    });
+    this.breaker.on('halfOpen', () => onStateChange('half_open'));
+    this.breaker.on('close', () => {
+      this.openedAt = undefined;
+      onStateChange('closed');
+    });
+  }
+
+  /** Runs one upstream attempt; fails fast with a 503-class error while open. */
+  async fire<T>(attempt: () => Promise<T>): Promise<T> {
+    const probing = this.breaker.halfOpen;
+    try {
+      return (await this.breaker.fire(attempt)) as T;
+    } catch (error) {
+      if (isOpenBreakerRejection(error)) throw this.rejection();
+      // opossum counts a filtered error as a success, which closes a half-open breaker: a probe
+      // its caller abandoned proved nothing, so wait another reset period.
+      if (probing && error instanceof RequestAbortedError) this.breaker.open();
+      throw error;
+    }
+  }
+
+  /** What a call gets while the breaker is open; at least a second, as "retry now" during a probe would invite a stampede. */
+  rejection(): UpstreamUnavailableError {
+    const retryAfterMs = Math.max(MIN_RETRY_AFTER_MS, this.msUntilHalfOpen());
+    return new UpstreamUnavailableError('circuit_open', { retryAfterMs }, { retryable: false, tripsBreaker: false });
+  }
+
+  /** Opens at once, for failures that no amount of traffic would fix (an exhausted account). */
+  forceOpen(): void {
+    this.breaker.open();
+  }
+
+  /** False while open: a call now would be rejected without reaching the upstream. */
+  allowsCalls(): boolean {
+    return this.breaker.closed || this.breaker.pendingClose;
+  }
+
+  msUntilHalfOpen(): number {
+    if (this.openedAt === undefined) return 0;
+    return Math.max(0, this.openedAt + this.resetTimeoutMs - this.clock.now());
+  }
+
+  status(): BreakerStatus {
+    const state: BreakerState = this.breaker.halfOpen ? 'half_open' : this.breaker.opened ? 'open' : 'closed';
+    const halfOpenAt = state === 'open' && this.openedAt !== undefined ? this.openedAt + this.resetTimeoutMs : undefined;
+    const { successes, failures } = this.breaker.stats;
+    return { upstream: this.upstream, model: this.model, state, halfOpenAt, recentCalls: successes + failures, recentFailures: failures };
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+}
+
+function isOpenBreakerRejection(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === 'EOPENBREAKER';
+}
+
+/** One breaker per upstream and model, created on first use. */
+@Injectable()
+export class BreakerRegistry {
+  private readonly breakers = new Map<string, ModelBreaker>();
+  private readonly listeners: Array<(model: string, state: BreakerState) => void> = [];
+
+  constructor(
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @InjectClock() private readonly clock: Clock,
+  ) {}
+
+  forModel(model: string): ModelBreaker {
+    const upstream = this.options.upstream.baseURL;
+    const key = `${upstream} ${model}`;
+    let breaker = this.breakers.get(key);
+    if (!breaker) {
+      breaker = this.create(upstream, model);
+      this.breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /** Called whenever a breaker changes state, for metrics and alerts. */
+  onStateChange(listener: (model: string, state: BreakerState) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Opens every breaker of the upstream: for account-wide failures such as exhausted credit. */
+  forceOpenAll(): void {
+    this.breakers.forEach((breaker) => breaker.forceOpen());
+  }
+
+  statuses(): BreakerStatus[] {
+    return [...this.breakers.values()].map((breaker) => breaker.status());
+  }
+
+  /** Called by AiLifecycle once no call can come any more: a shut breaker refuses every call. */
+  shutdown(): void {
+    this.breakers.forEach((breaker) => breaker.shutdown());
+  }
+
+  private create(upstream: string, model: string): ModelBreaker {
+    const { errorThresholdPercentage, volumeThreshold, windowMs, resetTimeoutMs } = this.options.breaker;
+    const changed = (state: BreakerState) => this.listeners.forEach((listener) => listener(model, state));
+    return new ModelBreaker(upstream, model, resetTimeoutMs, this.clock, {
+      name: `${upstream} ${model}`,
+      // Time limits belong to the call policy, which aborts the request itself.
+      timeout: false,
+      errorThresholdPercentage,
+      volumeThreshold,
+      rollingCountTimeout: windowMs,
+      rollingCountBuckets: 10,
+      resetTimeout: resetTimeoutMs,
+      // opossum counts a filtered error as a success: only upstream-health failures may open it.
+      errorFilter: (error: unknown) => !(isAiError(error) && error.policy.tripsBreaker),
+    }, changed);
+  }
+}

@@ -1,0 +1,153 @@
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { isAiError, RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors/ai-errors';
+import { AttemptControl } from './resilient-upstream';
+
+/** A streamed chat completion, open and with its first chunk already received. */
+export interface ChatStream extends AsyncIterable<ChatCompletionChunk> {
+  /** The model that is answering: the requested one or a fallback. */
+  readonly model: string;
+  /** Upstream calls made before the stream opened, retries and fallbacks included. */
+  readonly attempts: number;
+  readonly upstreamRequestId?: string;
+  /** Cancels the upstream stream; iteration then ends with `RequestAbortedError`. */
+  cancel(): void;
+}
+
+/**
+ * Whatever breaks a stream's read, in the library's taxonomy: an abort is its reason, an SDK
+ * HTTP error is classified as usual, and anything else (a dropped socket, an in-stream error
+ * event) means the stream was interrupted.
+ */
+function classifyStreamError(control: AttemptControl, error: unknown): unknown {
+  const classified = control.classify(error);
+  return isAiError(classified) ? classified : new UpstreamUnavailableError('stream_interrupted', { cause: error });
+}
+
+/** Opens an upstream stream and waits for its first chunk, so that the attempt's first-byte timeout covers both. */
+export async function primeStream(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  control: AttemptControl,
+): Promise<PrimedStream> {
+  const iterator = stream[Symbol.asyncIterator]();
+  return { first: await readNext(iterator, control), iterator, control };
+}
+
+export interface PrimedStream {
+  first: IteratorResult<ChatCompletionChunk>;
+  iterator: AsyncIterator<ChatCompletionChunk>;
+  control: AttemptControl;
+}
+
+/** How a relayed stream ended: the usage the upstream reported, the text relayed, the error if it failed. */
+export interface StreamEnd {
+  usage?: CompletionUsage;
+  text: string;
+  error?: unknown;
+}
+
+export interface RelayOptions {
+  /** Longest silence between chunks. */
+  idleMs: number;
+  /** Aborts the upstream stream when it aborts. */
+  callerSignal?: AbortSignal;
+  /** Whether the usage-only last chunk is relayed (the caller asked for `include_usage`). */
+  forwardUsage: boolean;
+  /** Called once, however the stream ends, even if it is never read. */
+  onEnd(end: StreamEnd): void;
+}
+
+/**
+ * Relays a primed stream chunk by chunk. The upstream is aborted when it goes silent for `idleMs`,
+ * when the caller's signal aborts, when the consumer stops early, and when the consumer does not
+ * come back for the next chunk within `idleMs` (or never starts reading): a stream left alone
+ * must not hold the upstream, the tenant's slot or its reservation.
+ */
+export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncGenerator<ChatCompletionChunk> {
+  const { control } = primed;
+  const onCallerAbort = () => control.abort(new RequestAbortedError());
+  options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true, signal: control.signal });
+  let ended = false;
+  const end = (result: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    options.callerSignal?.removeEventListener('abort', onCallerAbort);
+    options.onEnd(result);
+  };
+  let consumerTimer: NodeJS.Timeout | undefined;
+  const consumer = {
+    away: () => {
+      consumerTimer = setTimeout(() => {
+        const error = new RequestAbortedError();
+        control.abort(error);
+        end({ text: '', error });
+      }, options.idleMs);
+    },
+    back: () => clearTimeout(consumerTimer),
+  };
+  consumer.away();
+  return relay(primed, options, { consumer, end });
+}
+
+async function* relay(
+  primed: PrimedStream,
+  options: RelayOptions,
+  hooks: { consumer: { away(): void; back(): void }; end(result: StreamEnd): void },
+): AsyncGenerator<ChatCompletionChunk> {
+  const { first, iterator, control } = primed;
+  hooks.consumer.back();
+  let next = first;
+  let usage: CompletionUsage | undefined;
+  let text = '';
+  let error: unknown;
+  try {
+    while (!next.done) {
+      const chunk = next.value;
+      usage = chunk.usage ?? usage;
+      text += chunk.choices[0]?.delta?.content ?? '';
+      const usageOnly = chunk.choices.length === 0 && chunk.usage;
+      if (!usageOnly || options.forwardUsage) {
+        hooks.consumer.away();
+        yield chunk;
+        hooks.consumer.back();
+      }
+      next = await nextWithin(iterator, control, options.idleMs);
+    }
+  } catch (failure) {
+    error = failure;
+    throw failure;
+  } finally {
+    hooks.consumer.back();
+    // Stopped early (the consumer went away) or failed: make sure the upstream request is cancelled.
+    if (!next.done) control.abort(new RequestAbortedError());
+    hooks.end({ usage, text, error: error ?? (next.done ? undefined : new RequestAbortedError()) });
+  }
+}
+
+async function nextWithin(
+  iterator: AsyncIterator<ChatCompletionChunk>,
+  control: AttemptControl,
+  idleMs: number,
+): Promise<IteratorResult<ChatCompletionChunk>> {
+  const idle = setTimeout(() => control.abort(new UpstreamTimeoutError('stream_idle')), idleMs);
+  try {
+    return await readNext(iterator, control);
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+async function readNext(
+  iterator: AsyncIterator<ChatCompletionChunk>,
+  control: AttemptControl,
+): Promise<IteratorResult<ChatCompletionChunk>> {
+  let next: IteratorResult<ChatCompletionChunk>;
+  try {
+    next = await iterator.next();
+  } catch (error) {
+    throw classifyStreamError(control, error);
+  }
+  // The openai SDK ends an aborted stream quietly: the abort must still surface, as its reason.
+  if (control.signal.aborted) throw control.signal.reason;
+  return next;
+}

@@ -1,0 +1,72 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import {
+  AiError,
+  ContextLengthExceededError,
+  RequestTooLargeError,
+  UpstreamAuthFailedError,
+  UpstreamBadRequestError,
+  UpstreamModelNotFoundError,
+  UpstreamPermissionDeniedError,
+  UpstreamQuotaExhaustedError,
+  UpstreamRateLimitedError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../errors/ai-errors';
+import { parseRetryAfterMs } from './retry-policy';
+
+/**
+ * Maps what the `openai` SDK threw for one upstream attempt to the library's error taxonomy
+ * (DESIGN.md, "Error taxonomy"). Anything that is not an SDK error is a bug and is returned as is.
+ */
+export function classifyUpstreamError(error: unknown, model: string, nowMs: number): unknown {
+  if (error instanceof APIConnectionTimeoutError) return new UpstreamTimeoutError('first_byte', { cause: error });
+  if (error instanceof APIConnectionError) return classifyConnectionError(error);
+  if (!(error instanceof APIError) || error.status === undefined) return error;
+
+  const details = {
+    cause: error,
+    upstreamRequestId: error.requestID ?? undefined,
+    retryAfterMs: parseRetryAfterMs(error.headers, nowMs),
+  };
+  const message = upstreamMessage(error);
+  const status = error.status;
+
+  if (status === 429) return classifyTooManyRequests(error, message, details);
+  if (status === 401) return new UpstreamAuthFailedError(details);
+  if (status === 403) return new UpstreamPermissionDeniedError(model, details);
+  if (status === 404) return new UpstreamModelNotFoundError(model, details);
+  if (status === 408 || status === 409 || status >= 500) return new UpstreamUnavailableError('upstream_error', details);
+  if (error.code === 'context_length_exceeded') return new ContextLengthExceededError(message, details);
+  return new UpstreamBadRequestError(message, { ...details, param: error.param, upstreamCode: error.code ?? undefined });
+}
+
+function classifyTooManyRequests(error: APIError, message: string, details: { cause: unknown; upstreamRequestId?: string; retryAfterMs?: number }): AiError {
+  // OpenAI sends an exhausted account as a 429 too: never retry it.
+  if (error.code === 'insufficient_quota' || error.type === 'insufficient_quota') {
+    return new UpstreamQuotaExhaustedError({ ...details, retryAfterMs: undefined });
+  }
+  // Same code as a transient TPM limit, but the request alone exceeds the limit: no wait helps.
+  if (/request too large/i.test(message)) return new RequestTooLargeError(message, { ...details, retryAfterMs: undefined });
+  return new UpstreamRateLimitedError(details);
+}
+
+function classifyConnectionError(error: APIConnectionError): AiError {
+  if (causeCodes(error).includes('UND_ERR_CONNECT_TIMEOUT')) return new UpstreamTimeoutError('connect', { cause: error });
+  return new UpstreamUnavailableError('connection_failed', { cause: error });
+}
+
+/** The upstream's own message, without the SDK's "429 " status prefix. */
+function upstreamMessage(error: APIError): string {
+  const body = error.error as { message?: unknown } | undefined;
+  return typeof body?.message === 'string' ? body.message : error.message;
+}
+
+/** The `code` of an error and of every error in its `cause` chain. */
+export function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+  }
+  return codes;
+}

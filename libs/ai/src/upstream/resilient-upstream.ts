@@ -1,0 +1,190 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { sleep } from '../common/abort';
+import { Clock, InjectClock } from '../common/clock';
+import { InjectRandom, Random } from '../common/random';
+import {
+  AiError,
+  isAiError,
+  UpstreamAuthFailedError,
+  UpstreamQuotaExhaustedError,
+  UpstreamUnavailableError,
+  UpstreamTimeoutError,
+} from '../errors/ai-errors';
+import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { AiMetrics } from '../telemetry/ai-metrics';
+import { BreakerRegistry } from './breaker-registry';
+import { classifyUpstreamError } from './classify-upstream-error';
+import { Deadline } from './deadline';
+import { decideRetry } from './retry-policy';
+import { RetryBudget } from './retry-budget';
+import { UpstreamResponse } from './upstream-client';
+
+export interface CallContext {
+  /** Aborts the call and cancels the upstream request (e.g. the tenant disconnected). */
+  signal?: AbortSignal;
+  /** A shorter deadline than the configured total; a longer one is ignored. */
+  timeoutMs?: number;
+  /** Fallback chains for this call, instead of the module's (a tenant's own). */
+  fallbackModels?: Record<string, string[]>;
+}
+
+/** What an attempt gets: its signal and key, and a way to abort it later (a stream's idle timeout). */
+export interface AttemptControl {
+  readonly signal: AbortSignal;
+  /** The upstream key to authenticate this attempt with. */
+  readonly apiKey: string;
+  abort(reason: AiError): void;
+  /** Turns whatever the upstream threw into the library's taxonomy; an abort becomes its reason. */
+  classify(error: unknown): unknown;
+}
+
+export type Attempt<T> = (model: string, control: AttemptControl) => Promise<UpstreamResponse<T>>;
+
+export interface CallOutcome<T> {
+  value: T;
+  /** The model that answered: the requested one or a fallback. */
+  model: string;
+  /** Upstream calls made, retries and fallbacks included. */
+  attempts: number;
+  upstreamRequestId?: string;
+}
+
+interface CallState {
+  readonly deadline: Deadline;
+  attempts: number;
+  /** The key of the last attempt, to ask for a replacement when the upstream refuses it. */
+  lastKey?: string;
+  /** The key that replaced a refused one; a refused key is replaced at most once per call. */
+  replacementKey?: string;
+}
+
+/**
+ * The one layer that retries: retry( breaker( timeout( attempt ) ) ), model by model through
+ * the configured fallbacks, inside one deadline and the process's retry budget.
+ */
+@Injectable()
+export class ResilientUpstream {
+  constructor(
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    private readonly breakers: BreakerRegistry,
+    private readonly budget: RetryBudget,
+    @InjectClock() private readonly clock: Clock,
+    @InjectRandom() private readonly random: Random,
+    private readonly keys: UpstreamKeyManager,
+    private readonly metrics: AiMetrics,
+  ) {}
+
+  async call<T>(model: string, context: CallContext, attempt: Attempt<T>): Promise<CallOutcome<T>> {
+    const durationMs = Math.min(this.options.timeouts.totalMs, context.timeoutMs ?? Infinity);
+    const shortenedByCaller = durationMs < this.options.timeouts.totalMs;
+    const state: CallState = { deadline: new Deadline(this.clock, durationMs, context.signal, shortenedByCaller), attempts: 0 };
+    this.budget.recordRequest();
+    const fallbacks = (context.fallbackModels ?? this.options.fallbackModels)[model] ?? [];
+    try {
+      return await this.callWithFallbacks([model, ...fallbacks], state, attempt);
+    } catch (error) {
+      if (isAiError(error)) error.upstreamAttempts = state.attempts;
+      throw error;
+    } finally {
+      state.deadline.release();
+    }
+  }
+
+  private async callWithFallbacks<T>(candidates: string[], state: CallState, attempt: Attempt<T>): Promise<CallOutcome<T>> {
+    let lastFailure: unknown;
+    for (const candidate of candidates) {
+      try {
+        return await this.callModel(candidate, state, attempt);
+      } catch (error) {
+        if (!(isAiError(error) && error.policy.triesFallback)) throw error;
+        lastFailure = error;
+      }
+    }
+    throw lastFailure;
+  }
+
+  private async callModel<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<CallOutcome<T>> {
+    const breaker = this.breakers.forModel(model);
+    // A fallback's first call adds upstream load like a retry, unless an open breaker rejects it for free.
+    if (state.attempts > 0 && breaker.allowsCalls()) this.spendRetryBudget(this.options.retry.baseDelayMs);
+    for (let attemptOfModel = 1; ; attemptOfModel++) {
+      try {
+        const response = await breaker.fire(() => this.attemptOnce(model, state, attempt));
+        return { value: response.data, model, attempts: state.attempts, upstreamRequestId: response.requestId };
+      } catch (error) {
+        if (!isAiError(error)) throw error;
+        if (await this.replacedRefusedKey(error, state)) continue;
+        this.onFailure(error);
+        const decision = decideRetry(error, attemptOfModel, state.deadline.remainingMs(), this.options.retry, this.random);
+        if (!decision.retry) {
+          error.retryAfterMs ??= decision.retryAfterMs;
+          throw error;
+        }
+        if (!breaker.allowsCalls()) throw breaker.rejection();
+        this.spendRetryBudget(decision.delayMs);
+        this.metrics.retries.inc({ model });
+        await sleep(decision.delayMs, state.deadline.signal);
+      }
+    }
+  }
+
+  /** An upstream 401: retry once at once with a re-read (or the previous) key, if there is another one. */
+  private async replacedRefusedKey(error: AiError, state: CallState): Promise<boolean> {
+    if (!(error instanceof UpstreamAuthFailedError) || state.replacementKey !== undefined || state.lastKey === undefined) return false;
+    state.replacementKey = await this.keys.replacementFor(state.lastKey);
+    return state.replacementKey !== undefined;
+  }
+
+  private onFailure(error: AiError): void {
+    // An exhausted account fails every model alike: stop calling any of them.
+    if (error instanceof UpstreamQuotaExhaustedError) {
+      this.breakers.forceOpenAll();
+      error.retryAfterMs ??= this.options.breaker.resetTimeoutMs;
+    }
+  }
+
+  /** Asked before any upstream call beyond a call's first; refused, the call fails now rather than after a wait. */
+  private spendRetryBudget(retryAfterMs: number): void {
+    if (this.budget.tryAcquireRetry()) return;
+    this.metrics.retryBudgetRejections.inc();
+    throw new UpstreamUnavailableError(
+      'retry_budget_exhausted',
+      { retryAfterMs: Math.max(1000, retryAfterMs) },
+      { retryable: false, tripsBreaker: false, triesFallback: false },
+    );
+  }
+
+  /** One upstream call, bounded by the first-byte timeout. */
+  private async attemptOnce<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<UpstreamResponse<T>> {
+    if (state.deadline.signal.aborted) throw state.deadline.signal.reason;
+    state.attempts++;
+    state.lastKey = state.replacementKey ?? this.keys.current();
+    const control = this.attemptControl(model, state.deadline, state.lastKey);
+    const firstByte = setTimeout(() => control.abort(new UpstreamTimeoutError('first_byte')), this.options.timeouts.firstByteMs);
+    const startedAt = this.clock.now();
+    let outcome = 'success';
+    try {
+      return await attempt(model, control);
+    } catch (error) {
+      const classified = control.classify(error);
+      outcome = isAiError(classified) ? classified.code : 'internal_error';
+      throw classified;
+    } finally {
+      clearTimeout(firstByte);
+      this.metrics.upstreamDuration.observe({ model, outcome }, (this.clock.now() - startedAt) / 1000);
+    }
+  }
+
+  private attemptControl(model: string, deadline: Deadline, apiKey: string): AttemptControl {
+    const own = new AbortController();
+    const signal = AbortSignal.any([deadline.signal, own.signal]);
+    return {
+      signal,
+      apiKey,
+      abort: (reason) => own.abort(reason),
+      classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now())),
+    };
+  }
+}

@@ -1,0 +1,93 @@
+import { APIConnectionError, APIError } from 'openai';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Model } from 'openai/resources/models';
+import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from '../src/ai-module-options';
+import type { ChatRequest } from '../src/ai.service';
+
+export const UPSTREAM_REQUEST_ID = 'req_upstream_1';
+
+export function aChatCompletion(overrides: Partial<ChatCompletion> = {}): ChatCompletion {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: 'gpt-4o',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'Hello!', refusal: null }, finish_reason: 'stop', logprobs: null },
+    ],
+    usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+    ...overrides,
+  };
+}
+
+export function aChatCompletionChunk(content: string, overrides: Partial<ChatCompletionChunk> = {}): ChatCompletionChunk {
+  return {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'gpt-4o',
+    choices: [{ index: 0, delta: { content }, finish_reason: null }],
+    ...overrides,
+  };
+}
+
+export function aModel(id: string): Model {
+  return { id, object: 'model', created: 1_700_000_000, owned_by: 'openai' };
+}
+
+export function aChatRequest(overrides: Partial<ChatRequest> = {}): ChatRequest {
+  return { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], ...overrides };
+}
+
+export interface ApiErrorBody {
+  message?: string;
+  type?: string;
+  code?: string | null;
+  param?: string | null;
+}
+
+/**
+ * What the `openai` SDK throws for an HTTP error answer: built by the SDK's own
+ * `APIError.generate`, from OpenAI's error body and the response headers.
+ */
+export function anApiError(status: number, body: ApiErrorBody = {}, headers: Record<string, string> = {}): APIError {
+  const error = {
+    message: body.message ?? `Upstream answered ${status}.`,
+    type: body.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
+    code: body.code ?? null,
+    param: body.param ?? null,
+  };
+  return APIError.generate(status, { error }, undefined, new Headers({ 'x-request-id': UPSTREAM_REQUEST_ID, ...headers }));
+}
+
+export const aRateLimitError = (headers: Record<string, string> = {}): APIError =>
+  anApiError(
+    429,
+    { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for gpt-4o on requests per min (RPM): Limit 500.' },
+    headers,
+  );
+
+export const anInsufficientQuotaError = (headers: Record<string, string> = {}): APIError =>
+  anApiError(
+    429,
+    {
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+    },
+    headers,
+  );
+
+/** What the SDK throws when fetch itself failed (DNS, reset socket…), `cause` being fetch's error. */
+export function aConnectionError(cause: Error = new TypeError('fetch failed', { cause: new Error('read ECONNRESET') })): APIConnectionError {
+  return new APIConnectionError({ cause });
+}
+
+/** Module options as a test needs them: a key, and whatever the test overrides. */
+export function anAiModuleOptions(overrides: Partial<AiModuleOptions> = {}): AiModuleOptions {
+  return { upstream: { apiKey: 'sk-test' }, ...overrides };
+}
+
+export function resolvedOptions(overrides: Partial<AiModuleOptions> = {}): ResolvedAiOptions {
+  return resolveAiOptions(anAiModuleOptions(overrides));
+}

@@ -1,0 +1,260 @@
+import { TenantQuotaExceededError } from '../../src/errors/ai-errors';
+import { QuotaRepository, Reservation, ReservationRequest } from '../../src/tenancy/quota.repository';
+import { ReservationEntity } from '../../src/tenancy/reservation.entity';
+import { LimitOverrides } from '../../src/tenancy/tenant-limits';
+import { utcPeriods } from '../../src/tenancy/utc-periods';
+import { aChatRequest } from '../factories';
+import { aReservationRequest, aTenant, Replica, startReplica } from './replica';
+import { describeEachDatabase, describeWithPostgres, postgresDatabases } from './services';
+
+const BUDGET = 20;
+const BURST = 10 * BUDGET;
+
+interface Burst {
+  admitted: Reservation[];
+  refused: unknown[];
+  /** The requests refused, in the order they were asked. */
+  refusedRequests: ReservationRequest[];
+}
+
+/** Every reservation at once, as concurrent requests would ask for them, spread over the replicas. */
+async function reserveAll(replicas: Replica[], requests: ReservationRequest[]): Promise<Burst> {
+  const outcomes = await Promise.allSettled(requests.map((request, i) => replicas[i % replicas.length].quota.reserve(request)));
+  return {
+    admitted: outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : [])),
+    refused: outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : [])),
+    refusedRequests: requests.filter((_, i) => outcomes[i].status === 'rejected'),
+  };
+}
+
+const totalTokens = (spends: { tokens: number }[]) => spends.reduce((total, spend) => total + spend.tokens, 0);
+
+describeEachDatabase('Quota reservations', (databases) => {
+  let url: string;
+  let replica: Replica;
+
+  beforeAll(async () => {
+    url = await databases.fresh();
+  });
+
+  beforeEach(async () => {
+    replica = await startReplica({ database: { url }, tenancy: { reservationTtlMs: 1_000 } });
+  });
+
+  afterEach(() => replica.close());
+
+  const heldReservations = (tenantId: string) => replica.database.manager.countBy(ReservationEntity, { tenantId });
+
+  describe(`${QuotaRepository.name} under concurrency`, () => {
+    it(`should admit exactly ${BUDGET} of ${BURST} concurrent reservations against requestsPerDay: ${BUDGET}`, async () => {
+      const tenant = await aTenant(replica, { requestsPerDay: BUDGET });
+      const now = replica.clock.now();
+
+      const { admitted, refused } = await reserveAll(
+        [replica],
+        Array.from({ length: BURST }, () => aReservationRequest(replica, tenant, { tokens: 7, costMicroUsd: 3 })),
+      );
+
+      expect(admitted).toHaveLength(BUDGET);
+      expect(refused).toHaveLength(BURST - BUDGET);
+      for (const error of refused) {
+        expect(error).toBeInstanceOf(TenantQuotaExceededError);
+        expect(error).toMatchObject({ quota: 'requests_per_day', retryAfterMs: utcPeriods(now).dayEndsAt - now });
+      }
+      expect(await replica.quota.usage(tenant.id, now)).toMatchObject({ requestsToday: BUDGET, tokensThisMonth: 7 * BUDGET, costThisMonthMicroUsd: 3 * BUDGET });
+      expect(await heldReservations(tenant.id)).toBe(BUDGET);
+    });
+
+    it(`should admit exactly ${BUDGET} reservations of 50 tokens against tokensPerMonth: ${50 * BUDGET}`, async () => {
+      const tenant = await aTenant(replica, { tokensPerMonth: 50 * BUDGET });
+      const now = replica.clock.now();
+
+      const { admitted, refused } = await reserveAll(
+        [replica],
+        Array.from({ length: BURST }, () => aReservationRequest(replica, tenant, { tokens: 50 })),
+      );
+
+      expect(admitted).toHaveLength(BUDGET);
+      for (const error of refused) {
+        expect(error).toMatchObject({ code: 'tenant_quota_exceeded', quota: 'tokens_per_month', retryAfterMs: utcPeriods(now).monthEndsAt - now });
+      }
+      expect(await replica.quota.usage(tenant.id, now)).toMatchObject({ requestsToday: BUDGET, tokensThisMonth: 50 * BUDGET });
+    });
+
+    it('should admit exactly the reservations a cost budget pays for', async () => {
+      const tenant = await aTenant(replica, { costPerMonthUsd: 0.002 });
+
+      const { admitted, refused } = await reserveAll(
+        [replica],
+        Array.from({ length: BURST }, () => aReservationRequest(replica, tenant, { costMicroUsd: 100 })),
+      );
+
+      expect(admitted).toHaveLength(BUDGET);
+      expect(refused.every((error) => error instanceof TenantQuotaExceededError && error.quota === 'cost_per_month')).toBe(true);
+      expect((await replica.quota.usage(tenant.id, replica.clock.now())).costThisMonthMicroUsd).toBe(2_000);
+    });
+
+    it('should count exactly the admitted reservations of mixed sizes, and refuse only what no longer fitted', async () => {
+      const budget = 1_000;
+      const tenant = await aTenant(replica, { tokensPerMonth: budget });
+      const sizes = Array.from({ length: BURST }, (_, i) => 1 + ((i * 37) % 100));
+
+      const { admitted, refused, refusedRequests } = await reserveAll(
+        [replica],
+        sizes.map((tokens) => aReservationRequest(replica, tenant, { tokens })),
+      );
+
+      const used = (await replica.quota.usage(tenant.id, replica.clock.now())).tokensThisMonth;
+      expect(used).toBe(totalTokens(admitted));
+      expect(used).toBeLessThanOrEqual(budget);
+      expect(refused.every((error) => error instanceof TenantQuotaExceededError && error.quota === 'tokens_per_month')).toBe(true);
+      // Usage only grew during the burst: a refused request did not fit even in what is left now.
+      expect(Math.min(...refusedRequests.map((request) => request.tokens))).toBeGreaterThan(budget - used);
+    });
+  });
+
+  describe(`${QuotaRepository.name} settlement`, () => {
+    it('should replace the estimate with the actual usage, whether more or fewer tokens', async () => {
+      const tenant = await aTenant(replica, { tokensPerMonth: 10_000 });
+      const now = replica.clock.now();
+
+      const larger = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
+      const whileHeld = await replica.quota.usage(tenant.id, now);
+      await replica.quota.settle(larger, { tokens: 150, costMicroUsd: 1_500 });
+      const smaller = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
+      await replica.quota.settle(smaller, { tokens: 40, costMicroUsd: 400 });
+
+      expect(whileHeld).toMatchObject({ tokensThisMonth: 100, costThisMonthMicroUsd: 1_000 });
+      expect(await replica.quota.usage(tenant.id, now)).toMatchObject({ requestsToday: 2, tokensThisMonth: 190, costThisMonthMicroUsd: 1_900 });
+      expect(await heldReservations(tenant.id)).toBe(0);
+    });
+
+    it('should add the actual usage once when the reservation expired and was released before the settlement', async () => {
+      const tenant = await aTenant(replica);
+      const reservation = await replica.quota.reserve(
+        aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000, expiresAt: replica.clock.now() + 1_000 }),
+      );
+      replica.clock.advance(1_001);
+
+      const released = await replica.quota.releaseExpired(replica.clock.now());
+      const afterRelease = await replica.quota.usage(tenant.id, replica.clock.now());
+      await replica.quota.settle(reservation, { tokens: 70, costMicroUsd: 700 });
+      const releasedAgain = await replica.quota.releaseExpired(replica.clock.now());
+
+      expect(released).toBe(1);
+      expect(afterRelease).toMatchObject({ tokensThisMonth: 0, costThisMonthMicroUsd: 0 });
+      expect(releasedAgain).toBe(0);
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 70, costThisMonthMicroUsd: 700 });
+    });
+
+    it('should not release a reservation that was settled before it expired', async () => {
+      const tenant = await aTenant(replica);
+      const reservation = await replica.quota.reserve(
+        aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }),
+      );
+      await replica.quota.settle(reservation, { tokens: 80, costMicroUsd: 0 });
+      replica.clock.advance(1_001);
+
+      expect(await replica.quota.releaseExpired(replica.clock.now())).toBe(0);
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 80 });
+    });
+  });
+
+  describe(`${QuotaRepository.name} periods`, () => {
+    it('should renew the day\'s requests at UTC midnight and the month\'s tokens on the first of the month', async () => {
+      const tenant = await aTenant(replica, { requestsPerDay: 2, tokensPerMonth: 100 });
+      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 60 }));
+      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 40 }));
+      await expect(replica.quota.reserve(aReservationRequest(replica, tenant))).rejects.toMatchObject({ quota: 'requests_per_day' });
+
+      replica.clock.advance(Date.UTC(2023, 10, 15) - replica.clock.now());
+      const nextDay = replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 1 }));
+      await expect(nextDay).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      const counted = await replica.quota.reserve(aReservationRequest(replica, tenant));
+      replica.clock.advance(Date.UTC(2023, 11, 1) - replica.clock.now());
+      const nextMonth = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100 }));
+
+      expect(counted).toMatchObject({ day: '2023-11-15', month: '2023-11' });
+      expect(nextMonth).toMatchObject({ day: '2023-12-01', month: '2023-12' });
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 100 });
+    });
+  });
+
+  describe('an unsettled reservation (its process died)', () => {
+    it('should give its budget back once expired, and only once', async () => {
+      const tenant = await aTenant(replica, { tokensPerMonth: 1_000 });
+      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 800, expiresAt: replica.clock.now() + 1_000 }));
+      const tooLarge = aReservationRequest(replica, tenant, { tokens: 500 });
+      await expect(replica.quota.reserve(tooLarge)).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      const beforeExpiry = await replica.quota.releaseExpired(replica.clock.now());
+      replica.clock.advance(1_001);
+
+      const releases = [await replica.quota.releaseExpired(replica.clock.now()), await replica.quota.releaseExpired(replica.clock.now())];
+      const fits = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 500 }));
+
+      expect(beforeExpiry).toBe(0);
+      expect(releases).toEqual([1, 0]);
+      expect(fits.tokens).toBe(500);
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 500 });
+    });
+
+    it('should be released by Governance.releaseExpiredReservations after reservationTtlMs, so that an admission refused before now passes', async () => {
+      const limits: LimitOverrides = { requestsPerDay: 1 };
+      const tenant = await aTenant(replica, limits);
+      await replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'crashed', stream: false });
+      await expect(
+        replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'refused', stream: false }),
+      ).rejects.toMatchObject({ quota: 'requests_per_day' });
+      replica.clock.advance(1_001);
+
+      const releases = [await replica.governance.releaseExpiredReservations(), await replica.governance.releaseExpiredReservations()];
+      const view = await replica.quotas.view(tenant.id);
+      const admission = await replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'retried', stream: false });
+
+      expect(releases).toEqual([1, 0]);
+      expect(view.requestsPerDay).toMatchObject({ limit: 1, used: 0, remaining: 1 });
+      expect(view.tokensPerMonth.used).toBe(0);
+      expect(admission.tenant.id).toBe(tenant.id);
+      admission.finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 3, completionTokens: 4 } });
+      await replica.governance.drain();
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 7 });
+    });
+  });
+});
+
+describeWithPostgres('Quota reservations across replicas on PostgreSQL', (url) => {
+  const databases = postgresDatabases(url);
+  let replicas: Replica[];
+
+  beforeAll(async () => {
+    const database = { url: await databases.fresh() };
+    replicas = [await startReplica({ database }), await startReplica({ database })];
+  });
+
+  afterAll(() => Promise.all(replicas.map((replica) => replica.close())));
+
+  it('should release each expired reservation once when both replicas sweep at the same time', async () => {
+    const tenant = await aTenant(replicas[0], { tokensPerMonth: 10_000 });
+    const expiresAt = replicas[0].clock.now() + 1_000;
+    await reserveAll(replicas, Array.from({ length: 30 }, () => aReservationRequest(replicas[0], tenant, { tokens: 10, expiresAt })));
+    const after = expiresAt + 1;
+
+    const released = await Promise.all([...replicas, ...replicas].map((replica) => replica.quota.releaseExpired(after)));
+
+    expect(released.reduce((total, count) => total + count, 0)).toBe(30);
+    expect(await replicas[0].quota.usage(tenant.id, after)).toMatchObject({ requestsToday: 0, tokensThisMonth: 0 });
+  });
+
+  it(`should admit exactly ${BUDGET} of ${BURST} reservations split between two replicas`, async () => {
+    const tenant = await aTenant(replicas[0], { requestsPerDay: BUDGET, tokensPerMonth: null });
+
+    const { admitted, refused } = await reserveAll(
+      replicas,
+      Array.from({ length: BURST }, () => aReservationRequest(replicas[0], tenant, { tokens: 11 })),
+    );
+
+    expect(admitted).toHaveLength(BUDGET);
+    expect(refused.every((error) => error instanceof TenantQuotaExceededError && error.quota === 'requests_per_day')).toBe(true);
+    expect(await replicas[1].quota.usage(tenant.id, replicas[1].clock.now())).toMatchObject({ requestsToday: BUDGET, tokensThisMonth: 11 * BUDGET });
+  });
+});

@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { AiModule } from '@tollgate/ai';
+import { AdminModule } from './admin/admin.module';
+import { ChatCompletionsController } from './chat/chat-completions.controller';
+import { GATEWAY_CONFIG, GatewayConfig, loadGatewayConfig } from './config/gateway-config';
+import { DemoData } from './demo/demo-data';
+import { HealthModule } from './health/health.module';
+import { MetricsController } from './metrics/metrics.controller';
+import { ModelsController } from './models/models.controller';
+import { UpstreamTarget } from './upstream-target/upstream-target';
+import { UpstreamTargetModule } from './upstream-target/upstream-target.module';
+
+export type Environment = Record<string, string | undefined>;
+
+/** The reference gateway: AiModule, imported exactly as a user's application would, behind OpenAI's HTTP API. */
+@Module({})
+export class AppModule {
+  static forRoot(env: Environment = process.env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({
+          isGlobal: true,
+          ignoreEnvFile: true,
+          skipProcessEnv: true,
+          validatePredefined: false,
+          load: [() => ({ [GATEWAY_CONFIG]: loadGatewayConfig(env) })],
+        }),
+        UpstreamTargetModule,
+        AdminModule,
+        HealthModule,
+        AiModule.forRootAsync({
+          isGlobal: true,
+          imports: [UpstreamTargetModule],
+          inject: [ConfigService, UpstreamTarget],
+          useFactory: (config: ConfigService, target: UpstreamTarget) => ({
+            upstream: { baseURL: target.baseURL, secretProvider: target.secretProvider },
+            ...config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG).policies,
+          }),
+        }),
+      ],
+      controllers: [ChatCompletionsController, ModelsController, MetricsController],
+      providers: [DemoData],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AiService, ChatRequest, ContextReport, TenantRateLimitStates } from '@tollgate/ai';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { rateLimitHeaders } from '../http/rate-limit-headers';
+import { chatContextFor } from '../http/request-context';
+import { AuthenticatedTenant, CurrentTenant, TenantAuthGuard } from '../tenancy/tenant-auth.guard';
+import { ChatCompletionRequestDto } from './chat-completion-request.dto';
+import { sendChatStream } from './sse';
+
+@Controller('v1/chat')
+@UseGuards(TenantAuthGuard)
+@ApiBearerAuth('tenant')
+@ApiTags('openai')
+export class ChatCompletionsController {
+  constructor(private readonly ai: AiService) {}
+
+  @Post('completions')
+  @HttpCode(200)
+  async create(
+    @Body() body: ChatCompletionRequestDto,
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ChatCompletion | void> {
+    const { stream, ...fields } = body;
+    // The DTO has just validated these fields against OpenAI's request shape.
+    const chatRequest = fields as unknown as ChatRequest;
+    const context = chatContextFor(request, reply, tenant);
+    if (stream) {
+      const chunks = await this.ai.chatStream(chatRequest, context);
+      return sendChatStream(reply, chunks, servedHeaders(chunks));
+    }
+    const result = await this.ai.chat(chatRequest, context);
+    void reply.headers(servedHeaders(result));
+    return result.completion;
+  }
+}
+
+function servedHeaders(served: { model: string; upstreamRequestId?: string; rateLimits: TenantRateLimitStates; context: ContextReport }): Record<string, string> {
+  return {
+    ...rateLimitHeaders(served.rateLimits),
+    'x-tollgate-served-model': served.model,
+    // What the context policy did to make the prompt fit: none, trimmed, summarized or upgraded.
+    'x-tollgate-context': served.context.action,
+    ...(served.upstreamRequestId ? { 'x-upstream-request-id': served.upstreamRequestId } : {}),
+  };
+}

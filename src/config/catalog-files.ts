@@ -1,0 +1,73 @@
+import { CONTEXT_POLICIES, ContextPolicy, ModelInfo, TenantLimits } from '@tollgate/ai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/** What `config/models.yaml` and `config/plans.yaml` hold, checked at start-up. */
+export interface Catalogs {
+  models: Record<string, ModelInfo>;
+  plans: Record<string, Partial<TenantLimits>>;
+}
+
+const LIMIT_FIELDS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'costPerMonthUsd', 'concurrentRequests', 'maxPromptTokens'];
+const MODEL_SIZES = ['contextWindow', 'maxOutputTokens', 'defaultCompletionTokens'];
+
+export function loadCatalogs(configDir: string): Catalogs {
+  const models = section(configDir, 'models.yaml', 'models', checkModel);
+  checkSiblings(models, join(configDir, 'models.yaml'));
+  return { models, plans: section(configDir, 'plans.yaml', 'plans', checkPlan) };
+}
+
+function section<T>(configDir: string, file: string, key: string, check: (value: unknown, where: string) => T): Record<string, T> {
+  const path = join(configDir, file);
+  const document = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
+  const entries = document?.[key];
+  if (!isRecord(entries)) throw new Error(`${path}: expected a '${key}:' map`);
+  return Object.fromEntries(Object.entries(entries).map(([name, value]) => [name, check(value, `${path}: ${key}.${name}`)]));
+}
+
+function checkModel(value: unknown, where: string): ModelInfo {
+  if (!isRecord(value)) throw new Error(`${where}: expected a map`);
+  for (const field of ['inputPerMillionUsd', 'outputPerMillionUsd']) {
+    if (!isNonNegative(value[field])) throw new Error(`${where}.${field}: expected a number of 0 or more`);
+  }
+  for (const field of MODEL_SIZES) {
+    if (value[field] !== undefined && !(Number.isInteger(value[field]) && (value[field] as number) > 0)) {
+      throw new Error(`${where}.${field}: expected a whole number above 0`);
+    }
+  }
+  if (value.encoding !== undefined && !['o200k_base', 'cl100k_base'].includes(value.encoding as string)) {
+    throw new Error(`${where}.encoding: expected o200k_base or cl100k_base`);
+  }
+  return value as unknown as ModelInfo;
+}
+
+/** Every larger-context sibling must itself be a listed model. */
+function checkSiblings(models: Record<string, ModelInfo>, path: string): void {
+  for (const [name, model] of Object.entries(models)) {
+    if (model.largerContextModel !== undefined && !models[model.largerContextModel]) {
+      throw new Error(`${path}: models.${name}.largerContextModel: '${model.largerContextModel}' is not a listed model`);
+    }
+  }
+}
+
+function checkPlan(value: unknown, where: string): Partial<TenantLimits> {
+  if (!isRecord(value)) throw new Error(`${where}: expected a map`);
+  for (const [field, limit] of Object.entries(value)) {
+    if (field === 'allowedModels' || field === 'fallbackModels') continue;
+    if (field === 'allowUnknownModels' && typeof limit === 'boolean') continue;
+    if (field === 'contextPolicy' && CONTEXT_POLICIES.includes(limit as ContextPolicy)) continue;
+    if (field === 'contextPolicy') throw new Error(`${where}.contextPolicy: expected one of ${CONTEXT_POLICIES.join(', ')}`);
+    if (!LIMIT_FIELDS.includes(field)) throw new Error(`${where}.${field}: unknown limit (known: ${LIMIT_FIELDS.join(', ')})`);
+    if (limit !== null && !isNonNegative(limit)) throw new Error(`${where}.${field}: expected a number of 0 or more, or null`);
+  }
+  return value as Partial<TenantLimits>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonNegative(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}

@@ -1,0 +1,178 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export type SecretProviderName = 'env' | 'file' | 'aws' | 'azure';
+
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+const DEFAULT_STATUS_URL = 'https://status.openai.com/api/v2/status.json';
+
+const trimmed = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() || undefined : value));
+
+/** The gateway's environment, exactly as DESIGN.md's configuration table names it. */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @trimmed() @IsUrl(URL_OPTIONS)
+  OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+  @IsIn(['env', 'file', 'aws', 'azure'], { message: 'AI_SECRET_PROVIDER must be one of env, file, aws, azure' })
+  AI_SECRET_PROVIDER: SecretProviderName = 'env';
+
+  /** With AI_SECRET_PROVIDER=env. */
+  @trimmed() @IsOptional() @IsString() @IsNotEmpty()
+  OPENAI_API_KEY?: string;
+
+  /** With AI_SECRET_PROVIDER=file: a mounted secret file holding the key. */
+  @trimmed() @ValidateIf((vars: EnvironmentVariables) => vars.AI_SECRET_PROVIDER === 'file')
+  @IsString({ message: 'OPENAI_API_KEY_FILE is required with AI_SECRET_PROVIDER=file: the path of the mounted key file' })
+  OPENAI_API_KEY_FILE?: string;
+
+  /** With AI_SECRET_PROVIDER=aws: the secret's name or ARN. */
+  @trimmed() @ValidateIf((vars: EnvironmentVariables) => vars.AI_SECRET_PROVIDER === 'aws')
+  @IsString({ message: 'AWS_SECRET_ID is required with AI_SECRET_PROVIDER=aws: the name or ARN of the secret' })
+  AWS_SECRET_ID?: string;
+
+  @trimmed() @ValidateIf((vars: EnvironmentVariables) => vars.AI_SECRET_PROVIDER === 'aws')
+  @IsString({ message: 'AWS_REGION is required with AI_SECRET_PROVIDER=aws' })
+  AWS_REGION?: string;
+
+  /** The key inside a JSON secret, e.g. `apiKey`. */
+  @trimmed() @IsOptional() @IsString()
+  AWS_SECRET_JSON_KEY?: string;
+
+  /** Another Secrets Manager endpoint (a VPC endpoint, an emulator). */
+  @trimmed() @IsOptional() @IsUrl(URL_OPTIONS, { message: 'AWS_SECRETS_MANAGER_ENDPOINT must be an http(s) URL' })
+  AWS_SECRETS_MANAGER_ENDPOINT?: string;
+
+  /** With AI_SECRET_PROVIDER=azure: `https://<vault>.vault.azure.net`. */
+  @trimmed() @ValidateIf((vars: EnvironmentVariables) => vars.AI_SECRET_PROVIDER === 'azure')
+  @IsUrl({ ...URL_OPTIONS, protocols: ['https'] }, { message: 'AZURE_KEY_VAULT_URL is required with AI_SECRET_PROVIDER=azure: https://<vault>.vault.azure.net' })
+  AZURE_KEY_VAULT_URL?: string;
+
+  @trimmed() @ValidateIf((vars: EnvironmentVariables) => vars.AI_SECRET_PROVIDER === 'azure')
+  @IsString({ message: 'AZURE_KEY_VAULT_SECRET_NAME is required with AI_SECRET_PROVIDER=azure' })
+  AZURE_KEY_VAULT_SECRET_NAME?: string;
+
+  /** How long a read key is trusted before it is re-read (at 80%). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000)
+  AI_SECRET_TTL_MS?: number;
+
+  /** One authenticated GET /models at start-up to check the key; on by default in production. */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'AI_VERIFY_KEY_ON_START must be true or false' })
+  AI_VERIFY_KEY_ON_START?: 'true' | 'false';
+
+  @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters long' })
+  ADMIN_TOKEN?: string;
+
+  @trimmed() @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
+  DATABASE_URL = 'sqlite:./data/tollgate.sqlite';
+
+  @trimmed() @IsOptional() @Matches(/^rediss?:\/\/.+$/, { message: 'REDIS_URL must be redis://… or rediss://…' })
+  REDIS_URL?: string;
+
+  @trimmed() @IsUrl(URL_OPTIONS)
+  OPENAI_STATUS_URL = DEFAULT_STATUS_URL;
+
+  /** Where models.yaml and plans.yaml are read from. */
+  @trimmed() @IsString() @IsNotEmpty()
+  CONFIG_DIR = 'config';
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_CONNECT_TIMEOUT_MS?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_FIRST_BYTE_TIMEOUT_MS?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_STREAM_IDLE_TIMEOUT_MS?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_TOTAL_TIMEOUT_MS?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10)
+  AI_RETRY_MAX_ATTEMPTS?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  AI_RETRY_BASE_DELAY_MS?: number;
+
+  @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1)
+  AI_RETRY_BUDGET_RATIO?: number;
+
+  @IsOptional() @Type(() => Number) @IsNumber() @Min(0)
+  AI_RETRY_BUDGET_MIN_PER_SECOND?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(100)
+  AI_BREAKER_ERROR_PERCENT?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  AI_BREAKER_MIN_VOLUME?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_BREAKER_RESET_MS?: number;
+
+  /** How long a tenant key and a tenant's limits are cached: a revoked key stops working within this. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  AI_KEY_CACHE_TTL_MS?: number;
+
+  /** The largest request body read; a larger one is a 413 before it is parsed. */
+  @Type(() => Number)
+  @IsInt({ message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
+  @Min(1024, { message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
+  MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+  /** `gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini` */
+  @trimmed() @IsOptional() @Matches(/^[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*(;[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*)*;?$/, {
+    message: 'AI_FALLBACK_MODELS must look like "gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini"',
+  })
+  AI_FALLBACK_MODELS?: string;
+}
+
+export class InvalidEnvironmentError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid configuration, the gateway cannot start:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'InvalidEnvironmentError';
+  }
+}
+
+/** Validates the environment once, at start-up; the messages name the variable, never its value. */
+export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentVariables {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const variables = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
+  const problems = validateSync(variables, { skipMissingProperties: false }).flatMap(describeProblem);
+  problems.push(...productionProblems(variables));
+  if (problems.length > 0) throw new InvalidEnvironmentError(problems);
+  return variables;
+}
+
+function describeProblem(error: ValidationError): string[] {
+  return Object.values(error.constraints ?? {});
+}
+
+function productionProblems(variables: EnvironmentVariables): string[] {
+  if (variables.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (variables.AI_SECRET_PROVIDER === 'env' && !variables.OPENAI_API_KEY) {
+    problems.push('OPENAI_API_KEY is required in production (AI_SECRET_PROVIDER=env): the gateway has no upstream key');
+  }
+  if (!variables.ADMIN_TOKEN) problems.push('ADMIN_TOKEN is required in production');
+  return problems;
+}

@@ -1,0 +1,115 @@
+import type { AiModuleOptions } from '@tollgate/ai';
+import { randomBytes } from 'node:crypto';
+import { Catalogs, loadCatalogs } from './catalog-files';
+import { EnvironmentVariables, validateEnvironment } from './environment';
+
+export interface GatewayConfig {
+  production: boolean;
+  port: number;
+  upstream: {
+    baseURL: string;
+    /** Where the upstream key comes from; `undefined` outside production means the built-in simulator. */
+    secret?: SecretSource;
+  };
+  /** ADMIN_TOKEN, or outside production one generated for this run (`adminTokenGenerated`). */
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  databaseUrl: string;
+  redisUrl?: string;
+  statusUrl: string;
+  /** MAX_BODY_BYTES: the largest request body the gateway reads. */
+  maxBodyBytes: number;
+  /** Everything AiModule takes besides the upstream. */
+  policies: Omit<AiModuleOptions, 'upstream'>;
+  catalogs: Catalogs;
+}
+
+/** How to read the upstream key, as AI_SECRET_PROVIDER and its variables say. */
+export type SecretSource =
+  | { provider: 'env'; apiKey: string }
+  | { provider: 'file'; path: string }
+  | { provider: 'aws'; secretId: string; region: string; jsonKey?: string; endpoint?: string }
+  | { provider: 'azure'; vaultUrl: string; secretName: string };
+
+/** The key under which ConfigService holds the GatewayConfig. */
+export const GATEWAY_CONFIG = 'gateway';
+
+export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const vars = validateEnvironment(env);
+  const catalogs = loadCatalogs(vars.CONFIG_DIR);
+  return {
+    production: vars.NODE_ENV === 'production',
+    port: vars.PORT,
+    upstream: { baseURL: vars.OPENAI_BASE_URL, secret: secretSourceFrom(vars) },
+    // Validation has already stopped a production start without ADMIN_TOKEN.
+    adminToken: vars.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
+    adminTokenGenerated: !vars.ADMIN_TOKEN,
+    databaseUrl: vars.DATABASE_URL,
+    redisUrl: vars.REDIS_URL,
+    statusUrl: vars.OPENAI_STATUS_URL,
+    maxBodyBytes: vars.MAX_BODY_BYTES,
+    policies: policiesFrom(vars, catalogs),
+    catalogs,
+  };
+}
+
+function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayConfig['policies'] {
+  return {
+    database: { url: vars.DATABASE_URL },
+    redis: vars.REDIS_URL ? { url: vars.REDIS_URL } : undefined,
+    plans: catalogs.plans,
+    models: catalogs.models,
+    // Tenants exist only through the admin API: a key always names one.
+    tenancy: { autoProvision: false, keyCacheTtlMs: vars.AI_KEY_CACHE_TTL_MS },
+    secrets: {
+      ttlMs: vars.AI_SECRET_TTL_MS,
+      verifyOnStart: (vars.AI_VERIFY_KEY_ON_START ?? String(vars.NODE_ENV === 'production')) === 'true',
+    },
+    timeouts: {
+      connectMs: vars.AI_CONNECT_TIMEOUT_MS,
+      firstByteMs: vars.AI_FIRST_BYTE_TIMEOUT_MS,
+      streamIdleMs: vars.AI_STREAM_IDLE_TIMEOUT_MS,
+      totalMs: vars.AI_TOTAL_TIMEOUT_MS,
+    },
+    retry: { maxAttempts: vars.AI_RETRY_MAX_ATTEMPTS, baseDelayMs: vars.AI_RETRY_BASE_DELAY_MS },
+    retryBudget: { ratio: vars.AI_RETRY_BUDGET_RATIO, minRetriesPerSecond: vars.AI_RETRY_BUDGET_MIN_PER_SECOND },
+    breaker: {
+      errorThresholdPercentage: vars.AI_BREAKER_ERROR_PERCENT,
+      volumeThreshold: vars.AI_BREAKER_MIN_VOLUME,
+      resetTimeoutMs: vars.AI_BREAKER_RESET_MS,
+    },
+    fallbackModels: parseFallbackModels(vars.AI_FALLBACK_MODELS),
+  };
+}
+
+function secretSourceFrom(vars: EnvironmentVariables): SecretSource | undefined {
+  switch (vars.AI_SECRET_PROVIDER) {
+    case 'env':
+      return vars.OPENAI_API_KEY ? { provider: 'env', apiKey: vars.OPENAI_API_KEY } : undefined;
+    case 'file':
+      return { provider: 'file', path: vars.OPENAI_API_KEY_FILE! };
+    case 'aws':
+      return {
+        provider: 'aws',
+        secretId: vars.AWS_SECRET_ID!,
+        region: vars.AWS_REGION!,
+        jsonKey: vars.AWS_SECRET_JSON_KEY,
+        endpoint: vars.AWS_SECRETS_MANAGER_ENDPOINT,
+      };
+    case 'azure':
+      return { provider: 'azure', vaultUrl: vars.AZURE_KEY_VAULT_URL!, secretName: vars.AZURE_KEY_VAULT_SECRET_NAME! };
+  }
+}
+
+/** "gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini" → { 'gpt-4o': ['gpt-4o-mini', 'gpt-4.1-mini'], … } */
+export function parseFallbackModels(value: string | undefined): Record<string, string[]> {
+  if (!value) return {};
+  const entries = value
+    .split(';')
+    .filter(Boolean)
+    .map((rule) => {
+      const [model, fallbacks] = rule.split('=');
+      return [model, fallbacks.split(',')] as const;
+    });
+  return Object.fromEntries(entries);
+}

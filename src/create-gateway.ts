@@ -1,0 +1,91 @@
+import { LoggerService, LogLevel } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { RawServerDefault } from 'fastify';
+import { setUpOpenApi } from './admin/openapi';
+import { AppModule, Environment } from './app.module';
+import { GATEWAY_CONFIG, GatewayConfig } from './config/gateway-config';
+import { closeConnectionsOnShutdown } from './http/close-connections-on-shutdown';
+import { GatewayHttpException } from './http/gateway-http.exception';
+import { OpenAiErrorFilter } from './http/openai-error.filter';
+import { requestIdFor } from './http/request-id';
+import { createValidationPipe } from './http/validation.pipe';
+
+export interface GatewayOptions {
+  /** Nest's logger, or false for none. @default Nest's console logger */
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/** Builds the gateway application (not yet listening); `main.ts` and the e2e suites share it. */
+export async function createGateway(env: Environment = process.env, options: GatewayOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
+    abortOnError: false,
+    logger: options.logger,
+  });
+  app.useGlobalFilters(new OpenAiErrorFilter());
+  app.useGlobalPipes(createValidationPipe());
+  readJsonBodiesOnly(app, app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG).maxBodyBytes);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
+  closeConnectionsOnShutdown(app);
+  setUpOpenApi(app);
+  app.enableShutdownHooks();
+  return app;
+}
+
+/**
+ * Deeper bodies are refused when parsed: the validation pipe, class-transformer and class-validator
+ * all recurse, and a few thousand levels would overflow the stack (a 500) instead of a 400.
+ */
+const MAX_JSON_DEPTH = 128;
+
+/**
+ * JSON is the only body the gateway reads, and only up to `maxBodyBytes`; everything that goes
+ * wrong before the handler is a 4xx in OpenAI's shape. The Content-Length is checked before a byte
+ * is read; Fastify counts the bytes of a chunked body as it reads them.
+ */
+function readJsonBodiesOnly(app: NestFastifyApplication, maxBodyBytes: number): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_request, _payload, done) => {
+    done(bodyError(415, 'The request body must be JSON, sent with Content-Type: application/json.'), undefined);
+  });
+  app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: maxBodyBytes }, (request, body, done) => {
+    if (body.length === 0) return done(bodyError(400, 'The request body is empty: send a JSON object.'), undefined);
+    parseJson(request, body.toString('utf8'), (error, value) => {
+      if (error) return done(bodyError(400, 'We could not parse the JSON body of your request: send one valid JSON object.'), undefined);
+      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) return done(bodyError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+      done(null, value);
+    });
+  });
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    if (Number(request.headers['content-length']) > maxBodyBytes) {
+      void reply.header('connection', 'close');
+      throw bodyError(413, `The request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`);
+    }
+    return payload;
+  });
+}
+
+function bodyError(status: number, message: string): GatewayHttpException {
+  return new GatewayHttpException(status, { message, type: 'invalid_request_error', code: null, param: null });
+}
+
+/** Without recursion, so that the check cannot overflow the stack itself. */
+function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [next, depth] = pending.pop()!;
+    if (typeof next !== 'object' || next === null) continue;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(next)) pending.push([child, depth + 1]);
+  }
+  return false;
+}

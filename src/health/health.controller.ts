@@ -1,0 +1,66 @@
+import { ArgumentsHost, Catch, Controller, ExceptionFilter, Get, ServiceUnavailableException, UseFilters } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { BreakerRegistry, BreakerStatus } from '@tollgate/ai';
+import { OpenAiStatusPage, StatusPageReport } from './openai-status-page';
+import { ReadinessIndicators } from './readiness.indicators';
+
+/** The upstream as far as Tollgate can tell: OpenAI's own word, the breakers, and the recent error rate. */
+export interface UpstreamHealth {
+  /** `degraded` while the status page reports anything but `none` or a breaker is not closed. */
+  status: 'ok' | 'degraded';
+  statusPage: StatusPageReport;
+  breakers: BreakerStatus[];
+  /** Calls that reached the upstream in the breakers' rolling windows, and how many failed it. */
+  errorRate: { calls: number; failures: number; ratio: number };
+}
+
+/** A failed check is answered with terminus's own report (which check, why), not the tenant-facing error shape. */
+@Catch(ServiceUnavailableException)
+class HealthReportFilter implements ExceptionFilter {
+  catch(exception: ServiceUnavailableException, host: ArgumentsHost): void {
+    void host.switchToHttp().getResponse<FastifyReply>().status(503).send(exception.getResponse());
+  }
+}
+
+/** Kubernetes probes: liveness needs nothing outside the process; readiness needs what requests need. */
+@ApiExcludeController()
+@UseFilters(HealthReportFilter)
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly readiness: ReadinessIndicators,
+    private readonly statusPage: OpenAiStatusPage,
+    private readonly breakers: BreakerRegistry,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.readiness.database(), () => this.readiness.redis(), () => this.readiness.upstreamKey()]);
+  }
+
+  /** Informative, never a probe: an OpenAI outage must not take every replica out of the load balancer. Always 200. */
+  @Get('upstream')
+  async upstream(): Promise<UpstreamHealth> {
+    const statusPage = await this.statusPage.current();
+    const breakers = this.breakers.statuses();
+    const calls = breakers.reduce((sum, breaker) => sum + breaker.recentCalls, 0);
+    const failures = breakers.reduce((sum, breaker) => sum + breaker.recentFailures, 0);
+    const degraded = statusPage.indicator !== 'none' || breakers.some((breaker) => breaker.state !== 'closed');
+    return {
+      status: degraded ? 'degraded' : 'ok',
+      statusPage,
+      breakers,
+      errorRate: { calls, failures, ratio: calls === 0 ? 0 : failures / calls },
+    };
+  }
+}

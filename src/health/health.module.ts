@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { HealthController } from './health.controller';
+import { OpenAiStatusPage } from './openai-status-page';
+import { ReadinessIndicators } from './readiness.indicators';
+
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
+  controllers: [HealthController],
+  providers: [ReadinessIndicators, OpenAiStatusPage],
+})
+export class HealthModule {}

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { Database, KeyVerification, RedisConnection, UpstreamKeyManager } from '@tollgate/ai';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** What readiness depends on: the database, Redis when configured, and a loaded upstream key — never the upstream itself. */
+@Injectable()
+export class ReadinessIndicators {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly db: Database,
+    private readonly redisConnection: RedisConnection,
+    private readonly keys: UpstreamKeyManager,
+    private readonly verification: KeyVerification,
+  ) {}
+
+  async database() {
+    const check = this.health.check('database');
+    try {
+      await withTimeout(this.db.manager.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      return check.up({ dialect: this.db.dialect });
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
+  }
+
+  async redis() {
+    const check = this.health.check('redis');
+    if (!this.redisConnection.client) return check.up({ configured: false });
+    try {
+      await withTimeout(this.redisConnection.client.ping(), PROBE_TIMEOUT_MS);
+      return check.up({ configured: true });
+    } catch (error) {
+      return check.down({ message: (error as Error).message });
+    }
+  }
+
+  /**
+   * Up while a key is loaded, even if its store now fails (the last good key keeps serving); the
+   * details say so. This probe answers anyone: the secret's name and the store's messages are on
+   * /admin/upstream only.
+   */
+  upstreamKey() {
+    const check = this.health.check('upstreamKey');
+    const { version, fingerprint, lastError } = this.keys.status();
+    const details = { version, fingerprint, verified: this.verification.verdict, ...(lastError ? { storeFailing: lastError.failure } : {}) };
+    return this.verification.verdict === 'refused' ? check.down(details) : check.up(details);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}

@@ -1,0 +1,94 @@
+import { HttpException } from '@nestjs/common';
+import { AnyAiError, isAiError } from '@tollgate/ai';
+import { GatewayHttpException, OpenAiErrorFields } from './gateway-http.exception';
+import { rateLimitHeaders } from './rate-limit-headers';
+
+export interface OpenAiErrorResponse {
+  status: number;
+  body: { error: OpenAiErrorFields };
+  headers: Record<string, string>;
+}
+
+/** nginx's "client closed request": nobody reads it, but logs and metrics see the outcome. */
+const CLIENT_CLOSED_REQUEST = 499;
+
+/** Everything the gateway can throw, as OpenAI's error JSON with the right status. */
+export function toOpenAiError(exception: unknown, requestId: string): OpenAiErrorResponse {
+  if (isAiError(exception)) {
+    const response = fromAiError(exception);
+    return { ...response, headers: { ...rateLimitHeaders(exception.rateLimits), ...response.headers } };
+  }
+  if (exception instanceof GatewayHttpException) return respond(exception.getStatus(), exception.fields);
+  // Fastify's own refusals (a body too large, a bad header) reach here as HttpExceptions too.
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  return respond(500, {
+    message: `The gateway failed unexpectedly. Quote request id ${requestId} to its operator.`,
+    type: 'server_error',
+    code: 'internal_error',
+    param: null,
+  });
+}
+
+function fromAiError(error: AnyAiError): OpenAiErrorResponse {
+  const { message, code } = error;
+  switch (error.code) {
+    case 'upstream_auth_failed':
+      return respond(502, { message, type: 'server_error', code, param: null });
+    case 'upstream_bad_request':
+      return respond(400, { message, type: 'invalid_request_error', code: error.upstreamCode ?? null, param: error.param ?? null });
+    case 'context_length_exceeded':
+      return respond(400, { message, type: 'invalid_request_error', code, param: 'messages' });
+    case 'request_too_large':
+      return respond(413, { message, type: 'invalid_request_error', code, param: 'messages' });
+    case 'upstream_permission_denied':
+      return respond(403, { message, type: 'invalid_request_error', code, param: 'model' });
+    case 'model_not_found':
+      return respond(404, { message, type: 'invalid_request_error', code, param: 'model' });
+    case 'upstream_rate_limited':
+    case 'upstream_unavailable':
+    case 'upstream_quota_exhausted':
+      return respond(503, { message, type: 'server_error', code, param: null }, error.retryAfterMs);
+    case 'upstream_timeout':
+      return respond(504, { message, type: 'server_error', code, param: null });
+    case 'request_aborted':
+      return respond(CLIENT_CLOSED_REQUEST, { message, type: 'invalid_request_error', code, param: null });
+    case 'tenant_not_found':
+    case 'api_key_not_found':
+      return respond(404, { message, type: 'invalid_request_error', code, param: error.param ?? null });
+    case 'tenant_exists':
+      return respond(409, { message, type: 'invalid_request_error', code, param: error.param ?? null });
+    case 'tenant_disabled':
+      return respond(403, { message, type: 'invalid_request_error', code, param: null });
+    case 'unknown_plan':
+    case 'invalid_tenant_id':
+    case 'invalid_limits':
+      return respond(400, { message, type: 'invalid_request_error', code, param: error.param ?? null });
+    case 'model_not_allowed':
+      return respond(403, { message, type: 'invalid_request_error', code, param: 'model' });
+    case 'rate_limit_exceeded':
+      return respond(429, { message, type: error.limit === 'tokens_per_minute' ? 'tokens' : 'requests', code, param: null }, error.retryAfterMs);
+    case 'tenant_quota_exceeded':
+      return respond(429, { message, type: 'insufficient_quota', code, param: null }, error.retryAfterMs);
+    default: {
+      const unhandled: never = error;
+      throw new Error(`No HTTP mapping for ${(unhandled as Error).name}`);
+    }
+  }
+}
+
+function fromHttpException(exception: HttpException): OpenAiErrorResponse {
+  const status = exception.getStatus();
+  const type = status >= 500 ? 'server_error' : 'invalid_request_error';
+  return respond(status, { message: exception.message, type, code: null, param: null });
+}
+
+function respond(status: number, fields: OpenAiErrorFields, retryAfterMs?: number): OpenAiErrorResponse {
+  return { status, body: { error: fields }, headers: retryAfterHeaders(status, retryAfterMs) };
+}
+
+/** Every 429 and 503 says when to come back, in whole seconds and, for OpenAI's SDKs, in milliseconds. */
+export function retryAfterHeaders(status: number, retryAfterMs: number | undefined): Record<string, string> {
+  if (status !== 429 && status !== 503) return {};
+  const ms = Math.max(1000, Math.ceil(retryAfterMs ?? 1000));
+  return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) };
+}
