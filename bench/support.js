@@ -3,6 +3,7 @@
 'use strict';
 const autocannon = require('autocannon');
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -20,7 +21,13 @@ function startProcess(script, env) {
     const onData = (data) => {
       output += data;
       const match = /(http:\/\/[\d.:]+)/.exec(output);
-      if (match) resolve({ child, url: match[1] });
+      if (!match) return;
+      // From here on its output (a log line per request) is drained, not kept and searched.
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onData);
+      child.stdout.resume();
+      child.stderr.resume();
+      resolve({ child, url: match[1] });
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -30,6 +37,32 @@ function startProcess(script, env) {
 
 function startSimulator() {
   return startProcess('libs/simulator/dist/main.js', { SIMULATOR_PORT: '0' });
+}
+
+/** A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A gateway that logs nothing (LOG_LEVEL=silent) never prints its URL: it gets a port, and is ready when it says so. */
+async function startSilentGateway(simulatorUrl, env = {}) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), OPENAI_BASE_URL: `${simulatorUrl}/v1`, OPENAI_API_KEY: 'sk-bench-upstream', ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dist/main.js exited (${child.exitCode}) before listening`);
+    if (await fetch(`${url}/health/ready`).then((response) => response.ok, () => false)) return { child, url };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The built gateway in production mode in front of the simulator. */
@@ -101,4 +134,4 @@ function report(rows, baseline) {
   }
 }
 
-module.exports = { SECONDS, CONNECTIONS, CHAT_BODY, startSimulator, startGateway, createTenantKey, load, summary, measure, report };
+module.exports = { SECONDS, CONNECTIONS, CHAT_BODY, startSimulator, startGateway, startSilentGateway, createTenantKey, load, summary, measure, report };

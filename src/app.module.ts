@@ -1,11 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { AiModule } from '@tollgate/ai';
 import { AdminModule } from './admin/admin.module';
 import { ChatCompletionsController } from './chat/chat-completions.controller';
+import { AsyncJobsController } from './jobs/async-jobs.controller';
 import { GATEWAY_CONFIG, GatewayConfig, loadGatewayConfig } from './config/gateway-config';
 import { DemoData } from './demo/demo-data';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { ModelsController } from './models/models.controller';
 import { UpstreamTarget } from './upstream-target/upstream-target';
@@ -16,7 +19,8 @@ export type Environment = Record<string, string | undefined>;
 /** The reference gateway: AiModule, imported exactly as a user's application would, behind OpenAI's HTTP API. */
 @Module({})
 export class AppModule {
-  static forRoot(env: Environment = process.env): DynamicModule {
+  /** `logDestination`: where the JSON log lines go (stdout unless a test captures them). */
+  static forRoot(env: Environment = process.env, logDestination?: DestinationStream): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -27,6 +31,7 @@ export class AppModule {
           validatePredefined: false,
           load: [() => ({ [GATEWAY_CONFIG]: loadGatewayConfig(env) })],
         }),
+        LoggingModule.forRoot(logDestination),
         UpstreamTargetModule,
         AdminModule,
         HealthModule,
@@ -40,7 +45,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [ChatCompletionsController, ModelsController, MetricsController],
+      controllers: [ChatCompletionsController, AsyncJobsController, ModelsController, MetricsController],
       providers: [DemoData],
     };
   }

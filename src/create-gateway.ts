@@ -1,8 +1,10 @@
-import { LoggerService, LogLevel } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { RawServerDefault } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import { __resetOutOfContextForTests as forgetPreviousAppLogger } from 'nestjs-pino/PinoLogger';
+import type { DestinationStream } from 'pino';
 import { setUpOpenApi } from './admin/openapi';
 import { AppModule, Environment } from './app.module';
 import { GATEWAY_CONFIG, GatewayConfig } from './config/gateway-config';
@@ -13,17 +15,25 @@ import { requestIdFor } from './http/request-id';
 import { createValidationPipe } from './http/validation.pipe';
 
 export interface GatewayOptions {
-  /** Nest's logger, or false for none. @default Nest's console logger */
-  logger?: LoggerService | LogLevel[] | false;
+  /** Where the JSON log lines go, or false for nowhere. @default stdout */
+  log?: DestinationStream | false;
 }
+
+const NOWHERE: DestinationStream = { write: () => undefined };
 
 /** Builds the gateway application (not yet listening); `main.ts` and the e2e suites share it. */
 export async function createGateway(env: Environment = process.env, options: GatewayOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env), adapter, {
+  const destination = options.log === false ? NOWHERE : options.log;
+  // nestjs-pino keeps the logger for lines outside a request in a module-level variable that the first
+  // app sets; without this, a second gateway in one process (the e2e suites) would log into the first's.
+  forgetPreviousAppLogger();
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, destination), adapter, {
     abortOnError: false,
-    logger: options.logger,
+    bufferLogs: true,
+    autoFlushLogs: false,
   });
+  app.useLogger(app.get(Logger));
   app.useGlobalFilters(new OpenAiErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   readJsonBodiesOnly(app, app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG).maxBodyBytes);
@@ -36,6 +46,9 @@ export async function createGateway(env: Environment = process.env, options: Gat
   closeConnectionsOnShutdown(app);
   setUpOpenApi(app);
   app.enableShutdownHooks();
+  await app.init();
+  // Held back until now: the logger's destination and redaction are set up by app.init().
+  app.flushLogs();
   return app;
 }
 

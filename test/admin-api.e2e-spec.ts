@@ -142,6 +142,7 @@ describe('Admin API: authorization, upstream and OpenAPI', () => {
           'GET /admin/tenants/{id}/usage',
           'GET /admin/upstream',
           'POST /admin/upstream/secrets/refresh',
+          'GET /admin/alerts',
         ].sort(),
       );
       for (const [path, operations] of Object.entries(document.paths).filter(([p]) => p.startsWith('/admin'))) {

@@ -46,6 +46,7 @@ describe('Admin API: tenants and keys', () => {
         status: 'active',
         limits: expect.objectContaining({ requestsPerMinute: 600, requestsPerDay: 100000, allowedModels: null }),
         overrides: {},
+        logContent: false,
         createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
         updatedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       });

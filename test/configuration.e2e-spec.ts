@@ -3,11 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../src/create-gateway';
-import { CapturedLogger } from './support/captured-logger';
+import { CapturedLog, LOG_LEVEL } from './support/captured-log';
 import { createTenant, expectNoSecretIn } from './support/gateway-harness';
 
 describe('Start-up configuration', () => {
-  const start = (env: Record<string, string>) => createGateway({ NODE_ENV: 'test', OPENAI_API_KEY: 'sk-config-test', ...env }, { logger: false });
+  const start = (env: Record<string, string>) => createGateway({ NODE_ENV: 'test', OPENAI_API_KEY: 'sk-config-test', ...env }, { log: false });
 
   it.each([
     ['PORT', { PORT: 'eighty' }],
@@ -36,7 +36,7 @@ describe('Start-up configuration', () => {
   });
 
   it('should serve from the built-in simulator outside production when no key is set', async () => {
-    const app = await createGateway({ NODE_ENV: 'development', DATABASE_URL: 'sqlite::memory:' }, { logger: false });
+    const app = await createGateway({ NODE_ENV: 'development', DATABASE_URL: 'sqlite::memory:' }, { log: false });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const key = await createTenant(app, 'config-test');
 
@@ -60,35 +60,35 @@ describe('Start-up checks of the upstream key and the demo data', () => {
   });
   afterAll(() => simulator.close());
 
-  async function startWithKey(apiKey: string, logger: CapturedLogger) {
+  async function startWithKey(apiKey: string, log: CapturedLog) {
     const app = await createGateway(
       { NODE_ENV: 'test', OPENAI_BASE_URL: simulator.url, OPENAI_API_KEY: apiKey, DATABASE_URL: 'sqlite::memory:', AI_VERIFY_KEY_ON_START: 'true' },
-      { logger },
+      { log },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
     return app;
   }
 
   it('should say in the log that the upstream accepted the key, and be ready', async () => {
-    const logger = new CapturedLogger();
-    const app = await startWithKey('sk-accepted-key-000000000000', logger);
+    const log = new CapturedLog();
+    const app = await startWithKey('sk-accepted-key-000000000000', log);
 
     const ready = await fetch(`${await app.getUrl()}/health/ready`);
 
-    expect(logger.lines.some((line) => line.includes('The upstream accepted the key'))).toBe(true);
+    expect(log.lines.some((line) => line.includes('The upstream accepted the key'))).toBe(true);
     expect(ready.status).toBe(200);
     await app.close();
   });
 
   it('should say in the log that the upstream refused the key, and not be ready', async () => {
-    const logger = new CapturedLogger();
-    const app = await startWithKey('sk-refused-key-1111111111111', logger);
+    const log = new CapturedLog();
+    const app = await startWithKey('sk-refused-key-1111111111111', log);
 
     const ready = await fetch(`${await app.getUrl()}/health/ready`);
 
-    expect(logger.lines.some((line) => line.startsWith('error') && line.includes('REFUSED the key'))).toBe(true);
+    expect(log.entries().some((entry) => entry.level === LOG_LEVEL.error && String(entry.msg).includes('REFUSED the key'))).toBe(true);
     expect(ready.status).toBe(503);
-    expectNoSecretIn(logger.lines, ['sk-refused-key-1111111111111']);
+    expectNoSecretIn(log.lines, ['sk-refused-key-1111111111111']);
     await app.close();
   });
 
@@ -100,10 +100,10 @@ describe('Start-up checks of the upstream key and the demo data', () => {
     });
     const database = `sqlite:${join(mkdtempSync(join(tmpdir(), 'tollgate-demo-')), 'demo.sqlite')}`;
     try {
-      const first = await createGateway({ NODE_ENV: 'development', DATABASE_URL: database, OPENAI_API_KEY: 'sk-demo-upstream' }, { logger: false });
+      const first = await createGateway({ NODE_ENV: 'development', DATABASE_URL: database, OPENAI_API_KEY: 'sk-demo-upstream' }, { log: false });
       await first.init();
       await first.close();
-      const second = await createGateway({ NODE_ENV: 'development', DATABASE_URL: database, OPENAI_API_KEY: 'sk-demo-upstream' }, { logger: false });
+      const second = await createGateway({ NODE_ENV: 'development', DATABASE_URL: database, OPENAI_API_KEY: 'sk-demo-upstream' }, { log: false });
       await second.init();
       await second.close();
     } finally {

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 
@@ -11,6 +12,20 @@ const root = join(__dirname, '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const yamlOf = (path: string): any => parse(read(path));
 
+// dclint ships a CommonJS build, but its type declarations do not resolve from CommonJS: the part used here.
+interface ComposeLintMessage {
+  rule: string;
+  line: number;
+  column: number;
+  message: string;
+}
+interface ComposeLinter {
+  lintFiles(paths: string[], recursive: boolean): { messages: ComposeLintMessage[] }[];
+}
+const { DCLinter } = require('dclint') as {
+  DCLinter: new (config: { rules: Record<string, 0 | 1 | 2>; quiet: boolean; debug: boolean; exclude: string[] }) => ComposeLinter;
+};
+
 const EXPECTED_METRICS = [
   'tollgate_requests_total',
   'tollgate_request_duration_seconds',
@@ -22,6 +37,7 @@ const EXPECTED_METRICS = [
   'tollgate_breaker_state',
   'tollgate_breaker_transitions_total',
   'tollgate_upstream_key_refreshes_total',
+  'tollgate_tenant_quota_remaining_ratio',
 ];
 const HISTOGRAMS = ['tollgate_request_duration_seconds', 'tollgate_upstream_attempt_duration_seconds'];
 const KNOWN_SERIES = new Set([
@@ -91,7 +107,7 @@ describe('Deployment and observability files', () => {
       expect(groups.map((group: { name: string }) => group.name)).toContain('tollgate');
 
       const rules = alertRules();
-      expect(rules.length).toBeGreaterThanOrEqual(6);
+      expect(rules.length).toBeGreaterThanOrEqual(8);
       for (const rule of rules) {
         expect(rule.alert).toEqual(expect.any(String));
         expect(rule.expr).toEqual(expect.any(String));
@@ -107,13 +123,28 @@ describe('Deployment and observability files', () => {
 
       has((expr) => /tollgate_requests_total/.test(expr) && /0\.05/.test(expr));
       has((expr) => /upstream_quota_exhausted/.test(expr));
-      has((expr) => /(max|min)_over_time\(tollgate_breaker_state\[5m\]\)\s*==\s*2/.test(expr));
+      has((expr) => /min_over_time\(tollgate_breaker_state\[5m\]\)\s*>=\s*1/.test(expr));
       has((expr) => /histogram_quantile\(0\.99,.*tollgate_request_duration_seconds_bucket/s.test(expr) && />\s*30/.test(expr));
       has((expr) => /tollgate_retry_budget_rejections_total/.test(expr));
       has((expr) => /tollgate_upstream_key_refreshes_total\{outcome="failed"\}/.test(expr));
 
       const quota = alertRules().find((rule) => /upstream_quota_exhausted/.test(rule.expr ?? ''));
       expect(quota?.labels?.severity).toBe('critical');
+    });
+
+    it('should warn per tenant and quota at 20% of a quota left, and page when it is exhausted', () => {
+      const rule = (name: string) => alertRules().find((candidate) => candidate.alert === name);
+      const warning = rule('TollgateTenantQuotaAt80Percent');
+      const exhausted = rule('TollgateTenantQuotaExhausted');
+
+      expect(warning?.expr).toMatch(/by \(tenant, quota\) \(tollgate_tenant_quota_remaining_ratio\) <= 0\.2\b/);
+      expect(warning?.labels?.severity).toBe('warning');
+      expect(exhausted?.expr).toMatch(/by \(tenant, quota\) \(tollgate_tenant_quota_remaining_ratio\) <= 0\s*$/);
+      expect(exhausted?.labels?.severity).toBe('critical');
+      for (const alert of [warning, exhausted]) {
+        expect(alert?.annotations?.summary).toContain('{{ $labels.tenant }}');
+        expect(alert?.annotations?.summary).toContain('{{ $labels.quota }}');
+      }
     });
 
     it('should reference only metrics the gateway exports in alert rules', () => {
@@ -164,6 +195,12 @@ describe('Deployment and observability files', () => {
       expect(exprs.some((expr) => /topk\(10,.*tollgate_cost_usd_total/.test(expr))).toBe(true);
     });
 
+    it('should show the quota each tenant has left, as a share', () => {
+      const panel = dashboard().panels.find((candidate: { title: string }) => candidate.title === 'Quota remaining by tenant');
+      expect(panel.fieldConfig.defaults).toMatchObject({ unit: 'percentunit', min: 0, max: 1 });
+      expect(panel.targets[0].expr).toMatch(/by \(tenant, quota\) \(tollgate_tenant_quota_remaining_ratio\)/);
+    });
+
     it('should provision the Prometheus datasource and the dashboard folder', () => {
       const datasources = yamlOf('config/grafana/provisioning/datasources.yml');
       expect(datasources.datasources).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'prometheus', url: 'http://prometheus:9090' })]));
@@ -211,9 +248,11 @@ describe('Deployment and observability files', () => {
       expect(container.resources.requests).toBeDefined();
       expect(container.resources.limits).toBeDefined();
       expect(container.envFrom).toEqual(expect.arrayContaining([{ configMapRef: { name: 'tollgate-config' } }]));
-      expect(pod.terminationGracePeriodSeconds).toBe(45);
-      expect(container.lifecycle.preStop.exec.command[0]).toBe('sleep');
-      expect(Number(container.lifecycle.preStop.exec.command[1])).toBeLessThan(45);
+      // The gateway fails readiness first and keeps serving SHUTDOWN_READINESS_DELAY_MS: the grace period must outlast it.
+      const delayMs = Number(yamlOf('config/k8s/configmap.yaml').data.SHUTDOWN_READINESS_DELAY_MS);
+      const probe = container.readinessProbe;
+      expect(delayMs / 1000).toBeGreaterThan(probe.periodSeconds * probe.failureThreshold);
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(delayMs / 1000 + 30);
     });
 
     it('should scale on CPU at 70% and keep at least one replica through disruptions', () => {
@@ -228,6 +267,28 @@ describe('Deployment and observability files', () => {
   });
 
   describe('docker-compose', () => {
+    // dclint checks the file against the compose-spec JSON schema it bundles, then applies its own rules; of
+    // those only the ones that break `docker compose up` count here, not the style ones.
+    const COMPOSE_BREAKERS = new Set(['invalid-yaml', 'invalid-schema', 'unknown-error', 'no-duplicate-exported-ports', 'no-duplicate-container-names']);
+    const composeProblems = (path: string): string[] => {
+      const [result] = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] }).lintFiles([path], false);
+      return result.messages.filter((message) => COMPOSE_BREAKERS.has(message.rule)).map((message) => `${message.line}:${message.column} ${message.rule}: ${message.message}`);
+    };
+
+    it('should match the compose-spec schema', () => {
+      expect(composeProblems(join(root, 'docker-compose.yml'))).toEqual([]);
+    });
+
+    it('should report a compose file that breaks the compose-spec schema', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-compose-'));
+      try {
+        writeFileSync(join(dir, 'docker-compose.yml'), 'services:\n  gateway:\n    build: .\n    helthcheck: { test: ["CMD", "true"] }\n');
+        expect(composeProblems(join(dir, 'docker-compose.yml'))).toEqual([expect.stringMatching(/invalid-schema: .*must NOT have additional properties/)]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('should keep gateway, postgres and redis and add prometheus and grafana', () => {
       const compose = yamlOf('docker-compose.yml');
       expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['gateway', 'postgres', 'redis', 'prometheus', 'grafana']));

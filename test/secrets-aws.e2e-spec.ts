@@ -2,7 +2,7 @@ import { fingerprintOf } from '@tollgate/ai';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { FakeSecretsManager } from '../libs/ai/test/fakes/fake-secrets-manager';
 import { createGateway } from '../src/create-gateway';
-import { CapturedLogger } from './support/captured-logger';
+import { CapturedLog } from './support/captured-log';
 import { adminClient } from './support/admin-client';
 import { ADMIN_TOKEN, aUserMessage, createTenant, FAST_POLICIES, tenantClient } from './support/gateway-harness';
 
@@ -16,7 +16,7 @@ const SECOND_KEY = 'sk-aws-second-ddddddddddddddddddddd';
  */
 describe('Upstream key from AWS Secrets Manager', () => {
   const vault = new FakeSecretsManager();
-  const logger = new CapturedLogger();
+  const log = new CapturedLog();
   let simulator: RunningSimulator;
   let endpoint: string;
   const savedEnv = { ...process.env };
@@ -47,7 +47,7 @@ describe('Upstream key from AWS Secrets Manager', () => {
         AWS_SECRET_JSON_KEY: 'apiKey',
         AWS_SECRETS_MANAGER_ENDPOINT: endpoint,
       },
-      { logger },
+      { log },
     );
 
   it('should load the key, pick up a rotation on the next upstream 401, and keep serving through a vault outage', async () => {
@@ -92,7 +92,7 @@ describe('Upstream key from AWS Secrets Manager', () => {
   });
 
   it('should have written no key to any log line', () => {
-    const everything = logger.lines.join('\n');
+    const everything = log.lines.join('\n');
 
     expect(everything).toContain(`fingerprint ${fingerprintOf(SECOND_KEY)}`);
     expect(everything).not.toContain(FIRST_KEY);

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../src/create-gateway';
-import { CapturedLogger } from './support/captured-logger';
+import { CapturedLog } from './support/captured-log';
 import { ADMIN_TOKEN, aUserMessage, createTenant, eventually, FAST_POLICIES, tenantClient } from './support/gateway-harness';
 
 const FIRST_KEY = 'sk-file-first-aaaaaaaaaaaaaaaaaaaa';
@@ -14,7 +14,7 @@ const SECOND_KEY = 'sk-file-second-bbbbbbbbbbbbbbbbbbb';
 describe('Upstream key from a mounted file', () => {
   let simulator: RunningSimulator;
   let folder: string;
-  const logger = new CapturedLogger();
+  const log = new CapturedLog();
 
   beforeAll(async () => {
     simulator = await startSimulator({ acceptedKeys: [FIRST_KEY] });
@@ -25,7 +25,7 @@ describe('Upstream key from a mounted file', () => {
   const start = (env: Record<string, string>) =>
     createGateway(
       { NODE_ENV: 'test', OPENAI_BASE_URL: simulator.url, ADMIN_TOKEN, DATABASE_URL: 'sqlite::memory:', ...FAST_POLICIES, AI_SECRET_PROVIDER: 'file', ...env },
-      { logger },
+      { log },
     );
 
   it('should serve with the key in the file, then with the new one after the file is rewritten', async () => {
@@ -72,7 +72,7 @@ describe('Upstream key from a mounted file', () => {
   });
 
   it('should have written no key to any log line, only fingerprints', () => {
-    const everything = logger.lines.join('\n');
+    const everything = log.lines.join('\n');
 
     expect(everything).toContain(`fingerprint ${fingerprintOf(SECOND_KEY)}`);
     expect(everything).not.toContain(FIRST_KEY);

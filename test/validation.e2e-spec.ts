@@ -327,7 +327,7 @@ describe('Request validation', () => {
 
 describe('MAX_BODY_BYTES', () => {
   it('should refuse to start below 1024 bytes, naming the variable', async () => {
-    await expect(createGateway({ NODE_ENV: 'test', OPENAI_API_KEY: 'sk-config-test', MAX_BODY_BYTES: '512' }, { logger: false })).rejects.toThrow(
+    await expect(createGateway({ NODE_ENV: 'test', OPENAI_API_KEY: 'sk-config-test', MAX_BODY_BYTES: '512' }, { log: false })).rejects.toThrow(
       /^Invalid configuration[\s\S]*MAX_BODY_BYTES must be a whole number of bytes, at least 1024/,
     );
   });

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { UpstreamTargetModule } from '../upstream-target/upstream-target.module';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { AlertsController } from './alerts.controller';
 import { ApiKeysController } from './api-keys.controller';
 import { QuotaController } from './quota.controller';
 import { TenantsController } from './tenants.controller';
@@ -9,10 +10,10 @@ import { UpstreamController } from './upstream.controller';
 import { UsageReportService } from './usage-report.service';
 import { UsageController } from './usage.controller';
 
-/** The operators' API under /admin (tenants, keys, quotas, usage, upstream), behind the admin token. */
+/** The operators' API under /admin (tenants, keys, quotas, usage, upstream, alerts), behind the admin token. */
 @Module({
   imports: [UpstreamTargetModule],
-  controllers: [TenantsController, ApiKeysController, QuotaController, UsageController, UpstreamController],
+  controllers: [TenantsController, ApiKeysController, QuotaController, UsageController, UpstreamController, AlertsController],
   providers: [AdminAuthGuard, UsageReportService, UpstreamStatusService],
 })
 export class AdminModule {}

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CreateTenantInput, TENANT_ID_PATTERN, TenantStatus, TenantView, UpdateTenantInput } from '@tollgate/ai';
-import { IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { TENANT_ID_RULE } from './admin-params';
 import { IsOmittable } from './admin-validation';
 import { LimitOverridesDto, TenantLimitsDto } from './tenant-limits.dto';
@@ -47,6 +47,11 @@ export class UpdateTenantDto implements UpdateTenantInput {
   @IsOmittable()
   @IsIn(TENANT_STATUSES)
   status?: TenantStatus;
+
+  @ApiPropertyOptional({ description: "Write this tenant's prompts and completions into the request log (off by default: they may hold personal data)." })
+  @IsOmittable()
+  @IsBoolean()
+  logContent?: boolean;
 }
 
 export class TenantDto implements TenantView {
@@ -67,6 +72,9 @@ export class TenantDto implements TenantView {
 
   @ApiProperty({ type: LimitOverridesDto, description: 'What PUT /admin/tenants/{id}/quota changed from the plan.' })
   overrides: LimitOverridesDto;
+
+  @ApiProperty({ description: 'Whether its prompts and completions are written to the request log.' })
+  logContent: boolean;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

@@ -1,12 +1,14 @@
-import { CONTEXT_POLICIES, ContextPolicy, ModelInfo, TenantLimits } from '@tollgate/ai';
-import { readFileSync } from 'node:fs';
+import { AlertRule, assertValidAlertRules, CONTEXT_POLICIES, ContextPolicy, DEFAULT_ALERT_RULES, ModelInfo, TenantLimits } from '@tollgate/ai';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
-/** What `config/models.yaml` and `config/plans.yaml` hold, checked at start-up. */
+/** What `config/models.yaml`, `config/plans.yaml` and `config/alerts.yaml` hold, checked at start-up. */
 export interface Catalogs {
   models: Record<string, ModelInfo>;
   plans: Record<string, Partial<TenantLimits>>;
+  /** The library's defaults when there is no alerts.yaml. */
+  alertRules: AlertRule[];
 }
 
 const LIMIT_FIELDS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'costPerMonthUsd', 'concurrentRequests', 'maxPromptTokens'];
@@ -15,7 +17,20 @@ const MODEL_SIZES = ['contextWindow', 'maxOutputTokens', 'defaultCompletionToken
 export function loadCatalogs(configDir: string): Catalogs {
   const models = section(configDir, 'models.yaml', 'models', checkModel);
   checkSiblings(models, join(configDir, 'models.yaml'));
-  return { models, plans: section(configDir, 'plans.yaml', 'plans', checkPlan) };
+  return { models, plans: section(configDir, 'plans.yaml', 'plans', checkPlan), alertRules: alertRules(configDir) };
+}
+
+function alertRules(configDir: string): AlertRule[] {
+  const path = join(configDir, 'alerts.yaml');
+  if (!existsSync(path)) return [...DEFAULT_ALERT_RULES];
+  const rules = (parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null)?.rules;
+  if (!Array.isArray(rules)) throw new Error(`${path}: expected a 'rules:' list`);
+  try {
+    assertValidAlertRules(rules as AlertRule[]);
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+  return rules as AlertRule[];
 }
 
 function section<T>(configDir: string, file: string, key: string, check: (value: unknown, where: string) => T): Record<string, T> {

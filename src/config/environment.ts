@@ -139,11 +139,74 @@ export class EnvironmentVariables {
   @Min(1024, { message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
   MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+  /** Tenants that get a metric label of their own (the first seen); the others are counted as `other`. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  AI_MAX_TENANT_LABELS?: number;
+
+  /** A Slack-compatible incoming webhook for alerts (config/alerts.yaml); without one, alerts are logged. */
+  @trimmed() @IsOptional() @IsUrl(URL_OPTIONS, { message: 'ALERT_WEBHOOK_URL must be an http(s) URL' })
+  ALERT_WEBHOOK_URL?: string;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100)
+  ALERT_EVALUATION_INTERVAL_MS?: number;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+  LOG_LEVEL = 'info';
+
+  /**
+   * On SIGTERM, how long readiness fails while the gateway still serves, so that load balancers
+   * stop sending before the server closes: a little more than the readiness probe's period.
+   */
+  @Type(() => Number) @IsInt() @Min(0)
+  SHUTDOWN_READINESS_DELAY_MS = 5_000;
+
   /** `gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini` */
   @trimmed() @IsOptional() @Matches(/^[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*(;[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*)*;?$/, {
     message: 'AI_FALLBACK_MODELS must look like "gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini"',
   })
   AI_FALLBACK_MODELS?: string;
+
+  /** Run queued jobs in this replica (a replica with it off still accepts them). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'AI_JOBS_ENABLED must be true or false' })
+  AI_JOBS_ENABLED?: 'true' | 'false';
+
+  /** Jobs this replica runs at once. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  AI_JOBS_CONCURRENCY?: number;
+
+  /** Jobs of one tenant running at once, across replicas. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_JOBS_TENANT_CONCURRENCY?: number;
+
+  /** How long a finished job's result or error can be read. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000)
+  AI_JOBS_RETENTION_MS?: number;
+
+  /** How often the embedded (database) queue looks for work. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(10)
+  AI_JOBS_POLL_INTERVAL_MS?: number;
+
+  /** A running job's lease: a job whose replica died runs again once it lapses. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000)
+  AI_JOBS_LEASE_MS?: number;
+
+  /** How long running jobs may finish on shutdown before they go back to the queue. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  AI_JOBS_SHUTDOWN_GRACE_MS?: number;
+
+  /** `hooks.example.com,*.example.org`: the hosts job webhooks may be sent to. */
+  @trimmed() @IsOptional() @Matches(/^(\*\.)?[a-z0-9.-]+(,\s*(\*\.)?[a-z0-9.-]+)*$/i, {
+    message: 'AI_JOBS_WEBHOOK_ALLOWED_HOSTS must be a comma-separated list of host names, e.g. "hooks.example.com,*.example.org"',
+  })
+  AI_JOBS_WEBHOOK_ALLOWED_HOSTS?: string;
+
+  /** The BullMQ key prefix on Redis: deployments that share a Redis need one each. */
+  @trimmed() @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'AI_JOBS_QUEUE_PREFIX must be 1 to 64 letters, digits, "_" or "-"' })
+  AI_JOBS_QUEUE_PREFIX?: string;
+
+  /** The key job webhooks are signed with (HMAC-SHA256 in x-tollgate-signature). */
+  @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'AI_JOBS_WEBHOOK_SECRET must be at least 16 characters long' })
+  AI_JOBS_WEBHOOK_SECRET?: string;
 }
 
 export class InvalidEnvironmentError extends Error {
@@ -159,6 +222,9 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
   const variables = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
   const problems = validateSync(variables, { skipMissingProperties: false }).flatMap(describeProblem);
   problems.push(...productionProblems(variables));
+  if (variables.AI_JOBS_WEBHOOK_ALLOWED_HOSTS && !variables.AI_JOBS_WEBHOOK_SECRET) {
+    problems.push('AI_JOBS_WEBHOOK_SECRET is required with AI_JOBS_WEBHOOK_ALLOWED_HOSTS: every webhook is signed');
+  }
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return variables;
 }

@@ -2,6 +2,7 @@ import type { AiModuleOptions } from '@tollgate/ai';
 import { randomBytes } from 'node:crypto';
 import { Catalogs, loadCatalogs } from './catalog-files';
 import { EnvironmentVariables, validateEnvironment } from './environment';
+import { toOpenAiError } from '../http/openai-error';
 
 export interface GatewayConfig {
   production: boolean;
@@ -19,6 +20,9 @@ export interface GatewayConfig {
   statusUrl: string;
   /** MAX_BODY_BYTES: the largest request body the gateway reads. */
   maxBodyBytes: number;
+  logLevel: string;
+  /** SHUTDOWN_READINESS_DELAY_MS: how long readiness fails before the server closes on SIGTERM. */
+  shutdownReadinessDelayMs: number;
   /** Everything AiModule takes besides the upstream. */
   policies: Omit<AiModuleOptions, 'upstream'>;
   catalogs: Catalogs;
@@ -48,6 +52,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     redisUrl: vars.REDIS_URL,
     statusUrl: vars.OPENAI_STATUS_URL,
     maxBodyBytes: vars.MAX_BODY_BYTES,
+    logLevel: vars.LOG_LEVEL,
+    shutdownReadinessDelayMs: vars.SHUTDOWN_READINESS_DELAY_MS,
     policies: policiesFrom(vars, catalogs),
     catalogs,
   };
@@ -79,6 +85,22 @@ function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayCo
       resetTimeoutMs: vars.AI_BREAKER_RESET_MS,
     },
     fallbackModels: parseFallbackModels(vars.AI_FALLBACK_MODELS),
+    jobs: {
+      enabled: vars.AI_JOBS_ENABLED === undefined ? undefined : vars.AI_JOBS_ENABLED === 'true',
+      concurrency: vars.AI_JOBS_CONCURRENCY,
+      tenantConcurrency: vars.AI_JOBS_TENANT_CONCURRENCY,
+      retentionMs: vars.AI_JOBS_RETENTION_MS,
+      pollIntervalMs: vars.AI_JOBS_POLL_INTERVAL_MS,
+      leaseMs: vars.AI_JOBS_LEASE_MS,
+      shutdownGraceMs: vars.AI_JOBS_SHUTDOWN_GRACE_MS,
+      webhookAllowedHosts: vars.AI_JOBS_WEBHOOK_ALLOWED_HOSTS?.split(',').map((host) => host.trim()),
+      webhookSecret: vars.AI_JOBS_WEBHOOK_SECRET,
+      queuePrefix: vars.AI_JOBS_QUEUE_PREFIX,
+      // A job's error reads exactly as the same failure would have over HTTP.
+      describeError: (error, jobId) => toOpenAiError(error, jobId).body.error,
+    },
+    telemetry: { maxTenantLabels: vars.AI_MAX_TENANT_LABELS },
+    alerts: { rules: catalogs.alertRules, webhookUrl: vars.ALERT_WEBHOOK_URL, evaluationIntervalMs: vars.ALERT_EVALUATION_INTERVAL_MS },
   };
 }
 

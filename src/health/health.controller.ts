@@ -45,7 +45,12 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.readiness.database(), () => this.readiness.redis(), () => this.readiness.upstreamKey()]);
+    return this.health.check([
+      () => this.readiness.acceptingTraffic(),
+      () => this.readiness.database(),
+      () => this.readiness.redis(),
+      () => this.readiness.upstreamKey(),
+    ]);
   }
 
   /** Informative, never a probe: an OpenAI outage must not take every replica out of the load balancer. Always 200. */

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Database, KeyVerification, RedisConnection, UpstreamKeyManager } from '@tollgate/ai';
+import { ShutdownGate } from './shutdown-gate';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
-/** What readiness depends on: the database, Redis when configured, and a loaded upstream key — never the upstream itself. */
+/**
+ * What readiness depends on: not shutting down, the database, Redis when configured, and a loaded
+ * upstream key — never the upstream itself.
+ */
 @Injectable()
 export class ReadinessIndicators {
   constructor(
@@ -13,7 +17,13 @@ export class ReadinessIndicators {
     private readonly redisConnection: RedisConnection,
     private readonly keys: UpstreamKeyManager,
     private readonly verification: KeyVerification,
+    private readonly shutdown: ShutdownGate,
   ) {}
+
+  acceptingTraffic() {
+    const check = this.health.check('shutdown');
+    return this.shutdown.acceptingTraffic ? check.up() : check.down({ message: 'shutting down' });
+  }
 
   async database() {
     const check = this.health.check('database');

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import { isAiError } from '@tollgate/ai';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { annotateRequestLog } from '../logging/request-log';
 import { toOpenAiError } from './openai-error';
 
 /** The one place where errors become HTTP responses, always in OpenAI's error shape. */
@@ -12,6 +13,8 @@ export class OpenAiErrorFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const response = toOpenAiError(exception, request.id);
+    const { code, type } = response.body.error;
+    annotateRequestLog(request.raw, { errorCode: isAiError(exception) ? exception.code : (code ?? type) });
     if (response.status >= 500 && !isAiError(exception)) {
       this.logger.error(`request ${request.id} failed unexpectedly`, exception instanceof Error ? exception.stack : String(exception));
     }

@@ -69,6 +69,10 @@ function fromAiError(error: AnyAiError): OpenAiErrorResponse {
       return respond(429, { message, type: error.limit === 'tokens_per_minute' ? 'tokens' : 'requests', code, param: null }, error.retryAfterMs);
     case 'tenant_quota_exceeded':
       return respond(429, { message, type: 'insufficient_quota', code, param: null }, error.retryAfterMs);
+    case 'job_not_found':
+      return respond(404, { message, type: 'invalid_request_error', code, param: null });
+    case 'webhook_not_allowed':
+      return respond(400, { message, type: 'invalid_request_error', code, param: 'webhook_url' });
     default: {
       const unhandled: never = error;
       throw new Error(`No HTTP mapping for ${(unhandled as Error).name}`);

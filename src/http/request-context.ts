@@ -1,11 +1,13 @@
 import { ChatContext, CONTEXT_POLICIES, ContextPolicy } from '@tollgate/ai';
 import { GatewayHttpException } from './gateway-http.exception';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { annotateRequestLog, callLogFields } from '../logging/request-log';
 import { AuthenticatedTenant } from '../tenancy/tenant-auth.guard';
 
 /**
  * What the library needs to know about one HTTP request: who it is for, its id, a signal
- * that aborts when the tenant disconnects, and the shorter deadline the tenant asked for.
+ * that aborts when the tenant disconnects, the shorter deadline the tenant asked for, and where
+ * to report how the call ended (the request's log line).
  */
 export function chatContextFor(request: FastifyRequest, reply: FastifyReply, tenant: AuthenticatedTenant): ChatContext {
   return {
@@ -15,6 +17,7 @@ export function chatContextFor(request: FastifyRequest, reply: FastifyReply, ten
     signal: abortedOnDisconnect(reply),
     timeoutMs: callerTimeoutMs(request),
     contextPolicy: requestedContextPolicy(request),
+    onCallEnded: (call) => annotateRequestLog(request.raw, callLogFields(call)),
   };
 }
 

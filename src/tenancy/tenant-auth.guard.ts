@@ -2,6 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from 
 import { ApiKeyService } from '@tollgate/ai';
 import { FastifyRequest } from 'fastify';
 import { GatewayHttpException } from '../http/gateway-http.exception';
+import { annotateRequestLog } from '../logging/request-log';
 
 export interface AuthenticatedTenant {
   id: string;
@@ -26,6 +27,7 @@ export class TenantAuthGuard implements CanActivate {
     const owner = await this.keys.authenticate(key);
     if (!owner) throw GatewayHttpException.invalidApiKey(BAD_KEY);
     request.tenant = { id: owner.tenantId, keyId: owner.keyId };
+    annotateRequestLog(request.raw, { tenant: owner.tenantId, keyId: owner.keyId });
     return true;
   }
 }

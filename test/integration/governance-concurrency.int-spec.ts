@@ -32,7 +32,7 @@ describeWithPostgres('Quota across two gateway replicas on PostgreSQL', (databas
     };
     replicas = [];
     for (let i = 0; i < 2; i++) {
-      const app = await createGateway(env, { logger: false });
+      const app = await createGateway(env, { log: false });
       await app.listen({ port: 0, host: '127.0.0.1' });
       replicas.push(app);
     }

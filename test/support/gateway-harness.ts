@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { Environment } from '../../src/app.module';
 import { createGateway } from '../../src/create-gateway';
-import { CapturedLogger } from './captured-logger';
+import { CapturedLog } from './captured-log';
 
 export const UPSTREAM_KEY = 'sk-upstream-e2e-0123456789';
 
@@ -27,6 +27,8 @@ export interface GatewayUnderTest {
   client: OpenAI;
   /** The key of the suite's tenant. */
   tenantKey: string;
+  /** Every line the gateway logged. */
+  log: CapturedLog;
   close(): Promise<void>;
 }
 
@@ -39,10 +41,10 @@ export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
  */
 export async function startGatewayWithSimulator(env: Environment = {}): Promise<GatewayUnderTest> {
   const simulator = await startSimulator();
-  const logger = new CapturedLogger();
+  const log = new CapturedLog();
   const app = await createGateway(
     { NODE_ENV: 'test', OPENAI_BASE_URL: simulator.url, OPENAI_API_KEY: UPSTREAM_KEY, ADMIN_TOKEN, DATABASE_URL: 'sqlite::memory:', ...FAST_POLICIES, ...env },
-    { logger },
+    { log },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = await app.getUrl();
@@ -52,11 +54,12 @@ export async function startGatewayWithSimulator(env: Environment = {}): Promise<
     simulator,
     url,
     tenantKey,
+    log,
     client: tenantClient(url, { apiKey: tenantKey }),
     close: async () => {
       await app.close();
       await simulator.close();
-      expectNoSecretIn(logger.lines, [UPSTREAM_KEY, ADMIN_TOKEN, tenantKey, ...issuedKeys]);
+      expectNoSecretIn(log.lines, [UPSTREAM_KEY, ADMIN_TOKEN, tenantKey, ...issuedKeys]);
     },
   };
 }

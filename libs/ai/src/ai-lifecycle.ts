@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { RedisConnection } from './limits/redis-connection';
 import { Database } from './persistence/database';
+import { JobRunner } from './jobs/job-runner';
 import { Governance } from './tenancy/governance';
 import { BreakerRegistry } from './upstream/breaker-registry';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
@@ -21,9 +22,12 @@ export class AiLifecycle implements OnApplicationShutdown {
     private readonly breakers: BreakerRegistry,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     private readonly database: Database,
+    private readonly jobs: JobRunner,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // Running jobs finish (or go back to the queue) first: they settle and write the ledger like any call.
+    await this.step('jobs', () => this.jobs.shutdown());
     await this.step('settlements and ledger', () => this.governance.drain());
     await this.step('redis', () => this.redis.close());
     await this.step('upstream connections', async () => {

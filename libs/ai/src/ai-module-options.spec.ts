@@ -1,5 +1,6 @@
 import { DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
 import { DEFAULT_BASE_URL, resolveAiOptions } from './ai-module-options';
+import { DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
 
 describe('resolveAiOptions', () => {
   it('should fill in every default', () => {
@@ -10,6 +11,7 @@ describe('resolveAiOptions', () => {
       retryBudget: { ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 },
       breaker: { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 },
       fallbackModels: {},
+      alerts: { rules: DEFAULT_ALERT_RULES, evaluationIntervalMs: 15_000 },
       database: { url: 'sqlite::memory:', migrate: true },
       redis: undefined,
       plans: { default: DEFAULT_PLAN },
@@ -25,6 +27,22 @@ describe('resolveAiOptions', () => {
       secrets: { ttlMs: 300_000, verifyOnStart: false },
       summaryModel: 'gpt-4o-mini',
       telemetry: { maxTenantLabels: 50 },
+      jobs: {
+        enabled: true,
+        concurrency: 8,
+        tenantConcurrency: 2,
+        retentionMs: 86_400_000,
+        pollIntervalMs: 1_000,
+        leaseMs: 30_000,
+        maxRuns: 10,
+        shutdownGraceMs: 10_000,
+        webhookAllowedHosts: [],
+        webhookMaxAttempts: 5,
+        webhookBaseDelayMs: 1_000,
+        webhookMaxDelayMs: 60_000,
+        webhookTimeoutMs: 10_000,
+        queuePrefix: 'tollgate',
+      },
     });
   });
 
@@ -73,5 +91,17 @@ describe('resolveAiOptions', () => {
 
     expect(resolved.upstream).toEqual({ apiKey, baseURL: 'http://simulator:4010/v1', organization: 'org-1' });
     expect(resolved.fallbackModels).toEqual({ 'gpt-4o': ['gpt-4o-mini'] });
+  });
+});
+
+describe('resolveAiOptions alerts', () => {
+  it.each([
+    ['two rules of one name', [{ name: 'A', kind: 'breaker_open', severity: 'critical' }, { name: 'A', kind: 'breaker_open', severity: 'warning' }], "alert rule 'A' is defined twice"],
+    ['an unknown kind', [{ name: 'A', kind: 'gut_feeling', severity: 'warning' }], "alert rule 'A': kind must be"],
+    ['a ratio above 1', [{ name: 'A', kind: 'error_rate', severity: 'warning', outcomes: '.', aboveRatio: 5, windowMs: 1000, minCalls: 1 }], "alert rule 'A': aboveRatio must be a number from 0 to 1"],
+    ['an unknown severity', [{ name: 'A', kind: 'breaker_open', severity: 'loud' }], "alert rule 'A': severity must be warning or critical"],
+    ['a quota rule at 0', [{ name: 'A', kind: 'quota_used', severity: 'warning', atLeastRatio: 0 }], "alert rule 'A': atLeastRatio"],
+  ])('should refuse %s, naming the rule', (_case, rules, message) => {
+    expect(() => resolveAiOptions({ upstream: { apiKey: 'sk-test' }, alerts: { rules: rules as never } })).toThrow(message);
   });
 });

@@ -1,4 +1,5 @@
 import type { SecretProvider } from './secrets/secret-provider';
+import { AlertRule, assertValidAlertRules, DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
 import { DEFAULT_PLAN, TenantLimits, UNLIMITED } from './tenancy/tenant-limits';
 
 /** Where and how to reach the OpenAI-compatible upstream. */
@@ -96,6 +97,65 @@ export interface TelemetryOptions {
   maxTenantLabels: number;
 }
 
+export interface AlertOptions {
+  /** The rules evaluated in-process; `[]` turns the evaluator off. @default DEFAULT_ALERT_RULES, the twins of config/prometheus/alerts.yml */
+  rules: AlertRule[];
+  /** A Slack-compatible incoming webhook that gets each alert once when it fires and once when it resolves. @default none: alerts are logged */
+  webhookUrl?: string;
+  /** How often the rules are evaluated. @default 15_000 */
+  evaluationIntervalMs: number;
+}
+
+/** A job's failure in OpenAI's error shape, as `GET /v1/async/jobs/:id` shows it. */
+export interface JobErrorFields {
+  message: string;
+  type: string;
+  code: string | null;
+  param: string | null;
+}
+
+/**
+ * Asynchronous chat jobs (`AiService.submit()`): on BullMQ when `redis` is set, in a database
+ * table otherwise; either way the job's record, result and lease live in the database.
+ */
+export interface JobsOptions {
+  /** Run queued jobs in this process. A replica with it off still accepts jobs, for the others to run. @default true */
+  enabled: boolean;
+  /** Jobs this process runs at once. @default 8 */
+  concurrency: number;
+  /** Jobs of one tenant running at once, across replicas, so that one tenant cannot take every worker. @default 2 */
+  tenantConcurrency: number;
+  /** How long a finished job, its completion or its error, can still be read. @default 86_400_000 (a day) */
+  retentionMs: number;
+  /** How often the database queue looks for work (a submit in this process wakes it at once). @default 1_000 */
+  pollIntervalMs: number;
+  /** A running job's lease, renewed while it runs: a job whose process died runs again once it expires. @default 30_000 */
+  leaseMs: number;
+  /** Runs of one job, rate-limit deferrals included, before it fails with its last error. @default 10 */
+  maxRuns: number;
+  /** On shutdown, how long running jobs may finish before they are put back in the queue. @default 10_000 */
+  shutdownGraceMs: number;
+  /** Hosts webhooks may be sent to: `hooks.example.com`, or `*.example.com` for its subdomains. @default [] (no webhooks) */
+  webhookAllowedHosts: string[];
+  /** The key every webhook is signed with (HMAC-SHA256); without it webhooks are refused. @default undefined */
+  webhookSecret?: string;
+  /** Deliveries tried per webhook, with full-jitter exponential backoff between them. @default 5 */
+  webhookMaxAttempts: number;
+  /** @default 1_000 */
+  webhookBaseDelayMs: number;
+  /** @default 60_000 */
+  webhookMaxDelayMs: number;
+  /** One delivery's time limit. @default 10_000 */
+  webhookTimeoutMs: number;
+  /** BullMQ's key prefix on Redis. @default 'tollgate' */
+  queuePrefix: string;
+  /**
+   * How a job's failure is recorded. The gateway passes its HTTP error mapping, so that a job's
+   * error reads exactly as the same failure would over HTTP. @default the error's code, message and param
+   */
+  describeError?: (error: unknown, jobId: string) => JobErrorFields;
+}
+
 export interface TenancyOptions {
   /**
    * Create an unknown tenant on its first call, with the `default` plan. Convenient for a
@@ -135,6 +195,10 @@ export interface AiModuleOptions {
   summaryModel?: string;
   /** @default { maxTenantLabels: 50 } */
   telemetry?: Partial<TelemetryOptions>;
+  /** @default see AlertOptions */
+  alerts?: Partial<AlertOptions>;
+  /** @default see JobsOptions */
+  jobs?: Partial<JobsOptions>;
   /** @default see TimeoutOptions */
   timeouts?: Partial<TimeoutOptions>;
   /** @default see RetryOptions */
@@ -160,6 +224,8 @@ export interface ResolvedAiOptions {
   secrets: SecretOptions;
   summaryModel: string;
   telemetry: TelemetryOptions;
+  alerts: AlertOptions;
+  jobs: JobsOptions;
   timeouts: TimeoutOptions;
   retry: RetryOptions;
   retryBudget: RetryBudgetOptions;
@@ -179,6 +245,12 @@ function resolvePlans(plans: Record<string, Partial<TenantLimits>> = {}): Record
 function withDefaults<T extends object>(defaults: T, overrides: Partial<T> = {}): T {
   const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
   return { ...defaults, ...Object.fromEntries(defined) };
+}
+
+function resolveAlerts(options: Partial<AlertOptions> = {}): AlertOptions {
+  const alerts = withDefaults({ rules: [...DEFAULT_ALERT_RULES], evaluationIntervalMs: 15_000 }, options);
+  assertValidAlertRules(alerts.rules);
+  return alerts;
 }
 
 export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
@@ -202,6 +274,26 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
     secrets: withDefaults({ ttlMs: 300_000, verifyOnStart: false }, options.secrets),
     summaryModel: options.summaryModel ?? 'gpt-4o-mini',
     telemetry: withDefaults({ maxTenantLabels: 50 }, options.telemetry),
+    alerts: resolveAlerts(options.alerts),
+    jobs: withDefaults(
+      {
+        enabled: true,
+        concurrency: 8,
+        tenantConcurrency: 2,
+        retentionMs: 86_400_000,
+        pollIntervalMs: 1_000,
+        leaseMs: 30_000,
+        maxRuns: 10,
+        shutdownGraceMs: 10_000,
+        webhookAllowedHosts: [] as string[],
+        webhookMaxAttempts: 5,
+        webhookBaseDelayMs: 1_000,
+        webhookMaxDelayMs: 60_000,
+        webhookTimeoutMs: 10_000,
+        queuePrefix: 'tollgate',
+      } as JobsOptions,
+      options.jobs,
+    ),
     timeouts: withDefaults({ connectMs: 10_000, firstByteMs: 60_000, streamIdleMs: 30_000, totalMs: 120_000 }, options.timeouts),
     retry: withDefaults({ maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 }, options.retry),
     retryBudget: withDefaults({ ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 }, options.retryBudget),

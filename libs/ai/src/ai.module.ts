@@ -21,10 +21,22 @@ import { QuotaService } from './tenancy/quota.service';
 import { TenantService } from './tenancy/tenant.service';
 import { UsageLedger } from './tenancy/usage-ledger';
 import { UsageService } from './tenancy/usage.service';
+import { BullMqJobQueue } from './jobs/bullmq-job.queue';
+import { DatabaseJobQueue } from './jobs/database-job.queue';
+import { JobQueue } from './jobs/job-queue';
+import { JobRepository } from './jobs/job.repository';
+import { JobRunner } from './jobs/job-runner';
+import { JobsService } from './jobs/jobs.service';
+import { RunningJobs } from './jobs/running-jobs';
+import { fetchTransport, WebhookNotifier, WebhookTransport } from './jobs/webhook-notifier';
 import { KeyVerification } from './secrets/key-verification';
 import { SecretProvider, StaticSecretProvider } from './secrets/secret-provider';
 import { UpstreamKeyManager } from './secrets/upstream-key-manager';
 import { AiMetrics } from './telemetry/ai-metrics';
+import { AlertEvaluator } from './telemetry/alert-evaluator';
+import { AlertNotifier, LogAlertNotifier, WebhookAlertNotifier } from './telemetry/alert-notifier';
+import { CallEvents } from './telemetry/call-events';
+import { QuotaWatch } from './telemetry/quota-watch';
 import { BreakerRegistry } from './upstream/breaker-registry';
 import { OpenAiUpstreamClient } from './upstream/openai-upstream.client';
 import { ResilientUpstream } from './upstream/resilient-upstream';
@@ -52,6 +64,19 @@ function secretProviderFrom(options: ResolvedAiOptions): SecretProvider {
   throw new Error('AiModule needs upstream.apiKey or upstream.secretProvider');
 }
 
+function alertNotifierFrom(options: ResolvedAiOptions): AlertNotifier {
+  return options.alerts.webhookUrl ? new WebhookAlertNotifier(options.alerts.webhookUrl) : new LogAlertNotifier();
+}
+
+/** Jobs go through BullMQ when there is Redis to share, through the jobs table otherwise. */
+async function jobQueueFrom(repository: JobRepository, clock: Clock, options: ResolvedAiOptions): Promise<JobQueue> {
+  const { redis } = options;
+  if (!redis) return new DatabaseJobQueue(repository, clock, options);
+  const queue = new BullMqJobQueue(repository, clock, { ...options, redis });
+  await queue.ready();
+  return queue;
+}
+
 async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection> {
   const connection = new RedisConnection(options);
   await connection.ready();
@@ -73,6 +98,10 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, RESOLVED_AI_OPTIONS] },
     KeyVerification,
     AiMetrics,
+    CallEvents,
+    QuotaWatch,
+    { provide: AlertNotifier, useFactory: alertNotifierFrom, inject: [RESOLVED_AI_OPTIONS] },
+    AlertEvaluator,
     { provide: RedisConnection, useFactory: connectRedis, inject: [RESOLVED_AI_OPTIONS] },
     BreakerRegistry,
     RetryBudget,
@@ -91,6 +120,13 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     TenantRateLimiter,
     ConcurrencyLimiter,
     Governance,
+    JobRepository,
+    RunningJobs,
+    { provide: WebhookTransport, useValue: fetchTransport },
+    WebhookNotifier,
+    { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, RESOLVED_AI_OPTIONS] },
+    JobsService,
+    JobRunner,
     AiService,
     AiLifecycle,
   ],
@@ -108,6 +144,8 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     UpstreamKeyManager,
     KeyVerification,
     AiMetrics,
+    AlertEvaluator,
+    CallEvents,
     Clock,
   ],
 })

@@ -12,11 +12,13 @@ import { TokenCounter } from './context/token-counter';
 import { ContextPolicy, TenantLimits } from './tenancy/tenant-limits';
 import { ActiveTenant } from './tenancy/tenant.service';
 import { isAiError, RequestAbortedError } from './errors/ai-errors';
+import { CallListener } from './telemetry/call-events';
 import { TenantRateLimitStates } from './limits/rate-limit-state';
-import { Admission, AdmissionContext, Governance } from './tenancy/governance';
+import { Admission, AdmissionContext, CallEnd, Governance } from './tenancy/governance';
 import { ChatStream, primeStream, relayStream, StreamEnd } from './upstream/chat-stream';
 import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
+import { ChatCompletionJob, JobContext, JobsService, SubmittedJob } from './jobs/jobs.service';
 
 const MODEL_LIST_ROUTE = 'GET /models';
 const MODEL_LIST_TTL_MS = 60_000;
@@ -33,6 +35,8 @@ export interface ChatContext extends CallContext {
   keyId?: string;
   /** Correlates the call's logs and ledger row; the gateway passes its `x-request-id`. @default a new UUID */
   requestId?: string;
+  /** Told how the call ended (tokens, cost, attempts, outcome), or that a limit refused it: e.g. for a request log line. */
+  onCallEnded?: CallListener;
 }
 
 export interface ChatResult {
@@ -76,6 +80,7 @@ export class AiService {
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
     @InjectClock() private readonly clock: Clock,
+    private readonly jobs: JobsService,
   ) {}
 
   async chat(original: ChatRequest, context: ChatContext): Promise<ChatResult> {
@@ -87,10 +92,11 @@ export class AiService {
         this.client.createChatCompletion({ ...request, model, stream: false }, control),
       );
       const { value: completion, model, attempts, upstreamRequestId } = outcome;
-      admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billed(completion.usage) });
+      const text = completion.choices[0]?.message.content ?? null;
+      admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billed(completion.usage), upstreamRequestId, completion: text });
       return { completion, model, attempts, upstreamRequestId, rateLimits: admission.rateLimits, context: report };
     } catch (error) {
-      admission.finish({ outcome: outcomeOf(error), attempts: attemptsOf(error) });
+      admission.finish(failure(error));
       throw withRateLimits(error, admission);
     }
   }
@@ -128,9 +134,27 @@ export class AiService {
         [Symbol.asyncIterator]: () => chunks,
       };
     } catch (error) {
-      admission.finish({ outcome: outcomeOf(error), attempts: attemptsOf(error) });
+      admission.finish(failure(error));
       throw withRateLimits(error, admission);
     }
+  }
+
+  /**
+   * Queues the request as a job and returns at once: a worker runs it through `chat`, limits and
+   * quotas included, waiting in the queue when a rate limit says to. Poll `getJob`, or pass a webhook.
+   */
+  submit(request: ChatRequest, context: JobContext): Promise<SubmittedJob> {
+    return this.jobs.submit(request, context);
+  }
+
+  /** The tenant's job, with its completion or error once finished; `JobNotFoundError` for any other tenant's. */
+  getJob(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
+    return this.jobs.get(jobId, tenantId);
+  }
+
+  /** Cancels the tenant's job unless it has finished; returns it as it now stands. */
+  cancelJob(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
+    return this.jobs.cancel(jobId, tenantId);
   }
 
   /** The prompt tokens of a request, counted with its model's tokenizer, as rate limits, quotas and context policies count them. */
@@ -192,7 +216,16 @@ export class AiService {
   private admissionContext(context: ChatContext, stream: boolean, model: string, promptTokens: number, tenant: ActiveTenant): AdmissionContext {
     const fallbacks = (tenant.limits.fallbackModels ?? this.options.fallbackModels)[model] ?? [];
     const requestId = context.requestId ?? randomUUID();
-    return { tenantId: context.tenantId, tenant, keyId: context.keyId, requestId, stream, servingModels: [model, ...fallbacks], promptTokens };
+    return {
+      tenantId: context.tenantId,
+      tenant,
+      keyId: context.keyId,
+      requestId,
+      stream,
+      servingModels: [model, ...fallbacks],
+      promptTokens,
+      onCallEnded: context.onCallEnded,
+    };
   }
 
   private callContext(context: ChatContext, admission: Admission): CallContext {
@@ -200,12 +233,19 @@ export class AiService {
   }
 
   /** A stream that broke before its usage chunk is billed by what it relayed. */
-  private streamEnd(end: StreamEnd, outcome: { model: string; attempts: number }, admission: Admission) {
+  private streamEnd(end: StreamEnd, outcome: { model: string; attempts: number; upstreamRequestId?: string }, admission: Admission): CallEnd {
     const usage = billed(end.usage) ?? {
       promptTokens: admission.estimate.promptTokens,
       completionTokens: this.tokens.countText(end.text),
     };
-    return { outcome: end.error === undefined ? 'success' : outcomeOf(end.error), attempts: outcome.attempts, modelServed: outcome.model, usage };
+    return {
+      outcome: end.error === undefined ? 'success' : outcomeOf(end.error),
+      attempts: outcome.attempts,
+      modelServed: outcome.model,
+      usage,
+      upstreamRequestId: outcome.upstreamRequestId,
+      completion: end.text,
+    };
   }
 }
 
@@ -217,9 +257,10 @@ function outcomeOf(error: unknown): string {
   return isAiError(error) ? error.code : 'internal_error';
 }
 
-/** Upstream calls a failed call made: errors from the upstream made at least one. */
-function attemptsOf(error: unknown): number {
-  return isAiError(error) && error.upstreamAttempts !== undefined ? error.upstreamAttempts : 0;
+/** A failed call's end: upstream errors say how many attempts were made and the upstream's request id. */
+function failure(error: unknown): CallEnd {
+  if (!isAiError(error)) return { outcome: 'internal_error', attempts: 0 };
+  return { outcome: error.code, attempts: error.upstreamAttempts ?? 0, upstreamRequestId: error.upstreamRequestId };
 }
 
 function withRateLimits(error: unknown, admission: Admission): unknown {

@@ -4,6 +4,7 @@ export { AiModule } from './ai.module';
 export type AiModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 export type {
   AiModuleOptions,
+  AlertOptions,
   BreakerOptions,
   ModelInfo,
   RetryBudgetOptions,
@@ -11,6 +12,8 @@ export type {
   SecretOptions,
   TenancyOptions,
   TimeoutOptions,
+  JobErrorFields,
+  JobsOptions,
   TokenEncoding,
   UpstreamOptions,
 } from './ai-module-options';
@@ -52,4 +55,15 @@ export type { RefreshOutcome, UpstreamKeyStatus } from './secrets/upstream-key-m
 export { KeyVerification } from './secrets/key-verification';
 export type { KeyVerdict } from './secrets/key-verification';
 export { AiMetrics } from './telemetry/ai-metrics';
+export { CallEvents } from './telemetry/call-events';
+export type { CallListener, CallRecord } from './telemetry/call-events';
+export { AlertEvaluator } from './telemetry/alert-evaluator';
+export type { ActiveAlert } from './telemetry/alert-evaluator';
+export { AlertNotifier, InjectAlertNotifier, WebhookAlertNotifier } from './telemetry/alert-notifier';
+export type { AlertNotification } from './telemetry/alert-notifier';
+export { assertValidAlertRules, DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
+export type { AlertRule, AlertSeverity } from './telemetry/alert-rules';
 export * from './errors/ai-errors';
+export type { ChatCompletionJob, JobContext, SubmittedJob } from './jobs/jobs.service';
+export type { JobStatus, WebhookStatus } from './jobs/job.entity';
+export { signWebhook, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, WebhookTransport } from './jobs/webhook-notifier';

@@ -26,7 +26,9 @@ export type AiErrorCode =
   | 'api_key_not_found'
   | 'model_not_allowed'
   | 'rate_limit_exceeded'
-  | 'tenant_quota_exceeded';
+  | 'tenant_quota_exceeded'
+  | 'job_not_found'
+  | 'webhook_not_allowed';
 
 export interface AiErrorDetails {
   /** The upstream's `x-request-id`, when the upstream answered. */
@@ -319,6 +321,22 @@ export class TenantQuotaExceededError extends AiError {
   }
 }
 
+/** The tenant has no job with this id (or it has expired): another tenant's job is reported the same way. */
+export class JobNotFoundError extends AiError {
+  readonly code = 'job_not_found';
+  constructor(jobId: string) {
+    super(`You have no job with the id '${jobId}'. Finished jobs are kept for a limited time only.`, { param: 'id' }, NOTHING_TO_RETRY);
+  }
+}
+
+/** A job's webhook URL is not one the operator allows webhooks to be sent to. */
+export class WebhookNotAllowedError extends AiError {
+  readonly code = 'webhook_not_allowed';
+  constructor(reason: string) {
+    super(`${reason} Ask the operator of this gateway to allow your webhook's host, or leave webhook_url out and poll the job.`, { param: 'webhook_url' }, NOTHING_TO_RETRY);
+  }
+}
+
 /** Every concrete library error: a `switch` on `code` narrows it to its class. */
 export type AnyAiError =
   | UpstreamAuthFailedError
@@ -342,4 +360,6 @@ export type AnyAiError =
   | ApiKeyNotFoundError
   | ModelNotAllowedError
   | TenantRateLimitedError
-  | TenantQuotaExceededError;
+  | TenantQuotaExceededError
+  | JobNotFoundError
+  | WebhookNotAllowedError;

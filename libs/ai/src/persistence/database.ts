@@ -10,10 +10,13 @@ import { QuotaUsageEntity } from '../tenancy/quota-usage.entity';
 import { ReservationEntity } from '../tenancy/reservation.entity';
 import { TenantEntity } from '../tenancy/tenant.entity';
 import { UsageRecordEntity } from '../tenancy/usage-record.entity';
+import { JobEntity } from '../jobs/job.entity';
+import { Jobs1765000000000 } from './migrations/1765000000000-jobs';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+import { TenantLogContent1764100000000 } from './migrations/1764100000000-tenant-log-content';
 
-export const ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity];
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, JobEntity];
+export const MIGRATIONS = [InitialSchema1764000000000, TenantLogContent1764100000000, Jobs1765000000000];
 
 export type Dialect = 'sqlite' | 'postgres';
 

@@ -100,6 +100,13 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly quotaRemaining = new Gauge({
+    name: 'tollgate_tenant_quota_remaining_ratio',
+    help: 'What is left of a tenant quota (bounded tenant label; limited quotas only): 1 untouched, 0 spent.',
+    labelNames: ['tenant', 'quota'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly keys: UpstreamKeyManager,
     private readonly breakers: BreakerRegistry,
@@ -121,6 +128,14 @@ export class AiMetrics implements OnModuleInit {
     this.tokens.inc({ tenant, model: call.model, kind: 'prompt' }, call.promptTokens);
     this.tokens.inc({ tenant, model: call.model, kind: 'completion' }, call.completionTokens);
     this.cost.inc({ tenant, model: call.model }, call.costMicroUsd / 1_000_000);
+  }
+
+  /** Only tenants with a label of their own are exported: `other` would mix many tenants' quotas into one number. */
+  setQuotaRemaining(tenantId: string, quota: string, remaining: number | undefined): void {
+    const tenant = this.tenantLabel(tenantId);
+    if (tenant !== tenantId) return;
+    if (remaining === undefined) this.quotaRemaining.remove({ tenant, quota });
+    else this.quotaRemaining.set({ tenant, quota }, remaining);
   }
 
   private tenantLabel(tenantId: string): string {

@@ -7,6 +7,8 @@ import { Pricing } from '../context/pricing';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { AiMetrics } from '../telemetry/ai-metrics';
+import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
+import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
 import { isAiError, ModelNotAllowedError } from '../errors/ai-errors';
 import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
@@ -28,6 +30,8 @@ export interface AdmissionContext {
   servingModels?: string[];
   /** The prompt's tokens when the caller has counted them already (the context policy has). */
   promptTokens?: number;
+  /** Told how the call ended, or that a limit refused it, as soon as that is known. */
+  onCallEnded?: CallListener;
 }
 
 /** How a call ended, for the settlement and the ledger. */
@@ -38,6 +42,9 @@ export interface CallEnd {
   modelServed?: string;
   /** What the upstream billed; absent when it answered nothing. */
   usage?: { promptTokens: number; completionTokens: number };
+  upstreamRequestId?: string;
+  /** The completion's text, logged only for a tenant whose content may be logged. */
+  completion?: string | null;
 }
 
 export interface TokenEstimate {
@@ -76,6 +83,8 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
     private readonly tokens: TokenCounter,
     private readonly registry: ModelRegistry,
     private readonly metrics: AiMetrics,
+    private readonly events: CallEvents,
+    private readonly breakers: BreakerRegistry,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
@@ -113,7 +122,10 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       await Promise.all(undo.map((step) => step().catch(() => undefined)));
       if (isAiError(error)) error.rateLimits = { ...rateLimits, ...error.rateLimits };
-      this.metrics.requests.inc({ model: request.model, outcome: isAiError(error) ? error.code : 'internal_error' });
+      const outcome = isAiError(error) ? error.code : 'internal_error';
+      this.metrics.requests.inc({ model: request.model, outcome });
+      const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(request.model) };
+      this.announce(context, refusal(request, context, refused));
       throw error;
     }
   }
@@ -168,16 +180,7 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private admission(held: {
-    tenant: ActiveTenant;
-    estimate: TokenEstimate;
-    rateLimits: TenantRateLimitStates;
-    reservation: Reservation;
-    releaseSlot: ReleaseSlot;
-    request: ChatRequest;
-    context: AdmissionContext;
-    admittedAt: number;
-  }): Admission {
+  private admission(held: Held): Admission {
     let finished = false;
     return {
       tenant: held.tenant,
@@ -186,32 +189,20 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
       finish: (end) => {
         if (finished) return;
         finished = true;
-        const endedAt = this.clock.now();
-        const settlement = this.settle(held, end, endedAt).finally(() => this.settling.delete(settlement));
+        const record = this.recordOf(held, end, this.clock.now());
+        const settlement = this.settle(held, end, record).finally(() => this.settling.delete(settlement));
         this.settling.add(settlement);
+        this.announce(held.context, record);
       },
     };
   }
 
-  private async settle(held: Parameters<Governance['admission']>[0], end: CallEnd, endedAt: number): Promise<void> {
-    const { tenant, estimate, reservation, request, context } = held;
+  private recordOf(held: Held, end: CallEnd, endedAt: number): CallRecord {
+    const { tenant, request, context } = held;
     const promptTokens = end.usage?.promptTokens ?? 0;
     const completionTokens = end.usage?.completionTokens ?? 0;
     const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? request.model, promptTokens, completionTokens);
-    try {
-      await held.releaseSlot();
-      await this.quota.settle(reservation, { tokens: promptTokens + completionTokens, costMicroUsd });
-      const tpm = tenant.limits.tokensPerMinute;
-      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
-      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, promptTokens + completionTokens - charged);
-    } catch (error) {
-      // The reservation expires and gives its budget back: a settlement failure never fails a call.
-      this.logger.error(`could not settle request ${context.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
-    }
-    const model = end.modelServed ?? request.model;
-    const seconds = (endedAt - held.admittedAt) / 1000;
-    this.metrics.callEnded({ tenantId: tenant.id, model, outcome: end.outcome, promptTokens, completionTokens, costMicroUsd, seconds });
-    this.ledger.record({
+    return {
       requestId: context.requestId,
       tenantId: tenant.id,
       keyId: context.keyId ?? null,
@@ -219,14 +210,98 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
       modelServed: end.modelServed ?? null,
       promptTokens,
       completionTokens,
-      costMicroUsd,
+      costUsd: costMicroUsd / 1_000_000,
       attempts: end.attempts,
       outcome: end.outcome,
+      admitted: true,
       stream: context.stream,
       latencyMs: endedAt - held.admittedAt,
+      upstreamRequestId: end.upstreamRequestId ?? null,
+      breakerState: this.breakers.stateOf(end.modelServed ?? request.model),
+      content: tenant.logContent ? { messages: request.messages, completion: end.completion ?? null } : undefined,
+    };
+  }
+
+  private announce(context: AdmissionContext, record: CallRecord): void {
+    this.events.callEnded(record);
+    try {
+      context.onCallEnded?.(record);
+    } catch (error) {
+      this.logger.error(`the caller's call listener failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async settle(held: Held, end: CallEnd, record: CallRecord): Promise<void> {
+    const { tenant, estimate, reservation } = held;
+    const tokens = record.promptTokens + record.completionTokens;
+    const costMicroUsd = this.pricing.costMicroUsd(record.modelServed ?? record.modelRequested, record.promptTokens, record.completionTokens);
+    try {
+      await held.releaseSlot();
+      await this.quota.settle(reservation, { tokens, costMicroUsd });
+      const tpm = tenant.limits.tokensPerMinute;
+      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
+      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, tokens - charged);
+    } catch (error) {
+      // The reservation expires and gives its budget back: a settlement failure never fails a call.
+      this.logger.error(`could not settle request ${record.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
+    }
+    const model = record.modelServed ?? record.modelRequested;
+    const { promptTokens, completionTokens, outcome } = record;
+    this.metrics.callEnded({ tenantId: tenant.id, model, outcome, promptTokens, completionTokens, costMicroUsd, seconds: record.latencyMs / 1000 });
+    this.ledger.record({
+      requestId: record.requestId,
+      tenantId: tenant.id,
+      keyId: record.keyId,
+      modelRequested: record.modelRequested,
+      modelServed: record.modelServed,
+      promptTokens,
+      completionTokens,
+      costMicroUsd,
+      attempts: end.attempts,
+      outcome,
+      stream: record.stream,
+      latencyMs: record.latencyMs,
       createdAt: held.admittedAt,
     });
   }
+}
+
+/** What an admission holds until the call ends. */
+interface Held {
+  tenant: ActiveTenant;
+  estimate: TokenEstimate;
+  rateLimits: TenantRateLimitStates;
+  reservation: Reservation;
+  releaseSlot: ReleaseSlot;
+  request: ChatRequest;
+  context: AdmissionContext;
+  admittedAt: number;
+}
+
+/** A call a limit refused before it was admitted: nothing billed, nothing in the ledger. */
+function refusal(
+  request: ChatRequest,
+  context: AdmissionContext,
+  refused: { tenantId: string; outcome: string; latencyMs: number; breakerState: BreakerState },
+): CallRecord {
+  const { tenantId, outcome, latencyMs, breakerState } = refused;
+  return {
+    requestId: context.requestId,
+    tenantId,
+    keyId: context.keyId ?? null,
+    modelRequested: request.model,
+    modelServed: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0,
+    attempts: 0,
+    outcome,
+    admitted: false,
+    stream: context.stream,
+    latencyMs,
+    upstreamRequestId: null,
+    breakerState,
+  };
 }
 
 const noSlot: ReleaseSlot = async () => undefined;

@@ -22,6 +22,10 @@ export class TenantEntity {
   @Column({ name: 'limit_overrides', type: 'simple-json' })
   limitOverrides: LimitOverrides;
 
+  /** Whether this tenant's prompts and completions may appear in the request log. */
+  @Column({ name: 'log_content', type: 'boolean', default: false })
+  logContent: boolean;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: bigintAsNumber })
   createdAt: number;
 

@@ -21,6 +21,8 @@ export interface TenantView {
   /** The plan's limits with the tenant's overrides applied. */
   limits: TenantLimits;
   overrides: LimitOverrides;
+  /** Whether its prompts and completions are written to the request log. */
+  logContent: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -37,12 +39,15 @@ export interface UpdateTenantInput {
   name?: string;
   plan?: string;
   status?: TenantStatus;
+  logContent?: boolean;
 }
 
 /** A tenant as the call path needs it. */
 export interface ActiveTenant {
   id: string;
   limits: TenantLimits;
+  /** Its prompts and completions may be logged: an operator turned it on for this tenant. */
+  logContent: boolean;
 }
 
 const COUNT_LIMITS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'concurrentRequests', 'maxPromptTokens'] as const;
@@ -68,7 +73,7 @@ export class TenantService {
     const now = this.clock.now();
     const tenant = await this.db.transaction(async (manager) => {
       if (await manager.existsBy(TenantEntity, { id })) throw new TenantExistsError(id);
-      const entity = manager.create(TenantEntity, { id, name: input.name, plan, status: 'active', limitOverrides: {}, createdAt: now, updatedAt: now });
+      const entity = manager.create(TenantEntity, { id, name: input.name, plan, status: 'active', limitOverrides: {}, logContent: false, createdAt: now, updatedAt: now });
       return manager.save(entity);
     });
     return this.view(tenant);
@@ -107,7 +112,7 @@ export class TenantService {
     if (cached) return cached;
     const tenant = (await this.db.manager.findOneBy(TenantEntity, { id })) ?? (await this.provision(id));
     if (tenant.status !== 'active') throw new TenantDisabledError(id);
-    const active = { id, limits: this.limitsOf(tenant) };
+    const active = { id, limits: this.limitsOf(tenant), logContent: tenant.logContent };
     this.active.set(id, active);
     return active;
   }
@@ -152,6 +157,7 @@ export class TenantService {
       status: tenant.status,
       limits: this.limitsOf(tenant),
       overrides: tenant.limitOverrides,
+      logContent: tenant.logContent,
       createdAt: new Date(tenant.createdAt).toISOString(),
       updatedAt: new Date(tenant.updatedAt).toISOString(),
     };

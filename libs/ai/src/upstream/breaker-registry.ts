@@ -82,8 +82,12 @@ export class ModelBreaker {
     return Math.max(0, this.openedAt + this.resetTimeoutMs - this.clock.now());
   }
 
+  state(): BreakerState {
+    return this.breaker.halfOpen ? 'half_open' : this.breaker.opened ? 'open' : 'closed';
+  }
+
   status(): BreakerStatus {
-    const state: BreakerState = this.breaker.halfOpen ? 'half_open' : this.breaker.opened ? 'open' : 'closed';
+    const state = this.state();
     const halfOpenAt = state === 'open' && this.openedAt !== undefined ? this.openedAt + this.resetTimeoutMs : undefined;
     const { successes, failures } = this.breaker.stats;
     return { upstream: this.upstream, model: this.model, state, halfOpenAt, recentCalls: successes + failures, recentFailures: failures };
@@ -132,6 +136,11 @@ export class BreakerRegistry {
 
   statuses(): BreakerStatus[] {
     return [...this.breakers.values()].map((breaker) => breaker.status());
+  }
+
+  /** The state of a model's breaker; closed for a model not called yet. */
+  stateOf(model: string): BreakerState {
+    return this.breakers.get(`${this.options.upstream.baseURL} ${model}`)?.state() ?? 'closed';
   }
 
   /** Called by AiLifecycle once no call can come any more: a shut breaker refuses every call. */

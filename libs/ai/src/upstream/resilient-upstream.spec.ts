@@ -91,6 +91,26 @@ describe(ResilientUpstream.name, () => {
       expect(tracked.value?.attempts).toBe(2);
     });
 
+    it('should not sleep the upstream’s retry-after for a caller that defers it, but fail at once with that wait', async () => {
+      await setUp();
+      upstream.always(fail(aRateLimitError({ 'retry-after-ms': '1500' })), respond(aChatCompletion()));
+
+      const { error } = await callAndWait(0, { deferRetryAfter: true });
+
+      expect(upstream.calls).toHaveLength(1);
+      expect(error).toBeInstanceOf(UpstreamRateLimitedError);
+      expect(error).toMatchObject({ retryAfterMs: 1500, upstreamAttempts: 1 });
+    });
+
+    it('should still retry with backoff a failure that names no wait when the caller defers retry-after', async () => {
+      await setUp();
+      upstream.always(fail(anApiError(500)), respond(aChatCompletion()));
+
+      const { value } = await callAndWait(60_000, { deferRetryAfter: true });
+
+      expect(value?.attempts).toBe(2);
+    });
+
     it('should make at most maxAttempts calls and then say when to come back', async () => {
       await setUp({ retry: { maxAttempts: 4 } });
       upstream.always(fail(anApiError(500)));

@@ -28,6 +28,11 @@ export interface CallContext {
   timeoutMs?: number;
   /** Fallback chains for this call, instead of the module's (a tenant's own). */
   fallbackModels?: Record<string, string[]>;
+  /**
+   * When the upstream names its own wait (`retry-after`), fail at once with that wait instead of
+   * sleeping it: a queued job waits in its queue, not in a retry loop. @default false
+   */
+  deferRetryAfter?: boolean;
 }
 
 /** What an attempt gets: its signal and key, and a way to abort it later (a stream's idle timeout). */
@@ -53,6 +58,7 @@ export interface CallOutcome<T> {
 
 interface CallState {
   readonly deadline: Deadline;
+  readonly deferRetryAfter?: boolean;
   attempts: number;
   /** The key of the last attempt, to ask for a replacement when the upstream refuses it. */
   lastKey?: string;
@@ -79,7 +85,11 @@ export class ResilientUpstream {
   async call<T>(model: string, context: CallContext, attempt: Attempt<T>): Promise<CallOutcome<T>> {
     const durationMs = Math.min(this.options.timeouts.totalMs, context.timeoutMs ?? Infinity);
     const shortenedByCaller = durationMs < this.options.timeouts.totalMs;
-    const state: CallState = { deadline: new Deadline(this.clock, durationMs, context.signal, shortenedByCaller), attempts: 0 };
+    const state: CallState = {
+      deadline: new Deadline(this.clock, durationMs, context.signal, shortenedByCaller),
+      deferRetryAfter: context.deferRetryAfter,
+      attempts: 0,
+    };
     this.budget.recordRequest();
     const fallbacks = (context.fallbackModels ?? this.options.fallbackModels)[model] ?? [];
     try {
@@ -117,6 +127,8 @@ export class ResilientUpstream {
         if (!isAiError(error)) throw error;
         if (await this.replacedRefusedKey(error, state)) continue;
         this.onFailure(error);
+        // The upstream's own wait is the caller's to take (CallContext.deferRetryAfter); fallbacks are still tried.
+        if (state.deferRetryAfter && error.policy.retryable && error.retryAfterMs !== undefined) throw error;
         const decision = decideRetry(error, attemptOfModel, state.deadline.remainingMs(), this.options.retry, this.random);
         if (!decision.retry) {
           error.retryAfterMs ??= decision.retryAfterMs;

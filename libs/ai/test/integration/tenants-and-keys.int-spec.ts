@@ -52,6 +52,7 @@ describeEachDatabase('Tenants and API keys', (databases) => {
         status: 'active',
         limits: DEFAULT_PLAN,
         overrides: {},
+        logContent: false,
         createdAt: new Date(replica.clock.now()).toISOString(),
         updatedAt: new Date(replica.clock.now()).toISOString(),
       });

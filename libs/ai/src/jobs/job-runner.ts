@@ -1,0 +1,171 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { AiService, ChatRequest } from '../ai.service';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { Clock, InjectClock } from '../common/clock';
+import { AiErrorCode, isAiError } from '../errors/ai-errors';
+import { ContextPolicy } from '../tenancy/tenant-limits';
+import { InjectJobQueue, JobQueue, RunOutcome } from './job-queue';
+import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
+import { describeJobError, jobView } from './jobs.service';
+import { JobInterruptedError, RunningJobs } from './running-jobs';
+import { WebhookNotifier } from './webhook-notifier';
+
+/** How often finished jobs are looked at for a webhook their process died before delivering. */
+const WEBHOOK_SWEEP_MS = 60_000;
+
+/** Failures that waiting cures: the job goes back to the queue for the wait they name. */
+const WAITS_IN_QUEUE = new Set<AiErrorCode>(['rate_limit_exceeded', 'upstream_rate_limited', 'upstream_unavailable']);
+
+/**
+ * Runs claimed jobs through `AiService.chat`, the guarded path every request takes, and settles
+ * each once: the end is written only while the run still holds the job's lease.
+ */
+@Injectable()
+export class JobRunner implements OnApplicationBootstrap {
+  private readonly logger = new Logger(JobRunner.name);
+  private readonly deliveries = new Set<Promise<void>>();
+  private webhookSweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly ai: AiService,
+    private readonly repository: JobRepository,
+    @InjectJobQueue() private readonly queue: JobQueue,
+    private readonly running: RunningJobs,
+    private readonly webhooks: WebhookNotifier,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.jobs.enabled) return;
+    await this.queue.start((job) => this.run(job));
+    this.webhookSweeper = setInterval(() => void this.redeliverWebhooks(), WEBHOOK_SWEEP_MS);
+    this.webhookSweeper.unref();
+  }
+
+  async run(job: ClaimedJob): Promise<RunOutcome> {
+    const startedAt = this.clock.now();
+    const signal = this.running.start(job.id);
+    const heartbeat = this.keepLease(job);
+    let completion: ChatCompletion;
+    try {
+      ({ completion } = await this.ai.chat(JSON.parse(job.request) as ChatRequest, {
+        tenantId: job.tenantId,
+        keyId: job.keyId ?? undefined,
+        contextPolicy: (job.contextPolicy as ContextPolicy | null) ?? undefined,
+        // One ledger row per run, each traceable to its job.
+        requestId: `${job.id}:${job.runs}`,
+        signal,
+        deferRetryAfter: true,
+      }));
+    } catch (error) {
+      return await this.afterFailure(job, error, signal);
+    } finally {
+      clearInterval(heartbeat);
+      this.running.end(job.id, this.clock.now() - startedAt);
+    }
+    return this.end(job, { status: 'succeeded', result: JSON.stringify(completion) });
+  }
+
+  /** Stops the queue: running jobs get `shutdownGraceMs` to finish, then go back to the queue for the next process. */
+  async shutdown(): Promise<void> {
+    clearInterval(this.webhookSweeper);
+    const grace = setTimeout(() => this.running.interruptAll('shutdown'), this.options.jobs.shutdownGraceMs);
+    try {
+      await this.queue.stop();
+    } finally {
+      clearTimeout(grace);
+    }
+    this.webhooks.stop();
+    await Promise.all([...this.deliveries]);
+  }
+
+  /** Delivers the webhooks of finished jobs whose process died before it could; returns how many it took on. */
+  async redeliverWebhooks(): Promise<number> {
+    try {
+      const now = this.clock.now();
+      const jobs = await this.repository.claimUndeliveredWebhooks(now, now + this.webhookHoldMs());
+      for (const job of jobs) this.notify(job.id, job.webhookUrl!);
+      return jobs.length;
+    } catch (error) {
+      this.logger.error(`could not look for undelivered webhooks: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  /** Renews the lease while the call runs; a renewal refused means the job was cancelled or taken over. */
+  private keepLease(job: ClaimedJob): NodeJS.Timeout {
+    const { leaseMs } = this.options.jobs;
+    const timer = setInterval(() => {
+      this.repository
+        .renewLease(job.id, job.leaseToken, this.clock.now() + leaseMs)
+        .then((held) => {
+          if (!held) this.running.interrupt(job.id, 'lease_lost');
+        })
+        .catch((error: unknown) => this.logger.warn(`could not renew the lease of job ${job.id}: ${(error as Error).message}`));
+    }, leaseMs / 3);
+    timer.unref();
+    return timer;
+  }
+
+  private async end(job: ClaimedJob, end: Pick<JobEnd, 'status' | 'result' | 'error'>): Promise<RunOutcome> {
+    const now = this.clock.now();
+    const settled = await this.repository.finish(job.id, job.leaseToken, {
+      ...end,
+      now,
+      expiresAt: now + this.options.jobs.retentionMs,
+      webhookHeldUntil: job.webhookUrl ? now + this.webhookHoldMs() : undefined,
+    });
+    if (settled && job.webhookUrl) this.notify(job.id, job.webhookUrl);
+    return { kind: 'done' };
+  }
+
+  /** Back to the queue if waiting cures the failure, or if a shutdown cut the run short; failed otherwise. */
+  private async afterFailure(job: ClaimedJob, error: unknown, signal: AbortSignal): Promise<RunOutcome> {
+    if (signal.aborted) return this.interrupted(job, signal.reason);
+    const waitMs = this.waitFor(error, job);
+    if (waitMs === undefined) {
+      const describe = this.options.jobs.describeError ?? describeJobError;
+      return this.end(job, { status: 'failed', error: JSON.stringify(describe(error, job.id)) });
+    }
+    const until = this.clock.now() + waitMs;
+    await this.repository.defer(job.id, job.leaseToken, until);
+    return { kind: 'deferred', until };
+  }
+
+  /** A cancelled job is already recorded as such; one cut short by a shutdown goes back to the queue. */
+  private async interrupted(job: ClaimedJob, reason: unknown): Promise<RunOutcome> {
+    if (reason instanceof JobInterruptedError && reason.interruption === 'shutdown') {
+      const now = this.clock.now();
+      await this.repository.defer(job.id, job.leaseToken, now);
+      return { kind: 'deferred', until: now };
+    }
+    return { kind: 'done' };
+  }
+
+  /** How long to wait in the queue before the next run, if waiting can cure `error` and the job has runs left. */
+  private waitFor(error: unknown, job: ClaimedJob): number | undefined {
+    if (!isAiError(error) || !WAITS_IN_QUEUE.has(error.code) || job.runs >= this.options.jobs.maxRuns) return undefined;
+    return error.retryAfterMs ?? this.options.jobs.pollIntervalMs;
+  }
+
+  /** Long enough for every delivery attempt and backoff: only a process that died leaves a webhook pending past it. */
+  private webhookHoldMs(): number {
+    const { webhookMaxAttempts, webhookMaxDelayMs, webhookTimeoutMs } = this.options.jobs;
+    return webhookMaxAttempts * (webhookMaxDelayMs + webhookTimeoutMs);
+  }
+
+  private notify(jobId: string, url: string): void {
+    const delivery = (async () => {
+      const job = await this.repository.find(jobId, this.clock.now());
+      if (!job) return;
+      const outcome = await this.webhooks.deliver(url, jobView(job), jobId);
+      await this.repository.setWebhookStatus(jobId, outcome);
+    })()
+      .catch((error: unknown) => this.logger.error(`webhook of job ${jobId} failed: ${(error as Error).message}`))
+      .finally(() => this.deliveries.delete(delivery));
+    this.deliveries.add(delivery);
+  }
+}

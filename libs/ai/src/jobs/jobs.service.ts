@@ -1,0 +1,172 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
+import type { ChatRequest } from '../ai.service';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { Clock, InjectClock } from '../common/clock';
+import { ModelRegistry } from '../context/model-registry';
+import { isAiError, JobNotFoundError, ModelNotAllowedError } from '../errors/ai-errors';
+import { Governance } from '../tenancy/governance';
+import { ContextPolicy } from '../tenancy/tenant-limits';
+import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
+import { InjectJobQueue, JobQueue } from './job-queue';
+import { JobRepository } from './job.repository';
+import { RunningJobs } from './running-jobs';
+import { WebhookNotifier } from './webhook-notifier';
+
+/** Who a job is for, as for `AiService.chat`, and where to say that it finished. */
+export interface JobContext {
+  tenantId: string;
+  /** The tenant's key that submitted the job, for the ledger. */
+  keyId?: string;
+  contextPolicy?: ContextPolicy;
+  /** Called with the finished job; its host must be on `jobs.webhookAllowedHosts`. */
+  webhookUrl?: string;
+}
+
+/**
+ * A job as its tenant sees it, in OpenAI's style (like a Batch object): the same in the library,
+ * in the gateway's answers and in the webhook's body. Times are Unix seconds.
+ */
+export interface ChatCompletionJob {
+  id: string;
+  object: 'chat.completion.job';
+  status: JobStatus;
+  model: string;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+  /** When a finished job is deleted. */
+  expires_at: number | null;
+  /** Times a worker started it; more than one after a rate-limit deferral or a worker's crash. */
+  attempts: number;
+  /** The completion, once it `succeeded`. */
+  completion: ChatCompletion | null;
+  /** The failure in OpenAI's error shape, once it `failed`. */
+  error: JobErrorFields | null;
+  webhook_url: string | null;
+  webhook_status: WebhookStatus | null;
+}
+
+export interface SubmittedJob extends ChatCompletionJob {
+  /** Roughly how long until it finishes: the jobs ahead of it, at the recent pace. */
+  estimated_wait_seconds: number;
+}
+
+/** Finished jobs past their retention are deleted this often. */
+const EXPIRY_SWEEP_MS = 60_000;
+
+/** Submitting, reading and cancelling jobs; `JobRunner` runs them. */
+@Injectable()
+export class JobsService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(JobsService.name);
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly repository: JobRepository,
+    @InjectJobQueue() private readonly queue: JobQueue,
+    private readonly running: RunningJobs,
+    private readonly webhooks: WebhookNotifier,
+    private readonly governance: Governance,
+    private readonly registry: ModelRegistry,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {}
+
+  /** Stores the job and queues it; what a call would refuse at once (an unknown model, a bad webhook) is refused here. */
+  async submit(request: ChatRequest, context: JobContext): Promise<SubmittedJob> {
+    if (context.webhookUrl !== undefined) this.webhooks.assertAllowed(context.webhookUrl);
+    const { limits } = await this.governance.tenant(context.tenantId);
+    this.registry.assertCallable(request.model, limits.allowUnknownModels);
+    if (limits.allowedModels !== null && !limits.allowedModels.includes(request.model)) throw new ModelNotAllowedError(request.model, limits.allowedModels);
+    const job = await this.repository.insert({
+      id: `job_${randomUUID().replaceAll('-', '')}`,
+      tenantId: context.tenantId,
+      keyId: context.keyId ?? null,
+      model: request.model,
+      request: JSON.stringify(request),
+      contextPolicy: context.contextPolicy ?? null,
+      webhookUrl: context.webhookUrl ?? null,
+      createdAt: this.clock.now(),
+    });
+    try {
+      await this.queue.enqueue(job);
+    } catch (error) {
+      // Not queued, not accepted: the caller hears of it now rather than polling a job that never runs.
+      await this.repository.delete(job.id).catch(() => undefined);
+      throw error;
+    }
+    const ahead = await this.repository.jobsAhead(job);
+    const estimatedWaitMs = (Math.floor(ahead / this.options.jobs.concurrency) + 1) * this.running.averageRunMs;
+    return { ...jobView(job), estimated_wait_seconds: Math.max(1, Math.ceil(estimatedWaitMs / 1000)) };
+  }
+
+  /** The tenant's job; another tenant's is not found, exactly like one that never existed. */
+  async get(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
+    const job = await this.repository.find(jobId, this.clock.now(), tenantId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return jobView(job);
+  }
+
+  /** Cancels the job if it has not finished (a running one's upstream call is aborted); a finished job is returned as it is. */
+  async cancel(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
+    const now = this.clock.now();
+    const outcome = await this.repository.cancel(jobId, tenantId, now, now + this.options.jobs.retentionMs);
+    if (!outcome) throw new JobNotFoundError(jobId);
+    if (outcome.cancelled) {
+      // A run in another replica notices when it next renews its lease.
+      this.running.interrupt(jobId, 'cancelled');
+      await this.queue.remove(jobId).catch(() => undefined);
+    }
+    return jobView(outcome.job);
+  }
+
+  async deleteExpired(): Promise<number> {
+    try {
+      return await this.repository.deleteExpired(this.clock.now());
+    } catch (error) {
+      this.logger.error(`could not delete expired jobs: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => void this.deleteExpired(), EXPIRY_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+}
+
+export function jobView(job: JobEntity): ChatCompletionJob {
+  return {
+    id: job.id,
+    object: 'chat.completion.job',
+    status: job.status,
+    model: job.model,
+    created_at: unixSeconds(job.createdAt)!,
+    started_at: unixSeconds(job.startedAt),
+    completed_at: unixSeconds(job.finishedAt),
+    expires_at: unixSeconds(job.expiresAt),
+    attempts: job.runs,
+    completion: job.result === null ? null : (JSON.parse(job.result) as ChatCompletion),
+    error: job.error === null ? null : (JSON.parse(job.error) as JobErrorFields),
+    webhook_url: job.webhookUrl,
+    webhook_status: job.webhookStatus,
+  };
+}
+
+function unixSeconds(epochMs: number | null): number | null {
+  return epochMs === null ? null : Math.floor(epochMs / 1000);
+}
+
+/** The library's own record of a failure; the gateway replaces it with its HTTP mapping (`jobs.describeError`). */
+export function describeJobError(error: unknown): JobErrorFields {
+  if (isAiError(error)) {
+    return { message: error.message, type: error.policy.retryable ? 'server_error' : 'invalid_request_error', code: error.code, param: error.param ?? null };
+  }
+  return { message: 'The job failed unexpectedly.', type: 'server_error', code: 'internal_error', param: null };
+}

@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+
+/** Why a running job's call was aborted. */
+export type Interruption = 'cancelled' | 'shutdown' | 'lease_lost';
+
+export class JobInterruptedError extends Error {
+  constructor(readonly interruption: Interruption) {
+    super(`The job was interrupted: ${interruption}.`);
+    this.name = 'JobInterruptedError';
+  }
+}
+
+const DEFAULT_RUN_MS = 2_000;
+const SMOOTHING = 0.2;
+
+/** The jobs this process is running, so that a cancellation or a shutdown can stop them, and how long a run takes. */
+@Injectable()
+export class RunningJobs {
+  private readonly running = new Map<string, AbortController>();
+  private averageMs = DEFAULT_RUN_MS;
+
+  start(jobId: string): AbortSignal {
+    const controller = new AbortController();
+    this.running.set(jobId, controller);
+    return controller.signal;
+  }
+
+  end(jobId: string, durationMs: number): void {
+    this.running.delete(jobId);
+    this.averageMs += SMOOTHING * (durationMs - this.averageMs);
+  }
+
+  interrupt(jobId: string, interruption: Interruption): void {
+    this.running.get(jobId)?.abort(new JobInterruptedError(interruption));
+  }
+
+  interruptAll(interruption: Interruption): void {
+    for (const jobId of this.running.keys()) this.interrupt(jobId, interruption);
+  }
+
+  /** An exponentially weighted average of recent run times, for the wait a submit is told to expect. */
+  get averageRunMs(): number {
+    return this.averageMs;
+  }
+}

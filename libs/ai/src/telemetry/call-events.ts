@@ -1,0 +1,54 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { BreakerState } from '../upstream/breaker-registry';
+
+/** How one call ended (or was refused), as logs, metrics and alerts see it. */
+export interface CallRecord {
+  requestId: string;
+  tenantId: string;
+  keyId: string | null;
+  modelRequested: string;
+  /** The model that answered; null when none did. */
+  modelServed: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** Upstream calls made, retries and fallbacks included. */
+  attempts: number;
+  /** `success`, or the error code that ended or refused the call. */
+  outcome: string;
+  /** False when a limit refused the call before it held a reservation. */
+  admitted: boolean;
+  stream: boolean;
+  latencyMs: number;
+  upstreamRequestId: string | null;
+  /** The state of the breaker of the model that answered (or was asked) when the call ended. */
+  breakerState: BreakerState;
+  /** The prompt and the completion, only for a tenant whose content an operator chose to log. */
+  content?: { messages: unknown; completion: string | null };
+}
+
+export type CallListener = (record: CallRecord) => void;
+
+/** Where the call path announces every call's end; quota watching and alerting listen. */
+@Injectable()
+export class CallEvents {
+  private readonly logger = new Logger(CallEvents.name);
+  private readonly listeners = new Set<CallListener>();
+
+  /** Returns the function that stops listening. */
+  onCallEnded(listener: CallListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A failing listener is logged and never fails the call. */
+  callEnded(record: CallRecord): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(record);
+      } catch (error) {
+        this.logger.error(`a call listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
+
+/**
+ * The first step of a graceful shutdown. On SIGTERM, readiness fails at once while the gateway
+ * keeps serving for SHUTDOWN_READINESS_DELAY_MS, so that load balancers stop sending it requests;
+ * only then does the server close (finishing the requests in flight) and the ledger drain.
+ * A programmatic `app.close()` (no signal) does not wait.
+ */
+@Injectable()
+export class ShutdownGate implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ShutdownGate.name);
+  private closing = false;
+  private readonly delayMs: number;
+
+  constructor(config: ConfigService) {
+    this.delayMs = config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG).shutdownReadinessDelayMs;
+  }
+
+  get acceptingTraffic(): boolean {
+    return !this.closing;
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.closing = true;
+    if (!signal || this.delayMs === 0) return;
+    this.logger.log(`${signal}: not ready any more; serving for ${this.delayMs} ms more while load balancers notice, then closing`);
+    await sleep(this.delayMs);
+  }
+}
