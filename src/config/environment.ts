@@ -174,6 +174,10 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   AI_JOBS_CONCURRENCY?: number;
 
+  /** Jobs of one tenant queued or running at once; a submit beyond is a 429 too_many_jobs. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  AI_JOBS_MAX_UNFINISHED_PER_TENANT?: number;
+
   /** Jobs of one tenant running at once, across replicas. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1)
   AI_JOBS_TENANT_CONCURRENCY?: number;

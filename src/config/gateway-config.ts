@@ -89,6 +89,7 @@ function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayCo
       enabled: vars.AI_JOBS_ENABLED === undefined ? undefined : vars.AI_JOBS_ENABLED === 'true',
       concurrency: vars.AI_JOBS_CONCURRENCY,
       tenantConcurrency: vars.AI_JOBS_TENANT_CONCURRENCY,
+      maxUnfinishedPerTenant: vars.AI_JOBS_MAX_UNFINISHED_PER_TENANT,
       retentionMs: vars.AI_JOBS_RETENTION_MS,
       pollIntervalMs: vars.AI_JOBS_POLL_INTERVAL_MS,
       leaseMs: vars.AI_JOBS_LEASE_MS,

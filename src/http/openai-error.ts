@@ -73,6 +73,8 @@ function fromAiError(error: AnyAiError): OpenAiErrorResponse {
       return respond(404, { message, type: 'invalid_request_error', code, param: null });
     case 'webhook_not_allowed':
       return respond(400, { message, type: 'invalid_request_error', code, param: 'webhook_url' });
+    case 'too_many_jobs':
+      return respond(429, { message, type: 'requests', code, param: null }, error.retryAfterMs);
     default: {
       const unhandled: never = error;
       throw new Error(`No HTTP mapping for ${(unhandled as Error).name}`);

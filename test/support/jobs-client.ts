@@ -1,6 +1,4 @@
 import type { ChatCompletionJob } from '@tollgate/ai';
-import { createServer, IncomingHttpHeaders } from 'node:http';
-import { AddressInfo } from 'node:net';
 
 export interface HttpAnswer<T = unknown> {
   status: number;
@@ -52,40 +50,6 @@ export class JobsClient {
   }
 }
 
-export interface ReceivedWebhook {
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-}
-
-/** A real HTTP server on loopback that records every webhook it receives and answers with `statuses` in turn (then 200). */
-export async function startWebhookReceiver(statuses: number[] = []): Promise<{ url: string; received: ReceivedWebhook[]; close(): Promise<void> }> {
-  const received: ReceivedWebhook[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ headers: request.headers, rawBody: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(statuses.shift() ?? 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks/tollgate`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Polls until `check` stops rejecting (it may be async), for what a worker does a little later. */
-export async function eventually(check: () => unknown, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return void (await check());
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
+export { eventually } from '../../libs/ai/test/async';
+export { startWebhookReceiver } from '../../libs/ai/test/webhook-receiver';
+export type { ReceivedWebhook } from '../../libs/ai/test/webhook-receiver';

@@ -35,6 +35,7 @@ describe('resolveAiOptions', () => {
         pollIntervalMs: 1_000,
         leaseMs: 30_000,
         maxRuns: 10,
+        maxUnfinishedPerTenant: 1_000,
         shutdownGraceMs: 10_000,
         webhookAllowedHosts: [],
         webhookMaxAttempts: 5,

@@ -133,6 +133,8 @@ export interface JobsOptions {
   leaseMs: number;
   /** Runs of one job, rate-limit deferrals included, before it fails with its last error. @default 10 */
   maxRuns: number;
+  /** A tenant's jobs queued or running at once; a submit beyond is a 429 `too_many_jobs`. @default 1_000 */
+  maxUnfinishedPerTenant: number;
   /** On shutdown, how long running jobs may finish before they are put back in the queue. @default 10_000 */
   shutdownGraceMs: number;
   /** Hosts webhooks may be sent to: `hooks.example.com`, or `*.example.com` for its subdomains. @default [] (no webhooks) */
@@ -284,6 +286,7 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
         pollIntervalMs: 1_000,
         leaseMs: 30_000,
         maxRuns: 10,
+        maxUnfinishedPerTenant: 1_000,
         shutdownGraceMs: 10_000,
         webhookAllowedHosts: [] as string[],
         webhookMaxAttempts: 5,

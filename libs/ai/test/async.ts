@@ -42,12 +42,15 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-/** Polls until `check` stops throwing, for effects that land a little later (a watch event, a socket the client dropped). */
-export async function eventually(check: () => void, timeoutMs = 3_000): Promise<void> {
+/**
+ * Polls until `check` stops throwing (or, when async, rejecting), for effects that land a little
+ * later (a watch event, a socket the client dropped, a job a worker runs).
+ */
+export async function eventually(check: () => unknown, timeoutMs = 3_000): Promise<void> {
   const started = Date.now();
   for (;;) {
     try {
-      return check();
+      return void (await check());
     } catch (error) {
       if (Date.now() - started > timeoutMs) throw error;
       await new Promise((resolve) => setTimeout(resolve, 10));

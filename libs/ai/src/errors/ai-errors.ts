@@ -28,7 +28,8 @@ export type AiErrorCode =
   | 'rate_limit_exceeded'
   | 'tenant_quota_exceeded'
   | 'job_not_found'
-  | 'webhook_not_allowed';
+  | 'webhook_not_allowed'
+  | 'too_many_jobs';
 
 export interface AiErrorDetails {
   /** The upstream's `x-request-id`, when the upstream answered. */
@@ -337,6 +338,18 @@ export class WebhookNotAllowedError extends AiError {
   }
 }
 
+/** The tenant has as many jobs queued or running as a tenant may: its submits would grow the queue without bound. */
+export class TooManyJobsError extends AiError {
+  readonly code = 'too_many_jobs';
+  constructor(limit: number, retryAfterMs: number) {
+    super(
+      `You have ${limit} jobs queued or running, the most this gateway holds for one tenant. Submit again once some have finished (see the Retry-After header), or cancel some.`,
+      { retryAfterMs },
+      NOTHING_TO_RETRY,
+    );
+  }
+}
+
 /** Every concrete library error: a `switch` on `code` narrows it to its class. */
 export type AnyAiError =
   | UpstreamAuthFailedError
@@ -362,4 +375,5 @@ export type AnyAiError =
   | TenantRateLimitedError
   | TenantQuotaExceededError
   | JobNotFoundError
-  | WebhookNotAllowedError;
+  | WebhookNotAllowedError
+  | TooManyJobsError;

@@ -78,7 +78,7 @@ export class BullMqJobQueue implements JobQueue {
       drainDelay: 1,
     });
     this.worker.on('error', (error) => this.logger.error(`worker: ${error.message}`));
-    this.recovery = setInterval(() => void this.redispatchLapsed(), leaseMs);
+    this.recovery = setInterval(() => void this.redispatchStranded(), leaseMs);
     this.recovery.unref();
   }
 
@@ -91,7 +91,14 @@ export class BullMqJobQueue implements JobQueue {
 
   private async process(dispatch: Job<DispatchData>, token: string | undefined, worker: JobWorker): Promise<void> {
     const { leaseMs, tenantConcurrency, pollIntervalMs } = this.options.jobs;
-    const claimed = await this.repository.claim(dispatch.data.jobId, { now: this.clock.now(), leaseMs, tenantConcurrency }, pollIntervalMs);
+    let claimed: Awaited<ReturnType<JobRepository['claim']>>;
+    try {
+      claimed = await this.repository.claim(dispatch.data.jobId, { now: this.clock.now(), leaseMs, tenantConcurrency }, pollIntervalMs);
+    } catch (error) {
+      // A failed dispatch would be removed from Redis with the job still queued: try again later instead.
+      this.logger.warn(`could not claim job ${dispatch.data.jobId}: ${(error as Error).message}`);
+      return this.delay(dispatch, token, this.clock.now() + pollIntervalMs);
+    }
     if ('refused' in claimed) {
       if (claimed.refused === 'finished') return;
       return this.delay(dispatch, token, claimed.retryAt);
@@ -108,12 +115,16 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   /**
-   * Jobs whose run died without BullMQ noticing (the dispatch failed, or was lost with Redis data)
-   * are dispatched again; one BullMQ still holds is left alone, the lease keeps a second run out.
+   * Jobs that BullMQ no longer holds are dispatched again: a run that died without BullMQ noticing
+   * (its lease lapsed), or a queued job whose dispatch was lost (a failed move back to delayed, Redis
+   * data lost) and that has been due for a lease period. One BullMQ still holds is left alone; the
+   * lease keeps a second run out.
    */
-  private async redispatchLapsed(): Promise<void> {
+  async redispatchStranded(): Promise<void> {
+    const now = this.clock.now();
     try {
-      for (const job of await this.repository.lapsedLeases(this.clock.now())) {
+      const stranded = [...(await this.repository.lapsedLeases(now)), ...(await this.repository.overdueQueued(now - this.options.jobs.leaseMs))];
+      for (const job of stranded) {
         if (await this.queue.getJob(job.id)) continue;
         await this.enqueue({ ...job, notBefore: this.clock.now() });
       }

@@ -152,6 +152,24 @@ describe(JobRunner.name, () => {
     expect(repository.finished[0].end.status).toBe('failed');
   });
 
+  it('should give up, without calling, a job claimed more times than maxRuns (its runs died with their workers)', async () => {
+    const ai = new FakeAi(aResult());
+
+    await aRunner(ai).run(aClaimedJob({ runs: 4 }));
+
+    expect(ai.contexts).toEqual([]);
+    expect(repository.finished[0].end.status).toBe('failed');
+    expect(JSON.parse(repository.finished[0].end.error!)).toMatchObject({ code: 'internal_error', message: expect.stringContaining('3 times') });
+  });
+
+  it('should not let a renewal refused for an earlier run interrupt a later run of the same job', () => {
+    const later = running.start('job_1', 'lease-2');
+
+    running.interrupt('job_1', 'lease_lost', 'lease-1');
+
+    expect(later.aborted).toBe(false);
+  });
+
   it('should fail a job the upstream refuses', async () => {
     await aRunner(new FakeAi(new UpstreamBadRequestError('bad temperature'))).run(aClaimedJob());
 

@@ -46,8 +46,14 @@ export class JobRunner implements OnApplicationBootstrap {
   }
 
   async run(job: ClaimedJob): Promise<RunOutcome> {
+    // Runs are counted at each claim: past maxRuns, earlier runs died with their process (a request that
+    // crashes its worker must not be taken up by every replica forever).
+    if (job.runs > this.options.jobs.maxRuns) {
+      const error = { message: `The job stopped its worker ${job.runs - 1} times and was given up.`, type: 'server_error', code: 'internal_error', param: null };
+      return this.end(job, { status: 'failed', error: JSON.stringify(error) });
+    }
     const startedAt = this.clock.now();
-    const signal = this.running.start(job.id);
+    const signal = this.running.start(job.id, job.leaseToken);
     const heartbeat = this.keepLease(job);
     let completion: ChatCompletion;
     try {
@@ -102,7 +108,8 @@ export class JobRunner implements OnApplicationBootstrap {
       this.repository
         .renewLease(job.id, job.leaseToken, this.clock.now() + leaseMs)
         .then((held) => {
-          if (!held) this.running.interrupt(job.id, 'lease_lost');
+          // Only this run: a renewal answered late must not stop a later run of the same job.
+          if (!held) this.running.interrupt(job.id, 'lease_lost', job.leaseToken);
         })
         .catch((error: unknown) => this.logger.warn(`could not renew the lease of job ${job.id}: ${(error as Error).message}`));
     }, leaseMs / 3);
@@ -162,7 +169,8 @@ export class JobRunner implements OnApplicationBootstrap {
       const job = await this.repository.find(jobId, this.clock.now());
       if (!job) return;
       const outcome = await this.webhooks.deliver(url, jobView(job), jobId);
-      await this.repository.setWebhookStatus(jobId, outcome);
+      if (outcome === 'interrupted') await this.repository.releaseWebhook(jobId, this.clock.now());
+      else await this.repository.setWebhookStatus(jobId, outcome);
     })()
       .catch((error: unknown) => this.logger.error(`webhook of job ${jobId} failed: ${(error as Error).message}`))
       .finally(() => this.deliveries.delete(delivery));

@@ -55,14 +55,17 @@ export class JobRepository {
   /**
    * Stores a queued job; its ordinal is its place in its tenant's line: one after the tenant's last
    * unfinished job, 1 when it has none. Ordinals compare across tenants, which makes the pick fair.
+   * Undefined, and nothing stored, when the tenant has `maxUnfinished` jobs queued or running already.
    */
-  insert(job: NewJob): Promise<JobEntity> {
+  insert(job: NewJob, maxUnfinished: number): Promise<JobEntity | undefined> {
     return this.db.transaction(async (manager) => {
-      const last: { ordinal: string | number | null } | undefined = await manager
+      const last: { ordinal: string | number | null; unfinished: string | number } | undefined = await manager
         .createQueryBuilder(JobEntity, 'job')
         .select('MAX(job.tenant_ordinal)', 'ordinal')
+        .addSelect('COUNT(*)', 'unfinished')
         .where('job.tenant_id = :tenantId AND job.status IN (:...unfinished)', { tenantId: job.tenantId, unfinished: UNFINISHED })
         .getRawOne();
+      if (Number(last?.unfinished ?? 0) >= maxUnfinished) return undefined;
       const entity: JobEntity = {
         ...job,
         status: 'queued',
@@ -193,6 +196,11 @@ export class JobRepository {
     await this.db.manager.update(JobEntity, { id }, { webhookStatus: status });
   }
 
+  /** Gives up this process's hold on a webhook it could not finish delivering: another process takes it over at once. */
+  async releaseWebhook(id: string, now: number): Promise<void> {
+    await this.db.manager.update(JobEntity, { id, webhookStatus: 'pending', status: In(TERMINAL_STATUSES) }, { leaseExpiresAt: now - 1 });
+  }
+
   /**
    * Finished jobs whose webhook the finishing process held, and let lapse undelivered (it died):
    * each is claimed until `heldUntil` by one conditional update, so that one process delivers it.
@@ -217,6 +225,11 @@ export class JobRepository {
   /** Jobs whose run stopped renewing its lease (its process died); for a queue that must hand them out again. */
   async lapsedLeases(now: number, limit = 100): Promise<JobEntity[]> {
     return this.db.manager.find(JobEntity, { where: { status: 'running', leaseExpiresAt: LessThan(now) }, take: limit });
+  }
+
+  /** Queued jobs due since before `dueBefore`: a queue that should have handed them out by now may have lost them. */
+  async overdueQueued(dueBefore: number, limit = 100): Promise<JobEntity[]> {
+    return this.db.manager.find(JobEntity, { where: { status: 'queued', notBefore: LessThan(dueBefore) }, take: limit });
   }
 
   /** Deletes finished jobs past their retention; returns how many. */

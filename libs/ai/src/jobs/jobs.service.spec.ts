@@ -140,7 +140,7 @@ describe(JobsService.name, () => {
   it('should withdraw a cancelled job from the queue and stop its run in this process', async () => {
     const service = aService();
     const { id } = await service.submit(aChatRequest(), { tenantId: 'acme' });
-    const signal = running.start(id);
+    const signal = running.start(id, 'lease-1');
 
     const job = await service.cancel(id, 'acme');
 

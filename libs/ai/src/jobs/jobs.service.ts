@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
@@ -6,7 +6,7 @@ import type { ChatRequest } from '../ai.service';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';
-import { isAiError, JobNotFoundError, ModelNotAllowedError } from '../errors/ai-errors';
+import { isAiError, JobNotFoundError, ModelNotAllowedError, TooManyJobsError } from '../errors/ai-errors';
 import { Governance } from '../tenancy/governance';
 import { ContextPolicy } from '../tenancy/tenant-limits';
 import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
@@ -59,7 +59,7 @@ const EXPIRY_SWEEP_MS = 60_000;
 
 /** Submitting, reading and cancelling jobs; `JobRunner` runs them. */
 @Injectable()
-export class JobsService implements OnModuleInit, OnModuleDestroy {
+export class JobsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(JobsService.name);
   private sweeper?: NodeJS.Timeout;
 
@@ -80,16 +80,21 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     const { limits } = await this.governance.tenant(context.tenantId);
     this.registry.assertCallable(request.model, limits.allowUnknownModels);
     if (limits.allowedModels !== null && !limits.allowedModels.includes(request.model)) throw new ModelNotAllowedError(request.model, limits.allowedModels);
-    const job = await this.repository.insert({
-      id: `job_${randomUUID().replaceAll('-', '')}`,
-      tenantId: context.tenantId,
-      keyId: context.keyId ?? null,
-      model: request.model,
-      request: JSON.stringify(request),
-      contextPolicy: context.contextPolicy ?? null,
-      webhookUrl: context.webhookUrl ?? null,
-      createdAt: this.clock.now(),
-    });
+    const { maxUnfinishedPerTenant } = this.options.jobs;
+    const job = await this.repository.insert(
+      {
+        id: `job_${randomUUID().replaceAll('-', '')}`,
+        tenantId: context.tenantId,
+        keyId: context.keyId ?? null,
+        model: request.model,
+        request: JSON.stringify(request),
+        contextPolicy: context.contextPolicy ?? null,
+        webhookUrl: context.webhookUrl ?? null,
+        createdAt: this.clock.now(),
+      },
+      maxUnfinishedPerTenant,
+    );
+    if (!job) throw new TooManyJobsError(maxUnfinishedPerTenant, Math.max(1_000, this.running.averageRunMs));
     try {
       await this.queue.enqueue(job);
     } catch (error) {
@@ -136,7 +141,7 @@ export class JobsService implements OnModuleInit, OnModuleDestroy {
     this.sweeper.unref();
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.sweeper);
   }
 }

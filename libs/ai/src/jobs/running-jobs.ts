@@ -16,12 +16,13 @@ const SMOOTHING = 0.2;
 /** The jobs this process is running, so that a cancellation or a shutdown can stop them, and how long a run takes. */
 @Injectable()
 export class RunningJobs {
-  private readonly running = new Map<string, AbortController>();
+  /** By job id: the run's abort controller and the lease token it runs under. */
+  private readonly running = new Map<string, { controller: AbortController; leaseToken: string }>();
   private averageMs = DEFAULT_RUN_MS;
 
-  start(jobId: string): AbortSignal {
+  start(jobId: string, leaseToken: string): AbortSignal {
     const controller = new AbortController();
-    this.running.set(jobId, controller);
+    this.running.set(jobId, { controller, leaseToken });
     return controller.signal;
   }
 
@@ -30,8 +31,10 @@ export class RunningJobs {
     this.averageMs += SMOOTHING * (durationMs - this.averageMs);
   }
 
-  interrupt(jobId: string, interruption: Interruption): void {
-    this.running.get(jobId)?.abort(new JobInterruptedError(interruption));
+  /** With `leaseToken`, only the run holding that lease is interrupted. */
+  interrupt(jobId: string, interruption: Interruption, leaseToken?: string): void {
+    const run = this.running.get(jobId);
+    if (run && (leaseToken === undefined || run.leaseToken === leaseToken)) run.controller.abort(new JobInterruptedError(interruption));
   }
 
   interruptAll(interruption: Interruption): void {

@@ -142,7 +142,7 @@ describe(WebhookNotifier.name, () => {
       expect(delivery.value).toBe('failed');
     });
 
-    it('should stop waiting to retry once stopped', async () => {
+    it('should stop waiting to retry once stopped, as interrupted (not failed: another process delivers it)', async () => {
       const receiver = new FakeReceiver([503]);
       const notifier = aNotifier(receiver);
 
@@ -151,7 +151,7 @@ describe(WebhookNotifier.name, () => {
       notifier.stop();
       await jest.advanceTimersByTimeAsync(0);
 
-      expect(delivery.value).toBe('failed');
+      expect(delivery.value).toBe('interrupted');
       expect(receiver.deliveries).toHaveLength(1);
     });
   });

@@ -45,7 +45,8 @@ export function verifyWebhookSignature(header: string | undefined, body: string,
 /** Retrying these may succeed; any other answer is the receiver's final word. */
 const RETRIED_STATUSES = new Set([408, 425, 429]);
 
-export type DeliveryOutcome = 'delivered' | 'failed';
+/** `interrupted`: the process is stopping; the webhook is left for another process to deliver. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'interrupted';
 
 /**
  * Calls a job's webhook when it finishes: signed, only to hosts on the allow-list, retried with
@@ -86,20 +87,21 @@ export class WebhookNotifier {
     const { webhookMaxAttempts, webhookBaseDelayMs, webhookMaxDelayMs } = this.options.jobs;
     for (let attempt = 1; attempt <= webhookMaxAttempts; attempt++) {
       const verdict = await this.attempt(url, body, jobId, attempt);
+      if (this.stopping.signal.aborted && verdict !== 'delivered') return 'interrupted';
       if (verdict !== 'retry') return verdict;
       if (attempt === webhookMaxAttempts) break;
       const delayMs = backoffDelayMs(attempt, { maxAttempts: webhookMaxAttempts, baseDelayMs: webhookBaseDelayMs, maxDelayMs: webhookMaxDelayMs, maxRetryAfterMs: 0 }, this.random);
       try {
         await sleep(delayMs, this.stopping.signal);
       } catch {
-        break;
+        return 'interrupted';
       }
     }
     this.logger.warn(`webhook of job ${jobId} to ${new URL(url).host} not delivered`);
     return 'failed';
   }
 
-  /** Pending retries give up (a shutdown must not wait for a receiver's backoff). */
+  /** Pending retries give up and report `interrupted` (a shutdown must not wait for a receiver's backoff). */
   stop(): void {
     this.stopping.abort();
   }

@@ -3,15 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AiModuleOptions } from '../../src/ai-module-options';
-import { JobNotFoundError } from '../../src/errors/ai-errors';
-import { BULLMQ_QUEUE_NAME } from '../../src/jobs/bullmq-job.queue';
+import { JobNotFoundError, TooManyJobsError } from '../../src/errors/ai-errors';
+import { BULLMQ_QUEUE_NAME, BullMqJobQueue } from '../../src/jobs/bullmq-job.queue';
+import { JobQueue } from '../../src/jobs/job-queue';
 import { ChatCompletionJob } from '../../src/jobs/jobs.service';
 import { JobRepository } from '../../src/jobs/job.repository';
 import { JobRunner } from '../../src/jobs/job-runner';
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '../../src/jobs/webhook-notifier';
+import { eventually } from '../async';
 import { FakeClock } from '../fake-clock';
 import { aChatCompletion, aChatRequest, aRateLimitError } from '../factories';
 import { fail, FakeUpstreamClient, respond } from '../fake-upstream-client';
+import { startWebhookReceiver } from '../webhook-receiver';
 import { aTenant, query, Replica, ReplicaOptions, startReplica } from './replica';
 import { describeEachDatabase, describeWithRedis, postgresDatabases, sqliteDatabases, TestDatabases } from './services';
 
@@ -246,12 +249,50 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
 
       expect([whileHeld, afterLapse, afterDelivery]).toEqual([0, 1, 0]);
       expect(receiver.received).toHaveLength(1);
-      const [{ signature, body }] = receiver.received;
+      const [{ headers, rawBody: body }] = receiver.received;
+      const signature = String(headers[WEBHOOK_SIGNATURE_HEADER]);
       expect(verifyWebhookSignature(signature, body, WEBHOOK_SECRET, Math.floor(producer.clock.now() / 1000))).toBe(true);
       expect(JSON.parse(body)).toMatchObject({ id, status: 'succeeded' });
     } finally {
       await receiver.close();
     }
+  });
+
+  // Only BullMQ dispatches through something that can lose a dispatch.
+  if (redisUrl) {
+    it('should dispatch again a queued job whose BullMQ dispatch was lost, once it has been due for a lease period', async () => {
+      const producer = await replica({ workers: false });
+      const tenant = await aTenant(producer);
+      const { id } = await producer.ai.submit(aRequestFrom('stranded'), { tenantId: tenant.id });
+      const queue = new Queue(BULLMQ_QUEUE_NAME, { connection: { url: redisUrl }, prefix: options.jobs!.queuePrefix });
+      await queue.remove(id);
+      await queue.close();
+      const worker = await replica();
+      const bullmq = worker.moduleRef.get<BullMqJobQueue>(JobQueue);
+
+      await bullmq.redispatchStranded();
+      expect((await worker.ai.getJob(id, tenant.id)).status).toBe('queued');
+      worker.clock.advance(LEASE_MS + 1);
+      await bullmq.redispatchStranded();
+
+      expect(await finished(worker, id, tenant.id)).toMatchObject({ status: 'succeeded' });
+      expect(worker.upstream.calls).toHaveLength(1);
+    });
+  }
+
+  it('should refuse a submit beyond the tenant’s unfinished jobs with too_many_jobs, storing nothing, and take one once a job is done', async () => {
+    const producer = await replica({ workers: false, maxUnfinishedPerTenant: 2 });
+    const tenant = await aTenant(producer);
+    const other = await aTenant(producer);
+    const first = await producer.ai.submit(aRequestFrom('1'), { tenantId: tenant.id });
+    await producer.ai.submit(aRequestFrom('2'), { tenantId: tenant.id });
+
+    await expect(producer.ai.submit(aRequestFrom('3'), { tenantId: tenant.id })).rejects.toBeInstanceOf(TooManyJobsError);
+    await producer.ai.submit(aRequestFrom('other'), { tenantId: other.id });
+    const stored = await query<{ n: string | number }>(producer.database, 'SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = $1', [tenant.id]);
+    expect(Number(stored[0].n)).toBe(2);
+    await producer.ai.cancelJob(first.id, tenant.id);
+    await expect(producer.ai.submit(aRequestFrom('3'), { tenantId: tenant.id })).resolves.toMatchObject({ status: 'queued' });
   });
 
   it('should delete a finished job once its retention is over', async () => {
@@ -265,35 +306,6 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     await expect(worker.ai.getJob(id, tenant.id)).rejects.toBeInstanceOf(JobNotFoundError);
     expect(await worker.moduleRef.get(JobRepository).deleteExpired(worker.clock.now())).toBe(1);
   });
-}
-
-/** A webhook receiver on loopback that records what it is sent and answers 200. */
-async function startWebhookReceiver(): Promise<{ url: string; received: Array<{ signature: string; body: string }>; close(): Promise<void> }> {
-  const received: Array<{ signature: string; body: string }> = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({ signature: String(request.headers[WEBHOOK_SIGNATURE_HEADER]), body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hook`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** Polls until `check` stops rejecting, for what a worker does a little later. */
-async function eventually(check: () => unknown, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      return void (await check());
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 }
 
 /** Counts the upstream calls in flight at once. */

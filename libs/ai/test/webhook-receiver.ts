@@ -3,9 +3,8 @@ import { AddressInfo } from 'node:net';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
-  /** The raw body, as signed. */
-  raw: string;
-  body: any;
+  /** The body exactly as sent (what a signature covers). */
+  rawBody: string;
 }
 
 export interface WebhookReceiver {
@@ -14,23 +13,22 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-/** A local HTTP endpoint that records every POST it gets and answers 200. */
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+/** A real HTTP server on loopback that records every POST it receives and answers with `statuses` in turn (then 200). */
+export async function startWebhookReceiver(statuses: number[] = []): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      received.push({ headers: request.headers, raw, body: raw ? JSON.parse(raw) : undefined });
-      response.writeHead(200).end('ok');
+      received.push({ headers: request.headers, rawBody: Buffer.concat(chunks).toString('utf8') });
+      response.writeHead(statuses.shift() ?? 200).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${port}/hooks/tollgate`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
