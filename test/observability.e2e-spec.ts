@@ -4,8 +4,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient } from './support/admin-client';
-import { aUserMessage, createTenant, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient, UPSTREAM_KEY } from './support/gateway-harness';
-import { startWebhookReceiver, WebhookReceiver } from './support/webhook-receiver';
+import { aUserMessage, createTenant, eventually, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient, UPSTREAM_KEY } from './support/gateway-harness';
+import { startWebhookReceiver, WebhookReceiver } from '../libs/ai/test/webhook-receiver';
 
 describe('The request log: one JSON line per request', () => {
   let gateway: GatewayUnderTest;
@@ -18,7 +18,7 @@ describe('The request log: one JSON line per request', () => {
   const lineOf = async (requestId: string) => {
     // The line is written when the response has ended, a moment after the client has read it.
     let line: Record<string, unknown> | undefined;
-    await eventuallyFound(() => (line = gateway.log.requests().find((entry) => entry.requestId === requestId)));
+    await eventually(() => expect((line = gateway.log.requests().find((entry) => entry.requestId === requestId))).toBeDefined());
     return line!;
   };
 
@@ -158,7 +158,8 @@ describe('Alerts on patterns', () => {
     await gateway.app.get(Governance).drain();
     await gateway.app.get(AlertEvaluator).evaluate();
   };
-  const notified = () => webhook.received.map(({ body }) => body.text as string);
+  const posted = () => webhook.received.map(({ rawBody }) => JSON.parse(rawBody) as { text: string; attachments: Array<{ color: string }> });
+  const notified = () => posted().map(({ text }) => text);
 
   it('should alert once when a tenant reaches 80% of a quota, list it, export what is left, and resolve once the limit is raised', async () => {
     const tenantId = 'nearly-spent';
@@ -176,7 +177,7 @@ describe('Alerts on patterns', () => {
     await evaluate();
 
     expect(notified()).toEqual([expect.stringMatching(/^\[FIRING\] TenantQuotaAt80Percent \(warning\) tenant=nearly-spent quota=tokens_per_month: Tenant nearly-spent has used 88\.0% of its tokens per month quota\.$/)]);
-    expect(webhook.received[0].body.attachments[0].color).toBe('warning');
+    expect(posted()[0].attachments[0].color).toBe('warning');
     expect((await admin().get('/admin/alerts')).body).toEqual({
       object: 'list',
       data: [expect.objectContaining({ name: 'TenantQuotaAt80Percent', state: 'firing', labels: { tenant: tenantId, quota: 'tokens_per_month' } })],
@@ -198,9 +199,9 @@ describe('Alerts on patterns', () => {
     await evaluate();
     expect(notified()).toEqual([expect.stringMatching(/^\[FIRING\] UpstreamQuotaExhausted \(critical\) model=m-no-credit: /)]);
 
-    await eventuallyFound(async () => {
+    await eventually(async () => {
       await evaluate();
-      return notified().length === 2;
+      expect(notified()).toHaveLength(2);
     }, 5_000);
     expect(notified()[1]).toMatch(/^\[RESOLVED\] UpstreamQuotaExhausted \(critical\) model=m-no-credit/);
   });
@@ -213,7 +214,7 @@ describe('Graceful shutdown: readiness first', () => {
 
     // What Nest's SIGTERM handler runs (NestApplicationContext.close takes the signal; the interface omits it).
     const closed = (gateway.app as unknown as NestApplicationContext).close('SIGTERM');
-    await eventuallyFound(async () => (await fetch(`${gateway.url}/health/ready`)).status === 503);
+    await eventually(async () => expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(503));
     const ready = (await (await fetch(`${gateway.url}/health/ready`)).json()) as { error: Record<string, unknown> };
     expect(ready.error.shutdown).toEqual({ status: 'down', message: 'shutting down' });
     const served = await gateway.client.chat.completions.create({ model: 'gpt-4o-mini', messages: aUserMessage() });
@@ -224,12 +225,3 @@ describe('Graceful shutdown: readiness first', () => {
     await gateway.simulator.close();
   });
 });
-
-/** Polls until `found` returns something truthy (or resolves to it). */
-async function eventuallyFound(found: () => unknown, timeoutMs = 3_000): Promise<void> {
-  const started = Date.now();
-  while (!(await found())) {
-    if (Date.now() - started > timeoutMs) throw new Error('not found in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -53,7 +53,7 @@ describe('Upstream key from a mounted file', () => {
     const app = await start({ OPENAI_API_KEY_FILE: keyFile });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const client = tenantClient(await app.getUrl(), { apiKey: await createTenant(app, 'file-401') });
-    app.get(UpstreamKeyManager).onModuleDestroy(); // no watch, no timer: only the 401 can trigger the re-read
+    app.get(UpstreamKeyManager).onApplicationShutdown(); // no watch, no timer: only the 401 can trigger the re-read
 
     writeFileSync(keyFile, SECOND_KEY);
     simulator.setAcceptedKeys([SECOND_KEY]);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Database, KeyVerification, RedisConnection, UpstreamKeyManager } from '@tollgate/ai';
 import { ShutdownGate } from './shutdown-gate';
 
@@ -20,7 +20,7 @@ export class ReadinessIndicators {
     private readonly shutdown: ShutdownGate,
   ) {}
 
-  acceptingTraffic() {
+  acceptingTraffic(): HealthIndicatorResult {
     const check = this.health.check('shutdown');
     return this.shutdown.acceptingTraffic ? check.up() : check.down({ message: 'shutting down' });
   }

@@ -6,8 +6,10 @@ import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 /**
  * The first step of a graceful shutdown. On SIGTERM, readiness fails at once while the gateway
  * keeps serving for SHUTDOWN_READINESS_DELAY_MS, so that load balancers stop sending it requests;
- * only then does the server close (finishing the requests in flight) and the ledger drain.
- * A programmatic `app.close()` (no signal) does not wait.
+ * only then does the server close (finishing the requests in flight) and the ledger drain. The
+ * library's timers (ledger flush, reservation sweeper, key refresh, jobs) run on through the wait:
+ * they stop at application shutdown, not at module destroy. A programmatic `app.close()` (no signal)
+ * does not wait.
  */
 @Injectable()
 export class ShutdownGate implements BeforeApplicationShutdown {

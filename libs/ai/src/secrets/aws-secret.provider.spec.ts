@@ -159,7 +159,7 @@ describe(`${UpstreamKeyManager.name} with ${AwsSecretProvider.name}`, () => {
   });
 
   afterEach(async () => {
-    keys.onModuleDestroy();
+    keys.onApplicationShutdown();
     await vault.close();
   });
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
@@ -34,7 +34,7 @@ export type RefreshOutcome = 'rotated' | 'unchanged' | 'failed';
  * read however many requests are refused at once. A failed read keeps the last good key.
  */
 @Injectable()
-export class UpstreamKeyManager implements OnModuleDestroy {
+export class UpstreamKeyManager implements OnApplicationShutdown {
   private readonly logger = new Logger('UpstreamKey');
   private key?: LoadedKey;
   private previous?: LoadedKey;
@@ -107,7 +107,7 @@ export class UpstreamKeyManager implements OnModuleDestroy {
     };
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
     this.stopWatching?.();
   }

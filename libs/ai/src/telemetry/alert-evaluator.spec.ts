@@ -168,6 +168,20 @@ describe(AlertEvaluator.name, () => {
   });
 });
 
+describe(`${AlertEvaluator.name} memory`, () => {
+  it('should keep only the counters its longest window needs, and one when no rule has a window', async () => {
+    const windowed = setUp([{ ...errorRate, windowMs: MINUTE }]);
+    const windowless = setUp([{ name: 'BreakerOpen', kind: 'breaker_open', severity: 'critical' }]);
+    for (let i = 0; i < 100; i++) {
+      await windowed.tick();
+      await windowless.tick();
+    }
+    // 15 s ticks: four inside the minute, plus its baseline.
+    expect(windowed.evaluator.snapshotCount).toBe(5);
+    expect(windowless.evaluator.snapshotCount).toBe(1);
+  });
+});
+
 describe(quantileOf.name, () => {
   it('should interpolate inside the bucket the rank falls in, as histogram_quantile does', () => {
     const buckets = [

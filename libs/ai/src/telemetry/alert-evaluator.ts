@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
@@ -44,7 +44,7 @@ const DELIVERY_TRIES = 5;
  * the rules over their windows; an alert notifies once when it fires and once when it resolves.
  */
 @Injectable()
-export class AlertEvaluator implements OnModuleInit, OnModuleDestroy {
+export class AlertEvaluator implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AlertEvaluator.name);
   private readonly rules: readonly AlertRule[];
   private readonly alerts = new Map<string, { rule: AlertRule; alert: ActiveAlert }>();
@@ -72,7 +72,7 @@ export class AlertEvaluator implements OnModuleInit, OnModuleDestroy {
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
   }
 
@@ -220,11 +220,17 @@ export class AlertEvaluator implements OnModuleInit, OnModuleDestroy {
     return { at, calls, buckets };
   }
 
-  /** Keeps what the longest window needs: the snapshots inside it and the last one before it. */
+  /** Keeps what the longest window needs: the snapshots inside it and the last one before it (its baseline). */
   private forgetSnapshots(now: number): void {
     const longest = Math.max(0, ...this.rules.map((rule) => ('windowMs' in rule ? rule.windowMs : 0)));
     const firstInside = this.snapshots.findIndex((snapshot) => snapshot.at > now - longest);
-    if (firstInside > 1) this.snapshots = this.snapshots.slice(firstInside - 1);
+    const baseline = firstInside === -1 ? this.snapshots.length - 1 : Math.max(0, firstInside - 1);
+    this.snapshots = this.snapshots.slice(baseline);
+  }
+
+  /** How many evaluations' counters are kept, for a test to see that they are bounded. */
+  get snapshotCount(): number {
+    return this.snapshots.length;
   }
 
   private lowestQuotaRatio(): number {

@@ -25,11 +25,12 @@ class FakeQuotas {
   }
 }
 
-function setUp(maxTenantLabels = 50) {
+function setUp(maxTenantLabels = 50, alerts?: { rules: [] }) {
   const quotas = new FakeQuotas();
   const events = new CallEvents();
-  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, resolvedOptions({ telemetry: { maxTenantLabels } }));
-  const watch = new QuotaWatch(quotas as unknown as QuotaService, metrics, events);
+  const options = resolvedOptions({ telemetry: { maxTenantLabels }, alerts });
+  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, options);
+  const watch = new QuotaWatch(quotas as unknown as QuotaService, metrics, events, options);
   watch.onModuleInit();
   const call = (tenantId: string) => events.callEnded({ tenantId } as CallRecord);
   const remaining = async () => (await metrics.quotaRemaining.get()).values.map(({ labels, value }) => ({ ...labels, value }));
@@ -45,6 +46,13 @@ describe(QuotaWatch.name, () => {
     await watch.refresh(0.8);
     await watch.refresh(0.8);
     expect(quotas.asked).toEqual(['a', 'b']);
+  });
+
+  it('should not gather tenants while no alert rule is evaluated (nothing would let go of them)', async () => {
+    const { quotas, watch, call } = setUp(50, { rules: [] });
+    call('a');
+    await watch.refresh(0.8);
+    expect(quotas.asked).toEqual([]);
   });
 
   it('should keep watching a tenant near a limit without calls, so that a raised limit resolves its alert', async () => {

@@ -1,4 +1,6 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { QuotaName } from '../errors/ai-errors';
 import { QuotaService, QuotaView, QuotaWindowView } from '../tenancy/quota.service';
 import { AiMetrics } from './ai-metrics';
@@ -26,9 +28,12 @@ export class QuotaWatch implements OnModuleInit {
     private readonly quotas: QuotaService,
     private readonly metrics: AiMetrics,
     private readonly events: CallEvents,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
 
+  /** Only while alerts are evaluated: they are what empties `touched`. */
   onModuleInit(): void {
+    if (this.options.alerts.rules.length === 0) return;
     this.events.onCallEnded((call) => this.touched.add(call.tenantId));
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
@@ -68,7 +68,7 @@ export interface Admission {
  * reservation against its quotas; after the call, settlement to real usage and the ledger.
  */
 @Injectable()
-export class Governance implements OnModuleInit, OnModuleDestroy {
+export class Governance implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Governance.name);
   private readonly settling = new Set<Promise<void>>();
   private sweeper?: NodeJS.Timeout;
@@ -161,7 +161,7 @@ export class Governance implements OnModuleInit, OnModuleDestroy {
     this.sweeper.unref();
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.sweeper);
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
@@ -12,7 +12,7 @@ export type UsageRecord = Omit<UsageRecordEntity, 'id'>;
  * and the buffer is written out on shutdown so that no row is lost.
  */
 @Injectable()
-export class UsageLedger implements OnModuleInit, OnModuleDestroy {
+export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(UsageLedger.name);
   private buffer: UsageRecordEntity[] = [];
   private timer?: NodeJS.Timeout;
@@ -42,7 +42,7 @@ export class UsageLedger implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The last batch is written by AiLifecycle's ordered shutdown (Governance.drain), not here. */
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     clearInterval(this.timer);
   }
 
