@@ -179,12 +179,15 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
     });
 
     it('should refuse a webhook to a host off the allow-list with 400 webhook_not_allowed, before queueing anything', async () => {
-      const { jobs } = await newTenant();
+      const { id: tenantId, jobs } = await newTenant();
 
       const answer = await jobs.submit(aRequest({ webhook_url: 'https://attacker.example.com/hook' }));
 
       expect(answer.status).toBe(400);
       expect((answer.body as unknown as OpenAiErrorBody).error).toMatchObject({ code: 'webhook_not_allowed', param: 'webhook_url', type: 'invalid_request_error' });
+      const database = gateway.app.get(Database);
+      const stored = await database.manager.query(`SELECT id FROM jobs WHERE tenant_id = ${database.dialect === 'postgres' ? '$1' : '?'}`, [tenantId]);
+      expect(stored).toEqual([]);
     });
 
     it.each([
