@@ -38,8 +38,10 @@ const EXPECTED_METRICS = [
   'tollgate_breaker_transitions_total',
   'tollgate_upstream_key_refreshes_total',
   'tollgate_tenant_quota_remaining_ratio',
+  'tollgate_job_wait_seconds',
+  'tollgate_jobs_finished_total',
 ];
-const HISTOGRAMS = ['tollgate_request_duration_seconds', 'tollgate_upstream_attempt_duration_seconds'];
+const HISTOGRAMS = ['tollgate_request_duration_seconds', 'tollgate_upstream_attempt_duration_seconds', 'tollgate_job_wait_seconds'];
 const KNOWN_SERIES = new Set([
   ...EXPECTED_METRICS,
   ...HISTOGRAMS.flatMap((name) => ['_bucket', '_count', '_sum'].map((suffix) => name + suffix)),

@@ -10,6 +10,9 @@ import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { JobRunner } from './job-runner';
 import { RunningJobs } from './running-jobs';
 import { WebhookNotifier } from './webhook-notifier';
+import { AiMetrics } from '../telemetry/ai-metrics';
+import type { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import type { BreakerRegistry } from '../upstream/breaker-registry';
 
 const LEASE_MS = 30_000;
 
@@ -89,6 +92,7 @@ describe(JobRunner.name, () => {
   let repository: FakeJobRepository;
   let running: RunningJobs;
   let webhooks: Array<{ url: string; jobId: string }>;
+  let metrics: AiMetrics;
 
   beforeEach(() => {
     repository = new FakeJobRepository();
@@ -104,7 +108,8 @@ describe(JobRunner.name, () => {
     });
     const notifier = { deliver: async (url: string, _payload: unknown, jobId: string) => (webhooks.push({ url, jobId }), 'delivered' as const), stop: () => undefined };
     const queue: JobQueue = { enqueue: async () => undefined, remove: async () => undefined, start: async () => undefined, stop: async () => undefined };
-    return new JobRunner(ai as unknown as AiService, repository as unknown as JobRepository, queue, running, notifier as unknown as WebhookNotifier, clock, options);
+    metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, options);
+    return new JobRunner(ai as unknown as AiService, repository as unknown as JobRepository, queue, running, notifier as unknown as WebhookNotifier, metrics, clock, options);
   }
 
   const aResult = (): ChatResult => ({ completion: aChatCompletion(), model: 'gpt-4o', attempts: 1, rateLimits: {}, context: { action: 'none', promptTokens: 5, removedMessages: 0 } }) as ChatResult;
@@ -117,6 +122,17 @@ describe(JobRunner.name, () => {
     expect(ai.contexts).toEqual([
       expect.objectContaining({ tenantId: 'acme', keyId: 'key-1', requestId: 'job_1:2', contextPolicy: 'trim', deferRetryAfter: true, signal: expect.any(AbortSignal) }),
     ]);
+  });
+
+  it('should measure the wait from submit to the first run, and count the jobs it settles by status', async () => {
+    const runner = aRunner(new FakeAi(aResult()));
+    await runner.run(aClaimedJob({ runs: 1, createdAt: 1_000_000 - 4_000 }));
+    await runner.run(aClaimedJob({ id: 'job_2', runs: 2, createdAt: 0 }));
+
+    const wait = (await metrics.jobWait.get()).values;
+    expect(wait.find((sample) => sample.metricName === 'tollgate_job_wait_seconds_sum')?.value).toBe(4);
+    expect(wait.find((sample) => sample.metricName === 'tollgate_job_wait_seconds_count')?.value).toBe(1);
+    expect((await metrics.jobsFinished.get()).values).toEqual([expect.objectContaining({ labels: { status: 'succeeded' }, value: 2 })]);
   });
 
   it('should record the completion under the run’s lease and keep it for the retention', async () => {

@@ -10,6 +10,7 @@ import { InjectJobQueue, JobQueue, RunOutcome } from './job-queue';
 import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { describeJobError, jobView } from './jobs.service';
 import { JobInterruptedError, RunningJobs } from './running-jobs';
+import { AiMetrics } from '../telemetry/ai-metrics';
 import { WebhookNotifier } from './webhook-notifier';
 
 /** How often finished jobs are looked at for a webhook their process died before delivering. */
@@ -34,6 +35,7 @@ export class JobRunner implements OnApplicationBootstrap {
     @InjectJobQueue() private readonly queue: JobQueue,
     private readonly running: RunningJobs,
     private readonly webhooks: WebhookNotifier,
+    private readonly metrics: AiMetrics,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
@@ -53,6 +55,7 @@ export class JobRunner implements OnApplicationBootstrap {
       return this.end(job, { status: 'failed', error: JSON.stringify(error) });
     }
     const startedAt = this.clock.now();
+    if (job.runs === 1) this.metrics.jobWait.observe((startedAt - job.createdAt) / 1000);
     const signal = this.running.start(job.id, job.leaseToken);
     const heartbeat = this.keepLease(job);
     let completion: ChatCompletion;
@@ -125,6 +128,7 @@ export class JobRunner implements OnApplicationBootstrap {
       expiresAt: now + this.options.jobs.retentionMs,
       webhookHeldUntil: job.webhookUrl ? now + this.webhookHoldMs() : undefined,
     });
+    if (settled) this.metrics.jobsFinished.inc({ status: end.status });
     if (settled && job.webhookUrl) this.notify(job.id, job.webhookUrl);
     return { kind: 'done' };
   }

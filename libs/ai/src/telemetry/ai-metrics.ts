@@ -100,6 +100,20 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly jobWait = new Histogram({
+    name: 'tollgate_job_wait_seconds',
+    help: 'Asynchronous jobs from submit to the start of their first run.',
+    buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  readonly jobsFinished = new Counter({
+    name: 'tollgate_jobs_finished_total',
+    help: 'Asynchronous jobs settled by this replica, by status (succeeded, failed).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   readonly quotaRemaining = new Gauge({
     name: 'tollgate_tenant_quota_remaining_ratio',
     help: 'What is left of a tenant quota (bounded tenant label; limited quotas only): 1 untouched, 0 spent.',
