@@ -16,10 +16,12 @@ const SPECIAL_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 // Arbitraries of a valid request, small enough that every one fits gpt-4o-mini's window.
 
-/** Without the keys the gateway strips or refuses anywhere in a body (and so without a 400 that names a field). */
-const plainJsonValue = fc.jsonValue({ maxDepth: 2 }).filter((value) => ![...SPECIAL_KEYS].some((special) => JSON.stringify(value).includes(`"${special}"`)));
+/** JSON without the keys the gateway strips or refuses anywhere in a body (and so without a 400 that names a field). */
+const plainJson = (maxDepth: number) =>
+  fc.jsonValue({ maxDepth }).filter((value) => ![...SPECIAL_KEYS].some((special) => JSON.stringify(value).includes(`"${special}"`))) as fc.Arbitrary<Json>;
+const plainJsonValue = plainJson(2);
 const key = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !SPECIAL_KEYS.has(k));
-const jsonObject = (maxDepth: number) => fc.dictionary(key, fc.jsonValue({ maxDepth }) as fc.Arbitrary<Json>, { maxKeys: 4 });
+const jsonObject = (maxDepth: number) => fc.dictionary(key, plainJson(maxDepth), { maxKeys: 4 });
 const text = fc.string({ maxLength: 40 });
 const functionName = fc.stringMatching(/^[a-zA-Z0-9_-]{1,64}$/);
 const textPart = fc.record({ type: fc.constant('text'), text });
