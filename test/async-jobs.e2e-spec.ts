@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BULLMQ_QUEUE_NAME } from '../libs/ai/src/jobs/bullmq-job.queue';
+import { query } from '../libs/ai/test/integration/replica';
 import { describeWithPostgres, describeWithRedis, postgresDatabases } from '../libs/ai/test/integration/services';
 import { Environment } from '../src/app.module';
 import { loadGatewayConfig } from '../src/config/gateway-config';
@@ -27,9 +28,7 @@ const aRequest = (overrides: object = {}) => ({ model: 'gpt-4o-mini', messages: 
 /** The rows the usage ledger holds for a tenant, oldest first. */
 async function ledgerOf(gateway: GatewayUnderTest, tenantId: string): Promise<Array<{ request_id: string; outcome: string }>> {
   await gateway.app.get(Governance).drain();
-  const database = gateway.app.get(Database);
-  const placeholder = database.dialect === 'postgres' ? '$1' : '?';
-  return database.manager.query(`SELECT request_id, outcome FROM usage_ledger WHERE tenant_id = ${placeholder} ORDER BY created_at, request_id`, [tenantId]);
+  return query(gateway.app.get(Database), 'SELECT request_id, outcome FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at, request_id', [tenantId]);
 }
 
 /** The gateway's async routes over real HTTP, on the queue and database that `environment` configures. */
@@ -185,9 +184,7 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
 
       expect(answer.status).toBe(400);
       expect((answer.body as unknown as OpenAiErrorBody).error).toMatchObject({ code: 'webhook_not_allowed', param: 'webhook_url', type: 'invalid_request_error' });
-      const database = gateway.app.get(Database);
-      const stored = await database.manager.query(`SELECT id FROM jobs WHERE tenant_id = ${database.dialect === 'postgres' ? '$1' : '?'}`, [tenantId]);
-      expect(stored).toEqual([]);
+      expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs WHERE tenant_id = $1', [tenantId])).toEqual([]);
     });
 
     it.each([

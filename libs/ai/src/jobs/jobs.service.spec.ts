@@ -92,7 +92,10 @@ describe(JobsService.name, () => {
 
   function aService(allowedModels: string[] | null = null): JobsService {
     const options = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, jobs: { concurrency: 2, webhookAllowedHosts: ['hooks.example.com'], webhookSecret: 'whsec-0123456789abcdef' } });
-    const governance = { tenant: async (id: string) => ({ id, limits: { ...UNLIMITED, allowedModels } }) } as unknown as Governance;
+    const governance = {
+      tenant: async (id: string) => ({ id, limits: { ...UNLIMITED, allowedModels } }),
+      assertModelAllowed: Governance.prototype.assertModelAllowed,
+    } as unknown as Governance;
     const webhooks = new WebhookNotifier(options, async () => ({ status: 200 }), new FakeClock(), () => 0.5);
     return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, new ModelRegistry(options), new FakeClock(), options);
   }

@@ -6,7 +6,7 @@ import type { ChatRequest } from '../ai.service';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';
-import { isAiError, JobNotFoundError, ModelNotAllowedError, TooManyJobsError } from '../errors/ai-errors';
+import { isAiError, JobNotFoundError, TooManyJobsError } from '../errors/ai-errors';
 import { Governance } from '../tenancy/governance';
 import { ContextPolicy } from '../tenancy/tenant-limits';
 import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
@@ -79,7 +79,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     if (context.webhookUrl !== undefined) this.webhooks.assertAllowed(context.webhookUrl);
     const { limits } = await this.governance.tenant(context.tenantId);
     this.registry.assertCallable(request.model, limits.allowUnknownModels);
-    if (limits.allowedModels !== null && !limits.allowedModels.includes(request.model)) throw new ModelNotAllowedError(request.model, limits.allowedModels);
+    this.governance.assertModelAllowed(limits, request.model);
     const { maxUnfinishedPerTenant } = this.options.jobs;
     const job = await this.repository.insert(
       {

@@ -15,6 +15,7 @@ import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
 import { QuotaRepository, Reservation } from './quota.repository';
 import { ActiveTenant, TenantService } from './tenant.service';
+import { TenantLimits } from './tenant-limits';
 import { UsageLedger } from './usage-ledger';
 
 type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
@@ -97,9 +98,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     const undo: Array<() => Promise<void>> = [];
     try {
       if (limits.requestsPerMinute !== null) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
-      if (limits.allowedModels !== null && !limits.allowedModels.includes(request.model)) {
-        throw new ModelNotAllowedError(request.model, limits.allowedModels);
-      }
+      this.assertModelAllowed(limits, request.model);
       const estimate = this.estimate(request, context.servingModels, context.promptTokens);
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
       if (limits.tokensPerMinute !== null) {
@@ -137,6 +136,11 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
   capCompletion<T extends ChatRequest>(request: T): T {
     if (request.max_completion_tokens != null || request.max_tokens != null) return request;
     return { ...request, max_completion_tokens: this.pricing.defaultCompletionTokens(request.model) };
+  }
+
+  /** A plan that lists its models must list `model`. */
+  assertModelAllowed(limits: TenantLimits, model: string): void {
+    if (limits.allowedModels !== null && !limits.allowedModels.includes(model)) throw new ModelNotAllowedError(model, limits.allowedModels);
   }
 
   /** The tenant and its limits, as a call for it would see them. */
@@ -189,27 +193,25 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       finish: (end) => {
         if (finished) return;
         finished = true;
-        const record = this.recordOf(held, end, this.clock.now());
-        const settlement = this.settle(held, end, record).finally(() => this.settling.delete(settlement));
+        const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? held.request.model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
+        const record = this.recordOf(held, end, this.clock.now(), costMicroUsd);
+        const settlement = this.settle(held, record, costMicroUsd).finally(() => this.settling.delete(settlement));
         this.settling.add(settlement);
         this.announce(held.context, record);
       },
     };
   }
 
-  private recordOf(held: Held, end: CallEnd, endedAt: number): CallRecord {
+  private recordOf(held: Held, end: CallEnd, endedAt: number, costMicroUsd: number): CallRecord {
     const { tenant, request, context } = held;
-    const promptTokens = end.usage?.promptTokens ?? 0;
-    const completionTokens = end.usage?.completionTokens ?? 0;
-    const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? request.model, promptTokens, completionTokens);
     return {
       requestId: context.requestId,
       tenantId: tenant.id,
       keyId: context.keyId ?? null,
       modelRequested: request.model,
       modelServed: end.modelServed ?? null,
-      promptTokens,
-      completionTokens,
+      promptTokens: end.usage?.promptTokens ?? 0,
+      completionTokens: end.usage?.completionTokens ?? 0,
       costUsd: costMicroUsd / 1_000_000,
       attempts: end.attempts,
       outcome: end.outcome,
@@ -231,10 +233,9 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async settle(held: Held, end: CallEnd, record: CallRecord): Promise<void> {
+  private async settle(held: Held, record: CallRecord, costMicroUsd: number): Promise<void> {
     const { tenant, estimate, reservation } = held;
     const tokens = record.promptTokens + record.completionTokens;
-    const costMicroUsd = this.pricing.costMicroUsd(record.modelServed ?? record.modelRequested, record.promptTokens, record.completionTokens);
     try {
       await held.releaseSlot();
       await this.quota.settle(reservation, { tokens, costMicroUsd });
@@ -257,7 +258,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       promptTokens,
       completionTokens,
       costMicroUsd,
-      attempts: end.attempts,
+      attempts: record.attempts,
       outcome,
       stream: record.stream,
       latencyMs: record.latencyMs,
