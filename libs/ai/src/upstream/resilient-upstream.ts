@@ -190,8 +190,13 @@ export class ResilientUpstream {
   }
 
   private attemptControl(model: string, deadline: Deadline, apiKey: string): AttemptControl {
+    // A plain controller that follows the deadline: Node keeps signals made by AbortSignal.any alive
+    // for as long as a listener is attached (nodejs/node#54614, #55351), and the transport attaches one.
     const own = new AbortController();
-    const signal = AbortSignal.any([deadline.signal, own.signal]);
+    const signal = own.signal;
+    const followDeadline = () => own.abort(deadline.signal.reason);
+    if (deadline.signal.aborted) followDeadline();
+    else deadline.signal.addEventListener('abort', followDeadline, { once: true, signal });
     return {
       signal,
       apiKey,
