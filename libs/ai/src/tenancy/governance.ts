@@ -4,6 +4,7 @@ import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
+import { mediaTokenBound } from '../context/media-token-bounds';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { AiMetrics } from '../telemetry/ai-metrics';
@@ -33,6 +34,8 @@ export interface AdmissionContext {
   promptTokens?: number;
   /** Told how the call ended, or that a limit refused it, as soon as that is known. */
   onCallEnded?: CallListener;
+  /** The request was counted against the tenant's requests per minute already (a job counts at its submit). */
+  requestAlreadyCounted?: boolean;
 }
 
 /** How a call ended, for the settlement and the ledger. */
@@ -72,7 +75,10 @@ export interface Admission {
 export class Governance implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Governance.name);
   private readonly settling = new Set<Promise<void>>();
+  /** The reservations of calls still running on this replica, renewed so that no sweep takes them for abandoned. */
+  private readonly live = new Map<string, Reservation>();
   private sweeper?: NodeJS.Timeout;
+  private renewer?: NodeJS.Timeout;
 
   constructor(
     private readonly tenants: TenantService,
@@ -97,7 +103,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     const rateLimits: TenantRateLimitStates = {};
     const undo: Array<() => Promise<void>> = [];
     try {
-      if (limits.requestsPerMinute !== null) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
+      if (limits.requestsPerMinute !== null && !context.requestAlreadyCounted) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
       this.assertModelAllowed(limits, request.model);
       const estimate = this.estimate(request, context.servingModels, context.promptTokens);
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
@@ -111,6 +117,10 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       const reservation = await this.quota.reserve({
         tenantId: tenant.id,
         requestId: context.requestId,
+        keyId: context.keyId ?? null,
+        model: request.model,
+        stream: context.stream,
+        promptTokens: estimate.promptTokens,
         tokens: estimatedTokens,
         costMicroUsd: estimate.costMicroUsd,
         limits,
@@ -130,12 +140,13 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * A request that names no completion limit gets the model's default allowance as one, sent
-   * upstream: otherwise the model could write past what was reserved and overspend the quota.
+   * A request that names no completion limit goes upstream as sent, unless the tenant's plan sets a default
+   * allowance: that is then its limit, within what the model can still write after this prompt.
    */
-  capCompletion<T extends ChatRequest>(request: T): T {
-    if (request.max_completion_tokens != null || request.max_tokens != null) return request;
-    return { ...request, max_completion_tokens: this.pricing.defaultCompletionTokens(request.model) };
+  capCompletion<T extends ChatRequest>(request: T, limits: TenantLimits, promptTokens: number): T {
+    if (request.max_completion_tokens != null || request.max_tokens != null || limits.defaultCompletionTokens == null) return request;
+    const allowance = Math.min(limits.defaultCompletionTokens, this.registry.largestCompletion(request.model, promptTokens));
+    return { ...request, max_completion_tokens: Math.max(1, allowance) };
   }
 
   /** A plan that lists its models must list `model`. */
@@ -149,24 +160,33 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The most a request can cost: its prompt, its completion allowance for every choice (`n`), priced
-   * as the dearest model that may answer it (a fallback may be dearer than the model asked for).
+   * The most a request can be billed, priced as the dearest model that may answer it (a fallback may be dearer than
+   * the model asked for): its text, each media part at the most its model bills one, and for every choice (`n`) its
+   * completion limit or, without one, the largest completion the model can write after the prompt's text.
    */
   estimate(request: ChatRequest, servingModels: string[] = [request.model], counted?: number): TokenEstimate {
-    const promptTokens = counted ?? this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
-    const perChoice = request.max_completion_tokens ?? request.max_tokens ?? this.pricing.defaultCompletionTokens(request.model);
-    const completionTokens = perChoice * (request.n ?? 1);
-    const costMicroUsd = Math.max(...servingModels.map((model) => this.pricing.costMicroUsd(model, promptTokens, completionTokens)));
-    return { promptTokens, completionTokens, costMicroUsd };
+    const textTokens = counted ?? this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
+    const asked = request.max_completion_tokens ?? request.max_tokens;
+    const byModel = servingModels.map((model): TokenEstimate => {
+      const promptTokens = textTokens + mediaTokenBound(request.messages, this.registry.mediaTokenBounds(model));
+      const completionTokens = (asked ?? this.registry.largestCompletion(model, textTokens)) * (request.n ?? 1);
+      return { promptTokens, completionTokens, costMicroUsd: this.pricing.costMicroUsd(model, promptTokens, completionTokens) };
+    });
+    const most = (field: keyof TokenEstimate) => Math.max(...byModel.map((estimate) => estimate[field]));
+    return { promptTokens: most('promptTokens'), completionTokens: most('completionTokens'), costMicroUsd: most('costMicroUsd') };
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => void this.releaseExpiredReservations(), this.options.tenancy.sweepIntervalMs);
+    this.sweeper = setInterval(() => void this.billExpiredReservations(), this.options.tenancy.sweepIntervalMs);
     this.sweeper.unref();
+    // Three renewals per TTL: a reservation expires only after its replica missed all three.
+    this.renewer = setInterval(() => void this.renewLiveReservations(), this.options.tenancy.reservationTtlMs / 3);
+    this.renewer.unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.renewer);
   }
 
   /** Resolves once every settlement started so far is done and its ledger row written. */
@@ -175,16 +195,28 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     await this.ledger.flush();
   }
 
-  async releaseExpiredReservations(): Promise<number> {
+  /** Bills, as reserved, the reservations no replica renewed in time (their replica died mid-call); returns how many. */
+  async billExpiredReservations(): Promise<number> {
     try {
-      return await this.quota.releaseExpired(this.clock.now());
+      return await this.quota.billExpired(this.clock.now());
     } catch (error) {
-      this.logger.error(`could not release expired reservations: ${(error as Error).message}`);
+      this.logger.error(`could not bill expired reservations: ${(error as Error).message}`);
       return 0;
     }
   }
 
+  /** Pushes out the expiry of every reservation whose call is still running here. */
+  async renewLiveReservations(): Promise<void> {
+    if (this.live.size === 0) return;
+    try {
+      await this.quota.renew([...this.live.keys()], this.clock.now() + this.options.tenancy.reservationTtlMs);
+    } catch (error) {
+      this.logger.error(`could not renew ${this.live.size} reservations: ${(error as Error).message}`);
+    }
+  }
+
   private admission(held: Held): Admission {
+    this.live.set(held.reservation.id, held.reservation);
     let finished = false;
     return {
       tenant: held.tenant,
@@ -193,6 +225,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       finish: (end) => {
         if (finished) return;
         finished = true;
+        this.live.delete(held.reservation.id);
         const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? held.request.model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
         const record = this.recordOf(held, end, this.clock.now(), costMicroUsd);
         const settlement = this.settle(held, record, costMicroUsd).finally(() => this.settling.delete(settlement));
@@ -235,21 +268,8 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
 
   private async settle(held: Held, record: CallRecord, costMicroUsd: number): Promise<void> {
     const { tenant, estimate, reservation } = held;
-    const tokens = record.promptTokens + record.completionTokens;
-    try {
-      await held.releaseSlot();
-      await this.quota.settle(reservation, { tokens, costMicroUsd });
-      const tpm = tenant.limits.tokensPerMinute;
-      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
-      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, tokens - charged);
-    } catch (error) {
-      // The reservation expires and gives its budget back: a settlement failure never fails a call.
-      this.logger.error(`could not settle request ${record.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
-    }
-    const model = record.modelServed ?? record.modelRequested;
     const { promptTokens, completionTokens, outcome } = record;
-    this.metrics.callEnded({ tenantId: tenant.id, model, outcome, promptTokens, completionTokens, costMicroUsd, seconds: record.latencyMs / 1000 });
-    this.ledger.record({
+    this.ledger.record(reservation, {
       requestId: record.requestId,
       tenantId: tenant.id,
       keyId: record.keyId,
@@ -264,6 +284,17 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       latencyMs: record.latencyMs,
       createdAt: held.admittedAt,
     });
+    const model = record.modelServed ?? record.modelRequested;
+    this.metrics.callEnded({ tenantId: tenant.id, model, outcome, promptTokens, completionTokens, costMicroUsd, seconds: record.latencyMs / 1000 });
+    try {
+      await held.releaseSlot();
+      const tpm = tenant.limits.tokensPerMinute;
+      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
+      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, promptTokens + completionTokens - charged);
+    } catch (error) {
+      // Rate limits heal by themselves (slots and windows expire): a failure here never fails a call.
+      this.logger.error(`could not release the limits of request ${record.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
+    }
   }
 }
 

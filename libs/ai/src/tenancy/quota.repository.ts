@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager, LessThan } from 'typeorm';
+import { EntityManager, In, LessThan } from 'typeorm';
 import { QuotaName, TenantQuotaExceededError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
 import { QuotaUsageEntity } from './quota-usage.entity';
 import { ReservationEntity } from './reservation.entity';
 import { TenantLimits } from './tenant-limits';
+import { UsageDeadLetterEntity } from './usage-dead-letter.entity';
+import { UsageRecordEntity } from './usage-record.entity';
 import { utcPeriods } from './utc-periods';
 
 export interface Spend {
@@ -16,9 +18,15 @@ export interface Spend {
 export interface ReservationRequest extends Spend {
   tenantId: string;
   requestId: string;
+  /** What the ledger row of a reservation whose replica died is written from. */
+  keyId: string | null;
+  model: string;
+  stream: boolean;
+  /** The part of `tokens` that is the prompt. */
+  promptTokens: number;
   limits: Pick<TenantLimits, 'requestsPerDay' | 'tokensPerMonth' | 'costPerMonthUsd'>;
   now: number;
-  /** When an unsettled reservation (its process died) gives its budget back. */
+  /** When the reservation, unless renewed, is taken for one whose replica died. */
   expiresAt: number;
 }
 
@@ -29,6 +37,15 @@ export interface Reservation extends Spend {
   month: string;
 }
 
+/** A call's end: its reservation replaced by the usage of its ledger row. */
+export interface Settlement {
+  reservation: Reservation;
+  row: UsageRecordEntity;
+}
+
+/** The outcome of a call whose replica stopped before settling it: billed as reserved, the upper bound. */
+export const ABANDONED_OUTCOME = 'abandoned';
+
 export interface QuotaUsage {
   day: string;
   month: string;
@@ -36,6 +53,11 @@ export interface QuotaUsage {
   tokensThisMonth: number;
   costThisMonthMicroUsd: number;
 }
+
+/** Rows per renewing UPDATE, well inside every driver's limit on bound parameters. */
+const RENEW_BATCH = 500;
+/** The ledger's latency column is a 32-bit integer. */
+const MAX_LATENCY_MS = 2_147_483_647;
 
 const TODAYS_REQUESTS = '(CASE WHEN day = :day THEN day_requests ELSE 0 END)';
 
@@ -55,42 +77,72 @@ export class QuotaRepository {
       const reserved = await this.conditionalAdd(manager, request, day, month);
       if (!reserved) throw await this.exceeded(manager, request, day, month);
       const reservation = { id: randomUUID(), tenantId: request.tenantId, day, month, tokens: request.tokens, costMicroUsd: request.costMicroUsd };
-      await manager.insert(ReservationEntity, { ...reservation, requestId: request.requestId, expiresAt: request.expiresAt, createdAt: request.now });
+      const { requestId, keyId, model, stream, promptTokens, expiresAt, now } = request;
+      await manager.insert(ReservationEntity, { ...reservation, requestId, keyId, model, stream, promptTokens, expiresAt, createdAt: now });
       return reservation;
     });
   }
 
   /**
-   * Replaces the estimate with what was really used. If the reservation expired and was released
-   * meanwhile (a call longer than its TTL), the usage and the request are added back whole.
+   * Replaces each estimate with what was really used and writes the ledger rows, in one transaction:
+   * the counters and the ledger move together or not at all. A reservation already billed by the
+   * sweep (it expired: its replica was taken for dead) is left as billed.
    */
-  async settle(reservation: Reservation, actual: Spend): Promise<void> {
+  async settleAll(settlements: Settlement[]): Promise<void> {
     await this.db.transaction(async (manager) => {
-      const held = await manager.delete(ReservationEntity, { id: reservation.id });
-      const stillHeld = held.affected === 1;
-      await this.addToMonth(manager, reservation, {
-        tokens: actual.tokens - (stillHeld ? reservation.tokens : 0),
-        costMicroUsd: actual.costMicroUsd - (stillHeld ? reservation.costMicroUsd : 0),
-      });
-      if (!stillHeld) await this.addRequest(manager, reservation, +1);
+      const deltas = new Map<string, Spend & { tenantId: string; month: string }>();
+      const rows: UsageRecordEntity[] = [];
+      for (const { reservation, row } of settlements) {
+        if (!(await this.takeReservation(manager, reservation.id))) continue;
+        const key = `${reservation.tenantId}/${reservation.month}`;
+        const delta = deltas.get(key) ?? { tenantId: reservation.tenantId, month: reservation.month, tokens: 0, costMicroUsd: 0 };
+        delta.tokens += row.promptTokens + row.completionTokens - reservation.tokens;
+        delta.costMicroUsd += row.costMicroUsd - reservation.costMicroUsd;
+        deltas.set(key, delta);
+        rows.push(row);
+      }
+      for (const delta of deltas.values()) await this.addToMonth(manager, delta, delta);
+      if (rows.length > 0) await manager.insert(UsageRecordEntity, rows);
     });
   }
 
-  /** Gives back the budget of reservations whose process never settled them; returns how many. */
-  async releaseExpired(now: number, batch = 500): Promise<number> {
-    const expired = await this.db.manager.find(ReservationEntity, { where: { expiresAt: LessThan(now) }, take: batch });
-    let released = 0;
-    for (const reservation of expired) {
-      released += await this.db.transaction(async (manager) => {
-        // Deleting first makes this idempotent against a settle or another replica's sweep.
-        const held = await manager.delete(ReservationEntity, { id: reservation.id });
-        if (held.affected !== 1) return 0;
-        await this.addToMonth(manager, reservation, { tokens: -reservation.tokens, costMicroUsd: -reservation.costMicroUsd });
-        await this.addRequest(manager, reservation, -1);
-        return 1;
+  /** Takes a settlement whose ledger row cannot be written out of the way; its reservation's budget stays counted. */
+  async deadLetter({ reservation, row }: Settlement, error: string, now: number): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await this.takeReservation(manager, reservation.id);
+      await manager.insert(UsageDeadLetterEntity, {
+        id: randomUUID(),
+        tenantId: reservation.tenantId,
+        reservation: JSON.stringify(reservation),
+        row: JSON.stringify(row),
+        error: error.slice(0, 2_000),
+        createdAt: now,
       });
+    });
+  }
+
+  /** Keeps the reservations of calls still running from being taken for abandoned. */
+  async renew(ids: string[], expiresAt: number): Promise<void> {
+    for (let from = 0; from < ids.length; from += RENEW_BATCH) {
+      const batch = ids.slice(from, from + RENEW_BATCH);
+      await this.db.transaction((manager) => manager.update(ReservationEntity, { id: In(batch) }, { expiresAt }));
     }
-    return released;
+  }
+
+  /**
+   * Bills the reservations that were not renewed in time (their replica died mid-call) as reserved,
+   * the most the upstream can have billed, and writes their ledger rows; returns how many.
+   */
+  async billExpired(now: number, batch = 500): Promise<number> {
+    const expired = await this.db.manager.find(ReservationEntity, { where: { expiresAt: LessThan(now) }, take: batch });
+    if (expired.length === 0) return 0;
+    return this.db.transaction(async (manager) => {
+      const rows: UsageRecordEntity[] = [];
+      // Deleting first makes this idempotent against a settlement or another replica's sweep.
+      for (const reservation of expired) if (await this.takeReservation(manager, reservation.id)) rows.push(abandonedRow(reservation, now));
+      if (rows.length > 0) await manager.insert(UsageRecordEntity, rows);
+      return rows.length;
+    });
   }
 
   async usage(tenantId: string, now: number): Promise<QuotaUsage> {
@@ -151,14 +203,10 @@ export class QuotaRepository {
     return new TenantQuotaExceededError(quota, renewsAt - request.now);
   }
 
-  /** Counts a request in or out of its day, if the row still counts that day. */
-  private async addRequest(manager: EntityManager, at: { tenantId: string; month: string; day: string }, delta: 1 | -1): Promise<void> {
-    await manager
-      .createQueryBuilder()
-      .update(QuotaUsageEntity)
-      .set({ dayRequests: () => `day_requests + ${delta}` })
-      .where('tenant_id = :tenantId AND month = :month AND day = :day AND day_requests + :delta >= 0', { ...at, delta })
-      .execute();
+  /** Whether this caller removed the reservation (and so owns its settlement). */
+  private async takeReservation(manager: EntityManager, id: string): Promise<boolean> {
+    const taken = await manager.delete(ReservationEntity, { id });
+    return taken.affected === 1;
   }
 
   private async addToMonth(manager: EntityManager, at: { tenantId: string; month: string }, delta: Spend): Promise<void> {
@@ -170,6 +218,25 @@ export class QuotaRepository {
       .setParameters({ tokens: delta.tokens, cost: delta.costMicroUsd })
       .execute();
   }
+}
+
+function abandonedRow(reservation: ReservationEntity, now: number): UsageRecordEntity {
+  return {
+    id: randomUUID(),
+    requestId: reservation.requestId,
+    tenantId: reservation.tenantId,
+    keyId: reservation.keyId,
+    modelRequested: reservation.model,
+    modelServed: null,
+    promptTokens: reservation.promptTokens,
+    completionTokens: reservation.tokens - reservation.promptTokens,
+    costMicroUsd: reservation.costMicroUsd,
+    attempts: 0,
+    outcome: ABANDONED_OUTCOME,
+    stream: reservation.stream,
+    latencyMs: Math.min(MAX_LATENCY_MS, now - reservation.createdAt),
+    createdAt: reservation.createdAt,
+  };
 }
 
 export function usdToMicro(usd: number): number {

@@ -1,7 +1,10 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../persistence/columns';
 
-/** Budget held for one request in flight; settled to real usage, or released when it expires. */
+/**
+ * Budget held for one request in flight, renewed while its call runs; settled to real usage, or, once
+ * it expires (its replica died), billed as reserved with a ledger row of its own.
+ */
 @Entity('reservations')
 export class ReservationEntity {
   @PrimaryColumn({ type: 'varchar', length: 36 })
@@ -14,14 +17,27 @@ export class ReservationEntity {
   requestId: string;
 
   /** The UTC day whose request count it holds, and the month whose tokens and cost. */
+  @Column({ name: 'key_id', type: 'varchar', length: 36, nullable: true })
+  keyId: string | null;
+
+  @Column({ type: 'varchar', length: 256, default: '' })
+  model: string;
+
+  @Column({ type: 'boolean', default: false })
+  stream: boolean;
+
   @Column({ type: 'varchar', length: 10 })
   day: string;
 
   @Column({ type: 'varchar', length: 7 })
   month: string;
 
+  /** The estimate: prompt and completion allowance. */
   @Column({ type: 'bigint', transformer: bigintAsNumber })
   tokens: number;
+
+  @Column({ name: 'prompt_tokens', type: 'bigint', transformer: bigintAsNumber, default: 0 })
+  promptTokens: number;
 
   @Column({ name: 'cost_micro_usd', type: 'bigint', transformer: bigintAsNumber })
   costMicroUsd: number;

@@ -2,24 +2,31 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { randomUUID } from 'node:crypto';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
-import { Database } from '../persistence/database';
+import { Clock, InjectClock } from '../common/clock';
+import { AiMetrics } from '../telemetry/ai-metrics';
+import { QuotaRepository, Reservation, Settlement } from './quota.repository';
 import { UsageRecordEntity } from './usage-record.entity';
 
 export type UsageRecord = Omit<UsageRecordEntity, 'id'>;
 
 /**
- * The usage ledger's writer: rows are buffered and written in batches, off the request's path,
- * and the buffer is written out on shutdown so that no row is lost.
+ * The writer of settlements: each call's reservation is replaced by its real usage and its ledger
+ * row written in the same transaction, in batches, off the request's path. A batch the database
+ * refuses is retried row by row, and a row it still refuses is dead-lettered, so that one bad row
+ * never holds up the others. What is not written yet is held by its reservation: were the process
+ * to die, another replica bills it as reserved (QuotaRepository.billExpired).
  */
 @Injectable()
 export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(UsageLedger.name);
-  private buffer: UsageRecordEntity[] = [];
+  private buffer: Settlement[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Database,
+    private readonly quota: QuotaRepository,
+    private readonly metrics: AiMetrics,
+    @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
 
@@ -28,16 +35,16 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
     this.timer.unref();
   }
 
-  record(row: UsageRecord): void {
-    this.buffer.push({ id: randomUUID(), ...row });
+  record(reservation: Reservation, row: UsageRecord): void {
+    this.buffer.push({ reservation, row: { id: randomUUID(), ...row } });
     if (this.buffer.length >= this.options.tenancy.ledgerBatchSize) void this.flush();
   }
 
-  /** Writes every buffered row; resolves once they are in the database. */
+  /** Writes every buffered settlement; resolves once they are in the database (or kept for the next flush). */
   flush(): Promise<void> {
-    const rows = this.buffer;
+    const settlements = this.buffer;
     this.buffer = [];
-    this.writing = this.writing.then(() => (rows.length > 0 ? this.write(rows) : undefined));
+    this.writing = this.writing.then(() => (settlements.length > 0 ? this.write(settlements) : undefined));
     return this.writing;
   }
 
@@ -46,13 +53,46 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
   }
 
-  private async write(rows: UsageRecordEntity[]): Promise<void> {
+  private async write(settlements: Settlement[]): Promise<void> {
     try {
-      await this.db.transaction((manager) => manager.insert(UsageRecordEntity, rows));
+      await this.quota.settleAll(settlements);
     } catch (error) {
-      // Keep the rows for the next flush rather than lose them to a passing database failure.
-      this.buffer.unshift(...rows);
-      this.logger.error(`could not write ${rows.length} usage ledger rows: ${(error as Error).message}`);
+      this.logger.warn(`could not write ${settlements.length} settlements at once (${messageOf(error)}): writing them one by one`);
+      await this.writeOneByOne(settlements);
     }
   }
+
+  private async writeOneByOne(settlements: Settlement[]): Promise<void> {
+    for (const [index, settlement] of settlements.entries()) {
+      try {
+        await this.quota.settleAll([settlement]);
+      } catch (error) {
+        if (!(await this.deadLetter(settlement, error))) {
+          // The database itself is failing: keep this one and the rest for the next flush.
+          this.buffer.unshift(...settlements.slice(index));
+          return;
+        }
+      }
+    }
+  }
+
+  private async deadLetter(settlement: Settlement, refusal: unknown): Promise<boolean> {
+    try {
+      await this.quota.deadLetter(settlement, messageOf(refusal), this.clock.now());
+    } catch (error) {
+      this.logger.error(`could not write settlements (${messageOf(error)}): kept for the next flush`);
+      return false;
+    }
+    this.metrics.ledgerDeadLetters.inc();
+    const { row } = settlement;
+    this.logger.error(
+      `the database refused the ledger row of request ${JSON.stringify(row.requestId)} of tenant ${row.tenantId} ` +
+        `(${messageOf(refusal)}): dead-lettered in usage_dead_letters, its reservation left counted`,
+    );
+    return true;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,4 @@
-import { Database } from '../../src/persistence/database';
+import { Database, MIGRATIONS } from '../../src/persistence/database';
 import { aTenantId, query, startReplica } from './replica';
 import { describeEachDatabase, describeWithPostgres, postgresDatabases } from './services';
 
@@ -34,7 +34,7 @@ describeEachDatabase('Database migrations', (databases) => {
     const second = await startReplica({ database: { url } });
 
     const migrations = await query<{ name: string }>(second.database, 'SELECT name FROM migrations');
-    expect(migrations.map((row) => row.name)).toEqual(['InitialSchema1764000000000', 'TenantLogContent1764100000000', 'Jobs1765000000000']);
+    expect(migrations.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => migration.name));
     expect((await second.tenants.get(tenantId)).name).toBe('Survives restarts');
     await second.close();
   });
@@ -79,7 +79,7 @@ describeWithPostgres('Database migrations with replicas starting together on Pos
     const replicas = await Promise.all([startReplica({ database: { url: fresh } }), startReplica({ database: { url: fresh } })]);
 
     const migrations = await query(replicas[0].database, 'SELECT name FROM migrations');
-    expect(migrations).toHaveLength(3);
+    expect(migrations).toHaveLength(MIGRATIONS.length);
     expect(await missingTables(replicas[1].database)).toEqual([]);
     await Promise.all(replicas.map((replica) => replica.close()));
   });

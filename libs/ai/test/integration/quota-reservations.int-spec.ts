@@ -1,10 +1,10 @@
 import { TenantQuotaExceededError } from '../../src/errors/ai-errors';
-import { QuotaRepository, Reservation, ReservationRequest } from '../../src/tenancy/quota.repository';
+import { ABANDONED_OUTCOME, QuotaRepository, Reservation, ReservationRequest } from '../../src/tenancy/quota.repository';
 import { ReservationEntity } from '../../src/tenancy/reservation.entity';
 import { LimitOverrides } from '../../src/tenancy/tenant-limits';
 import { utcPeriods } from '../../src/tenancy/utc-periods';
 import { aChatRequest } from '../factories';
-import { aReservationRequest, aTenant, Replica, startReplica } from './replica';
+import { aReservationRequest, aSettlement, aTenant, query, Replica, startReplica } from './replica';
 import { describeEachDatabase, describeWithPostgres, postgresDatabases } from './services';
 
 const BUDGET = 20;
@@ -44,6 +44,14 @@ describeEachDatabase('Quota reservations', (databases) => {
   afterEach(() => replica.close());
 
   const heldReservations = (tenantId: string) => replica.database.manager.countBy(ReservationEntity, { tenantId });
+  const ledgerOf = async (tenantId: string) => {
+    const [row] = await query(
+      replica.database,
+      'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return { rows: Number(row.rows), tokens: Number(row.tokens), cost: Number(row.cost) };
+  };
 
   describe(`${QuotaRepository.name} under concurrency`, () => {
     it(`should admit exactly ${BUDGET} of ${BURST} concurrent reservations against requestsPerDay: ${BUDGET}`, async () => {
@@ -114,49 +122,76 @@ describeEachDatabase('Quota reservations', (databases) => {
   });
 
   describe(`${QuotaRepository.name} settlement`, () => {
-    it('should replace the estimate with the actual usage, whether more or fewer tokens', async () => {
+    it('should replace the estimate with the actual usage, whether more or fewer tokens, and write each ledger row with it', async () => {
       const tenant = await aTenant(replica, { tokensPerMonth: 10_000 });
       const now = replica.clock.now();
 
       const larger = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
       const whileHeld = await replica.quota.usage(tenant.id, now);
-      await replica.quota.settle(larger, { tokens: 150, costMicroUsd: 1_500 });
+      await replica.quota.settleAll([aSettlement(larger, { tokens: 150, costMicroUsd: 1_500 })]);
       const smaller = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
-      await replica.quota.settle(smaller, { tokens: 40, costMicroUsd: 400 });
+      await replica.quota.settleAll([aSettlement(smaller, { tokens: 40, costMicroUsd: 400 })]);
 
       expect(whileHeld).toMatchObject({ tokensThisMonth: 100, costThisMonthMicroUsd: 1_000 });
       expect(await replica.quota.usage(tenant.id, now)).toMatchObject({ requestsToday: 2, tokensThisMonth: 190, costThisMonthMicroUsd: 1_900 });
+      expect(await ledgerOf(tenant.id)).toEqual({ rows: 2, tokens: 190, cost: 1_900 });
       expect(await heldReservations(tenant.id)).toBe(0);
     });
 
-    it('should add the actual usage once when the reservation expired and was released before the settlement', async () => {
+    it('should settle a batch of several tenants in one go, each tenant by its own calls', async () => {
+      const first = await aTenant(replica);
+      const second = await aTenant(replica);
+      const reservations = await Promise.all(
+        [first, first, second].map((tenant) => replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 10 }))),
+      );
+
+      await replica.quota.settleAll(reservations.map((reservation, i) => aSettlement(reservation, { tokens: 10 * (i + 1), costMicroUsd: i + 1 })));
+
+      expect(await replica.quota.usage(first.id, replica.clock.now())).toMatchObject({ requestsToday: 2, tokensThisMonth: 30, costThisMonthMicroUsd: 3 });
+      expect(await replica.quota.usage(second.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 30, costThisMonthMicroUsd: 3 });
+      expect(await ledgerOf(first.id)).toEqual({ rows: 2, tokens: 30, cost: 3 });
+    });
+
+    it('should leave a reservation billed as reserved when its call settles after the sweep billed it', async () => {
       const tenant = await aTenant(replica);
       const reservation = await replica.quota.reserve(
-        aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000, expiresAt: replica.clock.now() + 1_000 }),
+        aReservationRequest(replica, tenant, { tokens: 100, promptTokens: 30, costMicroUsd: 1_000, expiresAt: replica.clock.now() + 1_000 }),
       );
       replica.clock.advance(1_001);
 
-      const released = await replica.quota.releaseExpired(replica.clock.now());
-      const afterRelease = await replica.quota.usage(tenant.id, replica.clock.now());
-      await replica.quota.settle(reservation, { tokens: 70, costMicroUsd: 700 });
-      const releasedAgain = await replica.quota.releaseExpired(replica.clock.now());
+      const billed = await replica.quota.billExpired(replica.clock.now());
+      await replica.quota.settleAll([aSettlement(reservation, { tokens: 70, costMicroUsd: 700 })]);
+      const billedAgain = await replica.quota.billExpired(replica.clock.now());
 
-      expect(released).toBe(1);
-      expect(afterRelease).toMatchObject({ tokensThisMonth: 0, costThisMonthMicroUsd: 0 });
-      expect(releasedAgain).toBe(0);
-      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 70, costThisMonthMicroUsd: 700 });
+      expect([billed, billedAgain]).toEqual([1, 0]);
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 100, costThisMonthMicroUsd: 1_000 });
+      expect(await query(replica.database, 'SELECT outcome, prompt_tokens, completion_tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id])).toEqual([
+        { outcome: ABANDONED_OUTCOME, prompt_tokens: 30, completion_tokens: 70 },
+      ]);
     });
 
-    it('should not release a reservation that was settled before it expired', async () => {
+    it('should not bill a reservation that was settled before it expired', async () => {
       const tenant = await aTenant(replica);
       const reservation = await replica.quota.reserve(
         aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }),
       );
-      await replica.quota.settle(reservation, { tokens: 80, costMicroUsd: 0 });
+      await replica.quota.settleAll([aSettlement(reservation, { tokens: 80, costMicroUsd: 0 })]);
       replica.clock.advance(1_001);
 
-      expect(await replica.quota.releaseExpired(replica.clock.now())).toBe(0);
+      expect(await replica.quota.billExpired(replica.clock.now())).toBe(0);
       expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 80 });
+      expect(await ledgerOf(tenant.id)).toEqual({ rows: 1, tokens: 80, cost: 0 });
+    });
+
+    it('should keep a renewed reservation from being billed as abandoned', async () => {
+      const tenant = await aTenant(replica);
+      const reservation = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }));
+      replica.clock.advance(900);
+      await replica.quota.renew([reservation.id], replica.clock.now() + 1_000);
+      replica.clock.advance(900);
+
+      expect(await replica.quota.billExpired(replica.clock.now())).toBe(0);
+      expect(await heldReservations(tenant.id)).toBe(1);
     });
   });
 
@@ -181,43 +216,42 @@ describeEachDatabase('Quota reservations', (databases) => {
   });
 
   describe('an unsettled reservation (its process died)', () => {
-    it('should give its budget back once expired, and only once', async () => {
+    it('should be billed as reserved once expired, once, with one ledger row', async () => {
       const tenant = await aTenant(replica, { tokensPerMonth: 1_000 });
-      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 800, expiresAt: replica.clock.now() + 1_000 }));
+      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 800, promptTokens: 300, costMicroUsd: 8, expiresAt: replica.clock.now() + 1_000 }));
       const tooLarge = aReservationRequest(replica, tenant, { tokens: 500 });
       await expect(replica.quota.reserve(tooLarge)).rejects.toMatchObject({ quota: 'tokens_per_month' });
-      const beforeExpiry = await replica.quota.releaseExpired(replica.clock.now());
+      const beforeExpiry = await replica.quota.billExpired(replica.clock.now());
       replica.clock.advance(1_001);
 
-      const releases = [await replica.quota.releaseExpired(replica.clock.now()), await replica.quota.releaseExpired(replica.clock.now())];
-      const fits = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 500 }));
+      const billed = [await replica.quota.billExpired(replica.clock.now()), await replica.quota.billExpired(replica.clock.now())];
 
       expect(beforeExpiry).toBe(0);
-      expect(releases).toEqual([1, 0]);
-      expect(fits.tokens).toBe(500);
-      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 500 });
+      expect(billed).toEqual([1, 0]);
+      await expect(replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 500 }))).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 800, costThisMonthMicroUsd: 8 });
+      expect(await ledgerOf(tenant.id)).toEqual({ rows: 1, tokens: 800, cost: 8 });
+      expect(await heldReservations(tenant.id)).toBe(0);
     });
 
-    it('should be released by Governance.releaseExpiredReservations after reservationTtlMs, so that an admission refused before now passes', async () => {
-      const limits: LimitOverrides = { requestsPerDay: 1 };
-      const tenant = await aTenant(replica, limits);
-      await replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'crashed', stream: false });
-      await expect(
-        replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'refused', stream: false }),
-      ).rejects.toMatchObject({ quota: 'requests_per_day' });
-      replica.clock.advance(1_001);
+    it('should be billed by Governance after reservationTtlMs, while a call still running on a live replica keeps its reservation', async () => {
+      const tenant = await aTenant(replica, { tokensPerMonth: 1_000 });
+      // A call of a replica that died: its reservation is in the database and nobody renews it.
+      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 300, expiresAt: replica.clock.now() + 1_000 }));
+      const running = await replica.governance.admit(aChatRequest({ max_tokens: 500 }), { tenantId: tenant.id, requestId: 'running', stream: true });
+      replica.clock.advance(700);
+      await replica.governance.renewLiveReservations();
+      replica.clock.advance(700);
 
-      const releases = [await replica.governance.releaseExpiredReservations(), await replica.governance.releaseExpiredReservations()];
-      const view = await replica.quotas.view(tenant.id);
-      const admission = await replica.governance.admit(aChatRequest({ max_tokens: 10 }), { tenantId: tenant.id, requestId: 'retried', stream: false });
+      const billed = await replica.governance.billExpiredReservations();
+      const refused = replica.governance.admit(aChatRequest({ max_tokens: 500 }), { tenantId: tenant.id, requestId: 'refused', stream: false });
 
-      expect(releases).toEqual([1, 0]);
-      expect(view.requestsPerDay).toMatchObject({ limit: 1, used: 0, remaining: 1 });
-      expect(view.tokensPerMonth.used).toBe(0);
-      expect(admission.tenant.id).toBe(tenant.id);
-      admission.finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 3, completionTokens: 4 } });
+      expect(billed).toBe(1);
+      await expect(refused).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      running.finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 3, completionTokens: 4 } });
       await replica.governance.drain();
-      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 7 });
+      expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 2, tokensThisMonth: 307 });
+      expect(await ledgerOf(tenant.id)).toEqual({ rows: 2, tokens: 307, cost: 0 });
     });
   });
 });
@@ -233,16 +267,18 @@ describeWithPostgres('Quota reservations across replicas on PostgreSQL', (url) =
 
   afterAll(() => Promise.all(replicas.map((replica) => replica.close())));
 
-  it('should release each expired reservation once when both replicas sweep at the same time', async () => {
+  it('should bill each expired reservation once when both replicas sweep at the same time', async () => {
     const tenant = await aTenant(replicas[0], { tokensPerMonth: 10_000 });
     const expiresAt = replicas[0].clock.now() + 1_000;
     await reserveAll(replicas, Array.from({ length: 30 }, () => aReservationRequest(replicas[0], tenant, { tokens: 10, expiresAt })));
     const after = expiresAt + 1;
 
-    const released = await Promise.all([...replicas, ...replicas].map((replica) => replica.quota.releaseExpired(after)));
+    const billed = await Promise.all([...replicas, ...replicas].map((replica) => replica.quota.billExpired(after)));
 
-    expect(released.reduce((total, count) => total + count, 0)).toBe(30);
-    expect(await replicas[0].quota.usage(tenant.id, after)).toMatchObject({ requestsToday: 0, tokensThisMonth: 0 });
+    expect(billed.reduce((total, count) => total + count, 0)).toBe(30);
+    expect(await replicas[0].quota.usage(tenant.id, after)).toMatchObject({ requestsToday: 30, tokensThisMonth: 300 });
+    const [ledger] = await query(replicas[0].database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    expect({ rows: Number(ledger.rows), tokens: Number(ledger.tokens) }).toEqual({ rows: 30, tokens: 300 });
   });
 
   it(`should admit exactly ${BUDGET} of ${BURST} reservations split between two replicas`, async () => {

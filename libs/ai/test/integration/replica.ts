@@ -10,7 +10,7 @@ import { TenantRateLimiter } from '../../src/limits/tenant-rate-limiter';
 import { Database } from '../../src/persistence/database';
 import { ApiKeyService } from '../../src/tenancy/api-key.service';
 import { Governance } from '../../src/tenancy/governance';
-import { QuotaRepository, ReservationRequest } from '../../src/tenancy/quota.repository';
+import { QuotaRepository, Reservation, ReservationRequest, Settlement, Spend } from '../../src/tenancy/quota.repository';
 import { QuotaService } from '../../src/tenancy/quota.service';
 import { TenantService } from '../../src/tenancy/tenant.service';
 import { LimitOverrides, TenantLimits, UNLIMITED } from '../../src/tenancy/tenant-limits';
@@ -107,7 +107,43 @@ export function aReservationRequest(
   overrides: Partial<ReservationRequest> = {},
 ): ReservationRequest {
   const now = replica.clock.now();
-  return { tenantId: tenant.id, requestId: randomUUID(), tokens: 0, costMicroUsd: 0, limits: tenant.limits, now, expiresAt: now + 60_000, ...overrides };
+  return {
+    tenantId: tenant.id,
+    requestId: randomUUID(),
+    keyId: null,
+    model: 'gpt-4o-mini',
+    stream: false,
+    promptTokens: 0,
+    tokens: 0,
+    costMicroUsd: 0,
+    limits: tenant.limits,
+    now,
+    expiresAt: now + 60_000,
+    ...overrides,
+  };
+}
+
+/** The end of a reserved call that used `actual`, all of it counted as prompt tokens. */
+export function aSettlement(reservation: Reservation, actual: Spend, at = Date.now()): Settlement {
+  return {
+    reservation,
+    row: {
+      id: randomUUID(),
+      requestId: randomUUID(),
+      tenantId: reservation.tenantId,
+      keyId: null,
+      modelRequested: 'gpt-4o-mini',
+      modelServed: 'gpt-4o-mini',
+      promptTokens: actual.tokens,
+      completionTokens: 0,
+      costMicroUsd: actual.costMicroUsd,
+      attempts: 1,
+      outcome: 'success',
+      stream: false,
+      latencyMs: 1,
+      createdAt: at,
+    },
+  };
 }
 
 /** Runs a raw query written with PostgreSQL's `$1` placeholders on either dialect. */
