@@ -57,22 +57,30 @@ export interface RelayOptions {
   onEnd(end: StreamEnd): void;
 }
 
+/** What a relay has handed its consumer so far: what the call is billed by if its usage never comes. */
+interface Relayed {
+  text: string;
+  usage?: CompletionUsage;
+}
+
 /**
- * Relays a primed stream chunk by chunk. The upstream is aborted when it goes silent for `idleMs`,
- * when the caller's signal aborts, when the consumer stops early, and when the consumer does not
- * come back for the next chunk within `idleMs` (or never starts reading): a stream left alone
- * must not hold the upstream, the tenant's slot or its reservation.
+ * Relays a primed stream chunk by chunk, pulling the next chunk from the upstream only when the
+ * consumer asks for it (a slow reader slows the upstream read down: back-pressure). The upstream is
+ * aborted when it goes silent for `idleMs`, when the caller's signal aborts, when the consumer stops
+ * early, and when the consumer does not come back for the next chunk within `idleMs` (or never
+ * starts reading): a stream left alone must not hold the upstream, the tenant's slot or its reservation.
  */
 export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncGenerator<ChatCompletionChunk> {
   const { control } = primed;
+  const relayed: Relayed = { text: '' };
   const onCallerAbort = () => control.abort(new RequestAbortedError());
   options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true, signal: control.signal });
   let ended = false;
-  const end = (result: StreamEnd) => {
+  const end = (error?: unknown) => {
     if (ended) return;
     ended = true;
     options.callerSignal?.removeEventListener('abort', onCallerAbort);
-    options.onEnd(result);
+    options.onEnd({ usage: relayed.usage, text: relayed.text, error });
   };
   let consumerTimer: NodeJS.Timeout | undefined;
   const consumer = {
@@ -80,33 +88,33 @@ export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncG
       consumerTimer = setTimeout(() => {
         const error = new RequestAbortedError();
         control.abort(error);
-        end({ text: '', error });
+        end(error);
       }, options.idleMs);
     },
     back: () => clearTimeout(consumerTimer),
   };
   consumer.away();
-  return relay(primed, options, { consumer, end });
+  return relay(primed, options, relayed, { consumer, end });
 }
 
 async function* relay(
   primed: PrimedStream,
   options: RelayOptions,
-  hooks: { consumer: { away(): void; back(): void }; end(result: StreamEnd): void },
+  relayed: Relayed,
+  hooks: { consumer: { away(): void; back(): void }; end(error?: unknown): void },
 ): AsyncGenerator<ChatCompletionChunk> {
   const { first, iterator, control } = primed;
   hooks.consumer.back();
   let next = first;
-  let usage: CompletionUsage | undefined;
-  let text = '';
   let error: unknown;
   try {
     while (!next.done) {
       const chunk = next.value;
-      usage = chunk.usage ?? usage;
-      text += chunk.choices[0]?.delta?.content ?? '';
+      relayed.usage = chunk.usage ?? relayed.usage;
       const usageOnly = chunk.choices.length === 0 && chunk.usage;
       if (!usageOnly || options.forwardUsage) {
+        // Counted before it is handed over: a chunk handed to the consumer has been relayed.
+        relayed.text += completionTextOf(chunk);
         hooks.consumer.away();
         yield chunk;
         hooks.consumer.back();
@@ -120,8 +128,18 @@ async function* relay(
     hooks.consumer.back();
     // Stopped early (the consumer went away) or failed: make sure the upstream request is cancelled.
     if (!next.done) control.abort(new RequestAbortedError());
-    hooks.end({ usage, text, error: error ?? (next.done ? undefined : new RequestAbortedError()) });
+    hooks.end(error ?? (next.done ? undefined : new RequestAbortedError()));
   }
+}
+
+/** Everything a chunk adds to the completion, in every choice: content, refusal, tool calls. */
+function completionTextOf(chunk: ChatCompletionChunk): string {
+  let text = '';
+  for (const { delta } of chunk.choices) {
+    text += (delta?.content ?? '') + (delta?.refusal ?? '');
+    for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+  }
+  return text;
 }
 
 async function nextWithin(
