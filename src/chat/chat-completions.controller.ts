@@ -38,12 +38,22 @@ export class ChatCompletionsController {
   }
 }
 
-function servedHeaders(served: { model: string; upstreamRequestId?: string; rateLimits: TenantRateLimitStates; context: ContextReport }): Record<string, string> {
+interface Served {
+  model: string;
+  upstreamRequestId?: string;
+  rateLimits: TenantRateLimitStates;
+  context: ContextReport;
+  completionAllowance?: number;
+}
+
+function servedHeaders(served: Served): Record<string, string> {
   return {
     ...rateLimitHeaders(served.rateLimits),
     'x-tollgate-served-model': served.model,
     // What the context policy did to make the prompt fit: none, trimmed, summarized or upgraded.
     'x-tollgate-context': served.context.action,
     ...(served.upstreamRequestId ? { 'x-upstream-request-id': served.upstreamRequestId } : {}),
+    // The completion limit the tenant's plan set on a request that named none.
+    ...(served.completionAllowance !== undefined ? { 'x-tollgate-completion-allowance': String(served.completionAllowance) } : {}),
   };
 }

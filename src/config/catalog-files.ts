@@ -12,7 +12,7 @@ export interface Catalogs {
 }
 
 const LIMIT_FIELDS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'costPerMonthUsd', 'concurrentRequests', 'maxPromptTokens'];
-const MODEL_SIZES = ['contextWindow', 'maxOutputTokens', 'defaultCompletionTokens'];
+const MODEL_SIZES = ['contextWindow', 'maxOutputTokens', 'fileTokens'];
 
 export function loadCatalogs(configDir: string): Catalogs {
   const models = section(configDir, 'models.yaml', 'models', checkModel);
@@ -38,7 +38,10 @@ function section<T>(configDir: string, file: string, key: string, check: (value:
   const document = parse(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
   const entries = document?.[key];
   if (!isRecord(entries)) throw new Error(`${path}: expected a '${key}:' map`);
-  return Object.fromEntries(Object.entries(entries).map(([name, value]) => [name, check(value, `${path}: ${key}.${name}`)]));
+  // No prototype: a model or plan named `constructor` is one only if the file lists it.
+  const checked = Object.create(null) as Record<string, T>;
+  for (const [name, value] of Object.entries(entries)) checked[name] = check(value, `${path}: ${key}.${name}`);
+  return checked;
 }
 
 function checkModel(value: unknown, where: string): ModelInfo {
@@ -54,7 +57,23 @@ function checkModel(value: unknown, where: string): ModelInfo {
   if (value.encoding !== undefined && !['o200k_base', 'cl100k_base'].includes(value.encoding as string)) {
     throw new Error(`${where}.encoding: expected o200k_base or cl100k_base`);
   }
+  if (value.audioTokensPerSecond !== undefined && !(isNonNegative(value.audioTokensPerSecond) && (value.audioTokensPerSecond as number) > 0)) {
+    throw new Error(`${where}.audioTokensPerSecond: expected a number above 0`);
+  }
+  if (value.imageTokens !== undefined) checkImageTokens(value.imageTokens, `${where}.imageTokens`);
   return value as unknown as ModelInfo;
+}
+
+/** Tiles `{ baseTokens, tileTokens }` or patches `{ patchMultiplier, maxPatches? }`, as OpenAI bills the model's images. */
+function checkImageTokens(value: unknown, where: string): void {
+  const expected = `${where}: expected { baseTokens, tileTokens } (whole numbers) or { patchMultiplier, maxPatches? } (a number above 0, a whole number)`;
+  if (!isRecord(value)) throw new Error(expected);
+  const isWhole = (field: unknown) => Number.isInteger(field) && (field as number) >= 0;
+  const tiles = Object.keys(value).length === 2 && isWhole(value.baseTokens) && isWhole(value.tileTokens);
+  const patches =
+    isNonNegative(value.patchMultiplier) && (value.patchMultiplier as number) > 0 && (value.maxPatches === undefined || isWhole(value.maxPatches)) &&
+    Object.keys(value).every((field) => field === 'patchMultiplier' || field === 'maxPatches');
+  if (!tiles && !patches) throw new Error(expected);
 }
 
 /** Every larger-context sibling must itself be a listed model. */
@@ -73,6 +92,8 @@ function checkPlan(value: unknown, where: string): Partial<TenantLimits> {
     if (field === 'allowUnknownModels' && typeof limit === 'boolean') continue;
     if (field === 'contextPolicy' && CONTEXT_POLICIES.includes(limit as ContextPolicy)) continue;
     if (field === 'contextPolicy') throw new Error(`${where}.contextPolicy: expected one of ${CONTEXT_POLICIES.join(', ')}`);
+    if (field === 'defaultCompletionTokens' && (limit === null || (Number.isInteger(limit) && (limit as number) > 0))) continue;
+    if (field === 'defaultCompletionTokens') throw new Error(`${where}.defaultCompletionTokens: expected a whole number above 0, or null`);
     if (!LIMIT_FIELDS.includes(field)) throw new Error(`${where}.${field}: unknown limit (known: ${LIMIT_FIELDS.join(', ')})`);
     if (limit !== null && !isNonNegative(limit)) throw new Error(`${where}.${field}: expected a number of 0 or more, or null`);
   }

@@ -65,7 +65,7 @@ export interface BreakerOptions {
   resetTimeoutMs: number;
 }
 
-/** A model's size, tokenizer and price: for context policies, token counts, cost quotas and reservations. */
+/** A model's size, tokenizer, price and media bills: for context policies, token counts, cost quotas and reservations. */
 export interface ModelInfo {
   /** USD per million prompt tokens. */
   inputPerMillionUsd: number;
@@ -73,14 +73,49 @@ export interface ModelInfo {
   outputPerMillionUsd: number;
   /** Prompt and completion tokens together. @default undefined: no context check */
   contextWindow?: number;
-  /** The most completion tokens the model writes. @default undefined */
+  /**
+   * The most completion tokens the model writes: a larger `max_tokens` is refused, and a request that names
+   * none reserves this much (less when the prompt leaves less room in the window).
+   * @default undefined: no check; a request without a limit reserves the window's room, or `UNLISTED_MODEL_COMPLETION_BOUND`
+   */
   maxOutputTokens?: number;
   /** @default 'o200k_base' */
   encoding?: TokenEncoding;
   /** A model with a larger window to switch to under the `upgrade` policy. @default undefined */
   largerContextModel?: string;
-  /** Completion tokens reserved when a request sets no max_tokens. @default min(4_096, maxOutputTokens) */
-  defaultCompletionTokens?: number;
+  /** How the model bills an image part, whose size the request does not tell: it is reserved at the most it can cost. @default DEFAULT_IMAGE_TOKENS (gpt-4o's tiles) */
+  imageTokens?: ImageTokenRule;
+  /**
+   * Prompt tokens per second of `input_audio`. Audio is reserved at the longest it can last: its decoded bytes at
+   * 8 kbit/s, MP3's lowest bitrate. Audio tokens priced above text tokens need this scaled by the ratio of the prices.
+   * @default 10 (OpenAI bills one audio token per 100 ms)
+   */
+  audioTokensPerSecond?: number;
+  /**
+   * The most prompt tokens one `file` part can be billed: its text and, for a PDF, an image of every page cannot be
+   * sized without reading it (a `file_id` carries nothing at all), so the default is all the window can hold.
+   * @default contextWindow, or UNLISTED_MODEL_FILE_TOKENS without one
+   */
+  fileTokens?: number;
+}
+
+/**
+ * OpenAI's two ways of billing an image (platform.openai.com/docs/guides/images-vision, "Calculating costs"): tiles
+ * (gpt-4o, gpt-4.1, o1, o3) or 32-px patches (gpt-4.1-mini, gpt-4.1-nano, o4-mini).
+ */
+export type ImageTokenRule = TileImageTokens | PatchImageTokens;
+
+/** `detail: low` costs `baseTokens`; high or auto adds `tileTokens` per 512-px tile of the image scaled into 2048 × 2048, short side at most 768 px: at most 8 tiles. */
+export interface TileImageTokens {
+  baseTokens: number;
+  tileTokens: number;
+}
+
+/** Tokens = 32-px patches covering the image, scaled down to at most `maxPatches`, × `patchMultiplier`, whatever the detail. */
+export interface PatchImageTokens {
+  patchMultiplier: number;
+  /** @default 1536 */
+  maxPatches?: number;
 }
 
 export type TokenEncoding = 'o200k_base' | 'cl100k_base';
@@ -139,6 +174,16 @@ export interface JobsOptions {
   shutdownGraceMs: number;
   /** Hosts webhooks may be sent to: `hooks.example.com`, or `*.example.com` for its subdomains. @default [] (no webhooks) */
   webhookAllowedHosts: string[];
+  /** Ports webhooks may be sent to; a URL without one uses its scheme's (443 for https). @default [443] */
+  webhookAllowedPorts: number[];
+  /** Send webhooks over plain `http:` too; off, a webhook URL must be `https:`. @default false */
+  webhookAllowHttp: boolean;
+  /**
+   * Send webhooks to loopback, link-local, private, unique-local, unspecified or reserved addresses.
+   * Off, a host that resolves to any such address is refused at delivery, so that an allowed name
+   * cannot be pointed at the gateway's own network. @default false
+   */
+  webhookAllowPrivateAddresses: boolean;
   /** The key every webhook is signed with (HMAC-SHA256); without it webhooks are refused. @default undefined */
   webhookSecret?: string;
   /** Deliveries tried per webhook, with full-jitter exponential backoff between them. @default 5 */
@@ -187,7 +232,7 @@ export interface AiModuleOptions {
   redis?: { url: string };
   /** Quota plans by name; a tenant without a plan gets `default`. @default { default: DEFAULT_PLAN } */
   plans?: Record<string, Partial<TenantLimits>>;
-  /** Prices by model; a model without one is priced as the dearest listed. @default {} (no cost) */
+  /** Sizes and prices by model; a model without one is priced as the dearest listed. @default {} (no cost, no check) */
   models?: Record<string, ModelInfo>;
   /** @default see TenancyOptions */
   tenancy?: Partial<TenancyOptions>;
@@ -240,7 +285,14 @@ export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 /** Every plan is complete (unset limits are none), and `default` always exists. */
 function resolvePlans(plans: Record<string, Partial<TenantLimits>> = {}): Record<string, TenantLimits> {
   const complete = Object.entries(plans).map(([name, limits]) => [name, { ...UNLIMITED, ...limits }] as const);
-  return { default: DEFAULT_PLAN, ...Object.fromEntries(complete) };
+  return byName([['default', DEFAULT_PLAN], ...complete]);
+}
+
+/** A map without a prototype, so that looking up `constructor` or `__proto__` finds nothing nobody listed. */
+function byName<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const map = Object.create(null) as Record<string, T>;
+  for (const [name, value] of entries) map[name] = value;
+  return map;
 }
 
 /** Overrides that are `undefined` keep the default, so a caller can pass optional config through as is. */
@@ -261,7 +313,7 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
     database: { url: options.database?.url ?? 'sqlite::memory:', migrate: options.database?.migrate ?? true },
     redis: options.redis,
     plans: resolvePlans(options.plans),
-    models: options.models ?? {},
+    models: byName(Object.entries(options.models ?? {})),
     tenancy: withDefaults(
       {
         autoProvision: true,
@@ -289,6 +341,9 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
         maxUnfinishedPerTenant: 1_000,
         shutdownGraceMs: 10_000,
         webhookAllowedHosts: [] as string[],
+        webhookAllowedPorts: [443],
+        webhookAllowHttp: false,
+        webhookAllowPrivateAddresses: false,
         webhookMaxAttempts: 5,
         webhookBaseDelayMs: 1_000,
         webhookMaxDelayMs: 60_000,
@@ -304,6 +359,6 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
       { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 },
       options.breaker,
     ),
-    fallbackModels: options.fallbackModels ?? {},
+    fallbackModels: byName(Object.entries(options.fallbackModels ?? {})),
   };
 }

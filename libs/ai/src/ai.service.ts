@@ -37,6 +37,8 @@ export interface ChatContext extends CallContext {
   requestId?: string;
   /** Told how the call ended (tokens, cost, attempts, outcome), or that a limit refused it: e.g. for a request log line. */
   onCallEnded?: CallListener;
+  /** The call was counted against the tenant's requests per minute already, as a job is at its submit. @default false */
+  requestAlreadyCounted?: boolean;
 }
 
 export interface ChatResult {
@@ -50,12 +52,21 @@ export interface ChatResult {
   rateLimits: TenantRateLimitStates;
   /** What the context policy did to fit the prompt. */
   context: ContextReport;
+  /** The completion limit the tenant's plan set (`defaultCompletionTokens`) on a request that named none; absent otherwise. */
+  completionAllowance?: number;
 }
 
 /** A stream, where the tenant stands against its rate limits, and what the context policy did. */
-export type GovernedChatStream = ChatStream & { readonly rateLimits: TenantRateLimitStates; readonly context: ContextReport };
+export type GovernedChatStream = ChatStream & {
+  readonly rateLimits: TenantRateLimitStates;
+  readonly context: ContextReport;
+  readonly completionAllowance?: number;
+};
 
 export type ContextReport = Omit<ContextOutcome, 'request'>;
+
+/** A request ready for admission: fitted to its window, with the completion limit its plan may have set. */
+type FittedRequest<T extends ChatRequest> = ContextOutcome & { request: T; completionAllowance?: number };
 
 const SUMMARY_INSTRUCTIONS =
   'Summarize the conversation below for the assistant that continues it: keep facts, decisions, names, numbers and open questions; ' +
@@ -85,7 +96,7 @@ export class AiService {
 
   async chat(original: ChatRequest, context: ChatContext): Promise<ChatResult> {
     const tenant = await this.governance.tenant(context.tenantId);
-    const { request, ...report } = await this.fitContext(original, context, tenant.limits);
+    const { request, completionAllowance, ...report } = await this.fitContext(original, context, tenant.limits);
     const admission = await this.governance.admit(request, this.admissionContext(context, false, request.model, report.promptTokens, tenant));
     try {
       const outcome = await this.upstream.call(request.model, this.callContext(context, admission), (model, control) =>
@@ -94,7 +105,7 @@ export class AiService {
       const { value: completion, model, attempts, upstreamRequestId } = outcome;
       const text = completion.choices[0]?.message.content ?? null;
       admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billed(completion.usage), upstreamRequestId, completion: text });
-      return { completion, model, attempts, upstreamRequestId, rateLimits: admission.rateLimits, context: report };
+      return { completion, model, attempts, upstreamRequestId, rateLimits: admission.rateLimits, context: report, completionAllowance };
     } catch (error) {
       admission.finish(failure(error));
       throw withRateLimits(error, admission);
@@ -107,7 +118,7 @@ export class AiService {
     context: ChatContext,
   ): Promise<GovernedChatStream> {
     const tenant = await this.governance.tenant(context.tenantId);
-    const { request, ...report } = await this.fitContext(original, context, tenant.limits);
+    const { request, completionAllowance, ...report } = await this.fitContext(original, context, tenant.limits);
     const admission = await this.governance.admit(request, this.admissionContext(context, true, request.model, report.promptTokens, tenant));
     const forwardUsage = original.stream_options?.include_usage === true;
     try {
@@ -130,6 +141,7 @@ export class AiService {
         upstreamRequestId: outcome.upstreamRequestId,
         rateLimits: admission.rateLimits,
         context: report,
+        completionAllowance,
         cancel: () => primed.control.abort(new RequestAbortedError()),
         [Symbol.asyncIterator]: () => chunks,
       };
@@ -162,19 +174,24 @@ export class AiService {
     return this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
   }
 
-  /** The model must be known (or the plan must pass unknown ones through), and the prompt must fit, by the tenant's policy. */
-  private async fitContext<T extends ChatRequest>(request: T, context: ChatContext, limits: TenantLimits): Promise<ContextOutcome & { request: T }> {
+  /**
+   * The model must be known (or the plan must pass unknown ones through), its completion limit within what it can
+   * write, and the prompt must fit, by the tenant's policy; then the plan's default allowance, if any, is applied.
+   */
+  private async fitContext<T extends ChatRequest>(request: T, context: ChatContext, limits: TenantLimits): Promise<FittedRequest<T>> {
     this.registry.assertCallable(request.model, limits.allowUnknownModels);
+    this.registry.assertCompletionLimit(request);
     const policy = context.contextPolicy ?? limits.contextPolicy;
-    const capped = this.governance.capCompletion(request);
-    const outcome = await this.fitter.fit(capped, limits, policy, (messages) => this.summarize(messages, context));
+    const outcome = await this.fitter.fit(request, limits, policy, (messages) => this.summarize(messages, context));
     if (outcome.action !== 'none') {
       this.logger.log(
         `context ${outcome.action} for tenant ${context.tenantId} request ${context.requestId ?? '-'}: ` +
           `${outcome.removedMessages} messages, ${outcome.promptTokens} prompt tokens, model ${outcome.request.model}`,
       );
     }
-    return outcome as ContextOutcome & { request: T };
+    const capped = this.governance.capCompletion(outcome.request as T, limits, outcome.promptTokens);
+    const completionAllowance = capped === outcome.request ? undefined : (capped.max_completion_tokens ?? undefined);
+    return { ...outcome, request: capped, completionAllowance };
   }
 
   /** The summary is an ordinary call for the same tenant: limited, counted and in the ledger like any other. */
@@ -189,7 +206,7 @@ export class AiService {
         ],
         max_tokens: SUMMARY_MAX_TOKENS,
       },
-      { ...context, requestId: `${context.requestId ?? randomUUID()}:summary`, contextPolicy: 'reject' },
+      { ...context, requestId: `${context.requestId ?? randomUUID()}:summary`, contextPolicy: 'reject', requestAlreadyCounted: false },
     );
     return completion.choices[0]?.message.content ?? '';
   }
@@ -225,6 +242,7 @@ export class AiService {
       servingModels: [model, ...fallbacks],
       promptTokens,
       onCallEnded: context.onCallEnded,
+      requestAlreadyCounted: context.requestAlreadyCounted,
     };
   }
 

@@ -2,8 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ModelInfo, ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 
-const DEFAULT_COMPLETION_TOKENS = 4_096;
-
 /** Prices from the module's model table, in micro-USD so that sums stay exact. */
 @Injectable()
 export class Pricing {
@@ -22,12 +20,6 @@ export class Pricing {
   costMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
     const price = this.priceOf(model);
     return Math.ceil(promptTokens * price.inputPerMillionUsd + completionTokens * price.outputPerMillionUsd);
-  }
-
-  /** Completion tokens to reserve for a request that names no max_tokens. */
-  defaultCompletionTokens(model: string): number {
-    const info = this.options.models[model];
-    return info?.defaultCompletionTokens ?? Math.min(DEFAULT_COMPLETION_TOKENS, info?.maxOutputTokens ?? DEFAULT_COMPLETION_TOKENS);
   }
 
   private priceOf(model: string): ModelInfo {

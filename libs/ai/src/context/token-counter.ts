@@ -72,7 +72,7 @@ function countText(text: string, count: (text: string) => number): number {
   return total + count(text.slice(from));
 }
 
-/** Text parts are counted one by one (an upper bound of counting them joined); other parts count nothing here. */
+/** Text parts are counted one by one (an upper bound of counting them joined); media parts are bounded for the reservation in media-token-bounds.ts. */
 function countContent(content: ChatCompletionMessageParam['content'], count: (text: string) => number): number {
   if (typeof content === 'string') return countText(content, count);
   if (!Array.isArray(content)) return 0;

@@ -21,6 +21,12 @@ export interface TenantLimits {
   contextPolicy: ContextPolicy;
   /** The largest prompt the plan allows, in tokens, whatever the model's window. */
   maxPromptTokens: number | null;
+  /**
+   * The completion limit sent upstream for a request that names none (`max_completion_tokens`, at most the
+   * model's largest completion and the room its window leaves), and shown in `x-tollgate-completion-allowance`.
+   * @default undefined: such a request goes upstream as sent, and reserves the model's largest completion
+   */
+  defaultCompletionTokens?: number | null;
 }
 
 /** Changes to a plan for one tenant: an absent key keeps the plan's value, `null` removes the limit. */
