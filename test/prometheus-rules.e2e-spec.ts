@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -43,10 +44,24 @@ describeWithPromtool(`Prometheus files, checked by ${version ?? 'promtool'}`, ()
     if (!version) throw new Error(MISSING);
   });
 
-  it('should accept prometheus.yml and the rule files it loads', async () => {
-    const output = await promtool('check', 'config', 'config/prometheus/prometheus.yml');
-    expect(output).toContain('is valid prometheus config file syntax');
-    expect(output).toContain('Checking config/prometheus/alerts.yml');
+  // promtool checks that the metrics token's file exists, and it exists only where Prometheus runs: the
+  // config is checked from a copy beside the rule files, with a token file of its own.
+  it('should accept prometheus.yml, its metrics token file and the rule files it loads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-prometheus-'));
+    try {
+      const config = readFileSync(join(root, 'config/prometheus/prometheus.yml'), 'utf8');
+      expect(config).toContain('credentials_file: /run/secrets/metrics-token');
+      writeFileSync(join(dir, 'metrics-token'), 'a-metrics-token-0123456789');
+      writeFileSync(join(dir, 'prometheus.yml'), config.replace('/run/secrets/metrics-token', join(dir, 'metrics-token')));
+      copyFileSync(join(root, 'config/prometheus/alerts.yml'), join(dir, 'alerts.yml'));
+
+      const output = await promtool('check', 'config', join(dir, 'prometheus.yml'));
+
+      expect(output).toContain('is valid prometheus config file syntax');
+      expect(output).toContain(`Checking ${join(dir, 'alerts.yml')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('should accept the alert rules, with duplicate rules an error', async () => {

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { UpstreamKeyManager } from '@tollgate/ai';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DestinationStream } from 'pino';
@@ -7,6 +8,7 @@ import type { Options } from 'pino-http';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { requestIdFor } from '../http/request-id';
 import { requestLogFieldsOf } from './request-log';
+import { scrubbingDestination } from './scrubbing-destination';
 
 /** Probes and scrapes come every few seconds: a line each would bury the requests that matter. */
 const UNLOGGED_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -38,15 +40,22 @@ export class LoggingModule {
       module: LoggingModule,
       imports: [
         LoggerModule.forRootAsync({
-          inject: [ConfigService],
-          useFactory: (config: ConfigService) => ({
-            pinoHttp: requestLoggerOptions(config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG).logLevel, destination),
-          }),
+          inject: [ConfigService, UpstreamKeyManager],
+          useFactory: (config: ConfigService, keys: UpstreamKeyManager) => {
+            const gateway = config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
+            const scrubber = keys.scrubber.with(() => gatewaySecretsOf(gateway));
+            return { pinoHttp: requestLoggerOptions(gateway.logLevel, scrubbingDestination(scrubber, destination)) };
+          },
         }),
       ],
       exports: [LoggerModule],
     };
   }
+}
+
+/** The gateway's own secrets, besides the upstream keys the library scrubs. */
+function gatewaySecretsOf(config: GatewayConfig): Array<string | undefined> {
+  return [config.adminToken, config.metricsToken, config.policies.jobs?.webhookSecret];
 }
 
 function pathOf(request: IncomingMessage & { originalUrl?: string }): string {

@@ -1,11 +1,13 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { AiMetrics } from '@tollgate/ai';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { MetricsAuthGuard } from './metrics-auth.guard';
 
-/** Prometheus scrapes this: the library's metrics and the process's. */
+/** Prometheus scrapes this, with the metrics token: the library's metrics and the process's. */
 @ApiExcludeController()
 @Controller('metrics')
+@UseGuards(MetricsAuthGuard)
 export class MetricsController {
   private readonly registry: Registry;
 

@@ -1,5 +1,6 @@
 import type { Exchange } from './exchange';
-import { chatCompletion, chatCompletionEvents, type Reply } from './openai-shapes';
+import type { CompletionLimits } from './types';
+import { chatCompletion, chatCompletionEvents, type OpenAIErrorBody, type Reply } from './openai-shapes';
 import { completionText, countPromptTokens } from './usage';
 import { InvalidInput, isRecord } from './validation';
 
@@ -10,12 +11,17 @@ export interface ChatRequest {
   stream: boolean;
   includeUsage: boolean;
   maxTokens?: number;
+  /** Both limit fields as sent, absent ones left out. */
+  completionLimits: CompletionLimits;
 }
 
 export interface StreamPlan {
   intervalMs: number;
-  /** Drop the connection after this many events. */
+  /** Drop the connection after this many events (or, with `errorEvent`, send it and end). */
   failAfterChunks?: number;
+  errorEvent?: OpenAIErrorBody;
+  /** Send the first half of the events' bytes, then end the response as if it were complete. */
+  truncated?: boolean;
 }
 
 /** Checks what the simulator needs of a request, with OpenAI's error for what is missing. */
@@ -38,7 +44,13 @@ export function parseChatRequest(body: unknown): ChatRequest {
     stream: body.stream === true,
     includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
     maxTokens: maxTokensOf(body),
+    completionLimits: completionLimitsOf(body),
   };
+}
+
+function completionLimitsOf(body: Record<string, unknown>): CompletionLimits {
+  const sent = (['max_tokens', 'max_completion_tokens'] as const).filter((param) => body[param] !== undefined);
+  return Object.fromEntries(sent.map((param) => [param, body[param]])) as CompletionLimits;
 }
 
 function maxTokensOf(body: Record<string, unknown>): number | undefined {
@@ -67,21 +79,31 @@ export function buildReply(request: ChatRequest, model: string, seq: number, com
   };
 }
 
-export function sendCompletion(ex: Exchange, reply: Reply): void {
-  ex.sendJson(200, JSON.stringify(chatCompletion(reply)));
+export function sendCompletion(ex: Exchange, reply: Reply, truncated = false): void {
+  const json = JSON.stringify(chatCompletion(reply));
+  ex.sendJson(200, truncated ? firstHalfOf(json) : json);
+}
+
+/** A body cut half-way, sent with its own (correct) length: the HTTP exchange is complete, the JSON is not. */
+export function firstHalfOf(text: string): string {
+  return text.slice(0, Math.floor(text.length / 2));
 }
 
 /** Streams the reply event by event, `intervalMs` apart, each written (and so flushed) on its own. */
 export async function streamCompletion(ex: Exchange, reply: Reply, includeUsage: boolean, plan: StreamPlan): Promise<void> {
   const events = chatCompletionEvents(reply, includeUsage);
-  const sent = Math.min(plan.failAfterChunks ?? events.length, events.length);
-  const complete = sent === events.length;
-  const finish = (data: string) => (complete ? ex.end(data) : ex.writeThenDrop(data));
   ex.startStream();
-  if (plan.intervalMs === 0 || sent === 0) return finish(events.slice(0, sent).join(''));
-  for (let i = 0; i < sent - 1; i++) {
-    ex.write(events[i]);
+  if (plan.truncated) return ex.end(firstHalfOf(events.join('')));
+  const cut = Math.min(plan.failAfterChunks ?? events.length, events.length);
+  const sent = events.slice(0, cut);
+  if (plan.errorEvent) sent.push(`data: ${JSON.stringify(plan.errorEvent)}\n\n`);
+  // An in-stream error ends the response cleanly; a cut without one drops the connection.
+  const complete = plan.errorEvent !== undefined || cut === events.length;
+  const finish = (data: string) => (complete ? ex.end(data) : ex.writeThenDrop(data));
+  if (plan.intervalMs === 0 || sent.length === 0) return finish(sent.join(''));
+  for (let i = 0; i < sent.length - 1; i++) {
+    ex.write(sent[i]);
     await ex.delay(plan.intervalMs);
   }
-  finish(events[sent - 1]);
+  finish(sent[sent.length - 1]);
 }

@@ -1,5 +1,7 @@
+export { ECHOED_KEY_SHAPED_TOKEN } from './presets';
 export { startSimulator } from './simulator';
 export type {
+  CompletionLimits,
   FaultPreset,
   RunningSimulator,
   SimulatedFault,

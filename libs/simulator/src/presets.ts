@@ -4,7 +4,7 @@ import type { FaultPreset, SimulatedFault } from './types';
 export interface FaultContext {
   /** The requested model (without any `:fault=` suffix); absent on /v1/models. */
   model?: string;
-  /** The bearer key presented, only ever shown masked. */
+  /** The bearer key presented, only ever shown masked (but by `echo_auth`, which exists to test that callers scrub it). */
   apiKey?: string;
   stream: boolean;
 }
@@ -20,7 +20,7 @@ export type FaultOutcome =
   | { kind: 'error'; response: ErrorResponse }
   | { kind: 'hang' }
   | { kind: 'reset' }
-  | { kind: 'respond'; chunkIntervalMs?: number; failAfterChunks?: number };
+  | { kind: 'respond'; chunkIntervalMs?: number; failAfterChunks?: number; errorEvent?: OpenAIErrorBody; truncated?: boolean };
 
 interface ErrorPreset {
   status: number;
@@ -31,7 +31,10 @@ interface ErrorPreset {
   headers?: Record<string, string>;
 }
 
-type BehaviourPreset = 'hang' | 'reset' | 'mid_stream_failure';
+type BehaviourPreset = 'hang' | 'reset' | 'mid_stream_failure' | 'truncated_body';
+
+/** The key-shaped token `echo_auth` repeats besides the caller's own key: no real key, but shaped like one. */
+export const ECHOED_KEY_SHAPED_TOKEN = 'sk-proj-simulatorEcho0123456789abcdef';
 
 const RATE_LIMITS_DOCS = 'Visit https://platform.openai.com/account/rate-limits to learn more.';
 const modelName = (ctx: FaultContext) => ctx.model ?? 'this endpoint';
@@ -93,6 +96,15 @@ const ERROR_PRESETS: Record<Exclude<FaultPreset, BehaviourPreset>, ErrorPreset> 
           'from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.'
         : `Incorrect API key provided: ${maskKey(ctx.apiKey)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
   },
+  // Some proxies and OpenAI-compatible servers quote the offending header back in full.
+  echo_auth: {
+    status: 400,
+    type: 'invalid_request_error',
+    code: null,
+    message: (ctx) =>
+      `Invalid header 'Authorization: Bearer ${ctx.apiKey ?? ''}': the organization of this key differs from ` +
+      `the one of key ${ECHOED_KEY_SHAPED_TOKEN}.`,
+  },
   permission_denied: {
     status: 403,
     type: 'invalid_request_error',
@@ -151,7 +163,7 @@ const PRESET_FOR_STATUS: Readonly<Record<number, keyof typeof ERROR_PRESETS>> = 
   503: 'overloaded',
 };
 
-const BEHAVIOUR_PRESETS: ReadonlySet<string> = new Set<BehaviourPreset>(['hang', 'reset', 'mid_stream_failure']);
+const BEHAVIOUR_PRESETS: ReadonlySet<string> = new Set<BehaviourPreset>(['hang', 'reset', 'mid_stream_failure', 'truncated_body']);
 const MID_STREAM_FAILURE_CHUNKS = 2;
 
 export function isFaultPreset(value: unknown): value is FaultPreset {
@@ -202,7 +214,11 @@ function buildErrorResponse(preset: ErrorPreset, fault: SimulatedFault, ctx: Fau
 /** An explicit `status` wins over a behaviour preset: `{ preset: 'hang', status: 500 }` is a 500. */
 export function outcomeOf(fault: SimulatedFault, ctx: FaultContext): FaultOutcome {
   const response = errorResponseFor(fault, ctx);
+  if (response && ctx.stream && fault.failAfterChunks !== undefined) {
+    return { kind: 'respond', chunkIntervalMs: fault.chunkIntervalMs, failAfterChunks: fault.failAfterChunks, errorEvent: response.body };
+  }
   if (response) return { kind: 'error', response };
+  if (fault.preset === 'truncated_body') return { kind: 'respond', chunkIntervalMs: fault.chunkIntervalMs, truncated: true };
   if (fault.preset === 'hang') return { kind: 'hang' };
   if (fault.preset === 'reset' || (fault.preset === 'mid_stream_failure' && !ctx.stream)) return { kind: 'reset' };
   const failAfterChunks = fault.failAfterChunks ?? (fault.preset === 'mid_stream_failure' ? MID_STREAM_FAILURE_CHUNKS : undefined);

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { buildReply, parseChatRequest, sendCompletion, streamCompletion } from './chat-completions';
+import { buildReply, firstHalfOf, parseChatRequest, sendCompletion, streamCompletion } from './chat-completions';
 import { CONTROL_PREFIX, handleControl } from './control';
 import { Exchange } from './exchange';
 import { FAULT_HEADER, parseFaultHeader, splitModelFault } from './faults';
@@ -104,21 +104,25 @@ async function serveChatCompletion(ex: Exchange, state: SimulatorState, apiKey: 
   const request = parseChatRequest(parseJson(await readBody(ex.req)));
   ex.call.model = request.model;
   ex.call.stream = request.stream;
+  ex.call.completionLimits = request.completionLimits;
   const header = parseFaultHeader(ex.req.headers[FAULT_HEADER]);
   const { model, fault: modelName } = splitModelFault(request.model);
   const fault = state.nextFault({ header, modelName, model });
 
   await serveWithFault(ex, state, fault, { model, apiKey, stream: request.stream }, async (outcome) => {
     const reply = buildReply(request, model, ex.call.seq, state.config.completionWords);
-    if (!request.stream) return sendCompletion(ex, reply);
+    if (!request.stream) return sendCompletion(ex, reply, outcome.truncated);
     const intervalMs = outcome.chunkIntervalMs ?? state.config.chunkIntervalMs;
-    await streamCompletion(ex, reply, request.includeUsage, { intervalMs, failAfterChunks: outcome.failAfterChunks });
+    const { failAfterChunks, errorEvent, truncated } = outcome;
+    await streamCompletion(ex, reply, request.includeUsage, { intervalMs, failAfterChunks, errorEvent, truncated });
   });
 }
 
 async function serveModels(ex: Exchange, state: SimulatorState, apiKey: string | undefined): Promise<void> {
   const fault = state.nextFault({ header: parseFaultHeader(ex.req.headers[FAULT_HEADER]) });
-  await serveWithFault(ex, state, fault, { apiKey, stream: false }, () => ex.sendJson(200, MODEL_LIST_JSON));
+  await serveWithFault(ex, state, fault, { apiKey, stream: false }, (outcome) =>
+    ex.sendJson(200, outcome.truncated ? firstHalfOf(MODEL_LIST_JSON) : MODEL_LIST_JSON),
+  );
 }
 
 /** Waits the latency, then answers with the fault's outcome or, when it calls for a response, `respond`. */

@@ -58,7 +58,9 @@ export type FaultPreset =
   | 'overloaded' // 503
   | 'hang' // accept the request and never answer
   | 'reset' // destroy the socket without any response
-  | 'mid_stream_failure'; // streaming: 2 chunks then a destroyed socket; otherwise like reset
+  | 'mid_stream_failure' // streaming: 2 chunks then a destroyed socket; otherwise like reset
+  | 'echo_auth' // 400 whose message repeats the request's Authorization header and a key-shaped token
+  | 'truncated_body'; // 200 whose body stops half-way: complete HTTP framing, invalid JSON
 
 export interface SimulatedFault {
   preset?: FaultPreset;
@@ -77,12 +79,20 @@ export interface SimulatedFault {
   latencyMs?: number;
   /** Streaming delay for this response. */
   chunkIntervalMs?: number;
-  /** Streaming: destroy the socket after N chunks. */
+  /**
+   * Streaming: destroy the socket after N chunks. With an error (a `status` or an error preset),
+   * the error comes after N chunks as an in-stream `data: {"error": …}` event instead, as OpenAI sends one.
+   */
   failAfterChunks?: number;
   /** Only calls for this model consume the fault. */
   match?: { model?: string };
   /** How many matching calls consume it. @default 1 */
   times?: number;
+}
+
+export interface CompletionLimits {
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
 }
 
 export interface SimulatorCall {
@@ -92,6 +102,8 @@ export interface SimulatorCall {
   path: string;
   model?: string;
   stream: boolean;
+  /** The completion limits a chat request named, as received: what the client asked the model to write at most. */
+  completionLimits?: CompletionLimits;
   /** ms, the simulator's clock (Date.now()). */
   receivedAt: number;
   /** The preset or `status:NNN` applied, if any. */

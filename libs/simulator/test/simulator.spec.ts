@@ -246,6 +246,14 @@ describe('simulator', () => {
       expect(calls[2]).not.toHaveProperty('model');
     });
 
+    it('should record the completion limits a chat request named, and none it did not', async () => {
+      await client.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES });
+      await client.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES, max_tokens: 7 });
+      await client.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES, max_completion_tokens: 9, max_tokens: null });
+
+      expect(sim.calls().map((call) => call.completionLimits)).toEqual([{}, { max_tokens: 7 }, { max_completion_tokens: 9, max_tokens: null }]);
+    });
+
     it('should hand out copies', async () => {
       await client.chat.completions.create({ model: 'gpt-4o', messages: MESSAGES });
 

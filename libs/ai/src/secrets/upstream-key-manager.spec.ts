@@ -44,6 +44,17 @@ describe(UpstreamKeyManager.name, () => {
     jest.useRealTimers();
   });
 
+  it('should scrub the current and the previous key from text, whatever their shape', async () => {
+    const [previous, current] = ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210'];
+    await setUp();
+    for (const key of [previous, current]) {
+      provider.rotateTo(key);
+      await keys.refresh();
+    }
+
+    expect(keys.scrubber.scrub(`refused ${current}, then ${previous}`)).toBe('refused [redacted], then [redacted]');
+  });
+
   it('should read the key once at start-up and authenticate every call with it', async () => {
     await setUp();
     upstream.always(respond(aChatCompletion()));

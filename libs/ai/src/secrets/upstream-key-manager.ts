@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
+import { SecretScrubber } from './secret-scrubber';
 import { fingerprintOf, SecretProvider, SecretUnavailableError } from './secret-provider';
 
 interface LoadedKey {
@@ -46,6 +47,8 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
   private refreshes = 0;
   private failures = 0;
   private readonly listeners: Array<(outcome: RefreshOutcome) => void> = [];
+  /** Scrubs the current and the previous key, and anything shaped like a credential, from upstream text. */
+  readonly scrubber = new SecretScrubber(() => [this.key?.value, this.previous?.value]);
 
   constructor(
     @Inject(SecretProvider) private readonly provider: SecretProvider,

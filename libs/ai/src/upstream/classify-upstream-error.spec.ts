@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { errors as undiciErrors } from 'undici';
 import {
   ContextLengthExceededError,
@@ -14,11 +14,16 @@ import {
 } from '../errors/ai-errors';
 import { aConnectionError, anApiError, anInsufficientQuotaError, aRateLimitError, UPSTREAM_REQUEST_ID } from '../../test/factories';
 import { sdkErrorOnConnectTimeout } from '../../test/sdk-fake-fetch';
-import { classifyUpstreamError } from './classify-upstream-error';
+import { SecretScrubber } from '../secrets/secret-scrubber';
+import { classifyUpstreamError, UnreadableUpstreamResponse } from './classify-upstream-error';
 
 const MODEL = 'gpt-4o';
 const NOW = 1_700_000_000_000;
-const classify = (error: unknown) => classifyUpstreamError(error, MODEL, NOW);
+/** Shaped like no credential: only the scrubber's knowing it can hide it. */
+const UPSTREAM_KEY = '0123456789abcdef0123456789abcdef';
+const classify = (error: unknown) => classifyUpstreamError(error, MODEL, NOW, new SecretScrubber(() => [UPSTREAM_KEY]));
+const ECHO = `Invalid header 'Authorization: Bearer ${UPSTREAM_KEY}' (see also sk-proj-abcdefgh12345678, api-key ${UPSTREAM_KEY}).`;
+const SCRUBBED_ECHO = "Invalid header 'Authorization: Bearer [redacted]' (see also [redacted], api-key [redacted]).";
 
 const NOTHING_TO_RETRY = { retryable: false, tripsBreaker: false, triesFallback: false };
 const TRANSIENT = { retryable: true, tripsBreaker: true, triesFallback: true };
@@ -148,6 +153,46 @@ describe('classifyUpstreamError', () => {
 
   it.each([400, 401, 404, 429, 500])('should carry the upstream request id of a %i', (status) => {
     expect(classify(anApiError(status))).toMatchObject({ upstreamRequestId: UPSTREAM_REQUEST_ID });
+  });
+
+  it.each([
+    ['a 400', anApiError(400, { message: ECHO })],
+    ['a 400 context_length_exceeded', anApiError(400, { code: 'context_length_exceeded', message: ECHO })],
+    ['a 429 "Request too large"', anApiError(429, { code: 'rate_limit_exceeded', message: `Request too large. ${ECHO}` })],
+  ])('should scrub the upstream key and key-shaped tokens from the relayed message of %s', (_what, upstream) => {
+    const error = classify(upstream) as Error;
+
+    expect(error.message).toContain(SCRUBBED_ECHO);
+    expect(error.message).not.toContain(UPSTREAM_KEY);
+  });
+
+  it.each([400, 401, 500])('should scrub the SDK error of a %i kept as the cause, since logs print it', (status) => {
+    const upstream = anApiError(status, { message: ECHO });
+
+    const { cause } = classify(upstream) as Error & { cause: APIError };
+
+    expect(cause.message).toBe(`${status} ${SCRUBBED_ECHO}`);
+    expect(cause.stack).not.toContain(UPSTREAM_KEY);
+    expect((cause.error as { message: string }).message).toBe(SCRUBBED_ECHO);
+  });
+
+  it('should scrub an in-stream error (an SDK error without a status) that it returns as is', () => {
+    const inStream = new APIError(undefined, { message: ECHO, type: 'server_error' }, undefined, new Headers());
+
+    const error = classify(inStream) as APIError;
+
+    expect(error).toBe(inStream);
+    expect(JSON.stringify(error.error)).not.toContain(UPSTREAM_KEY);
+    expect(error.stack).not.toContain(UPSTREAM_KEY);
+  });
+
+  it('should classify a 2xx body that cannot be read as a transient UpstreamUnavailableError, counted by the breaker', () => {
+    const unreadable = new UnreadableUpstreamResponse({ cause: new SyntaxError('Unexpected end of JSON input') });
+
+    const error = classify(unreadable);
+
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', reason: 'invalid_response', policy: TRANSIENT, cause: unreadable });
   });
 
   it('should keep the SDK error as the cause, for logs', () => {

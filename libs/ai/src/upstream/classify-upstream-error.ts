@@ -12,16 +12,30 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../errors/ai-errors';
+import { SecretScrubber } from '../secrets/secret-scrubber';
 import { parseRetryAfterMs } from './retry-policy';
+
+/** The upstream answered 2xx with a body that is not the JSON it should be: cut short, or not JSON at all. */
+export class UnreadableUpstreamResponse extends Error {
+  constructor(options?: ErrorOptions) {
+    super('The upstream answered with a body that could not be read as the expected JSON', options);
+    this.name = 'UnreadableUpstreamResponse';
+  }
+}
 
 /**
  * Maps what the `openai` SDK threw for one upstream attempt to the library's error taxonomy
- * (DESIGN.md, "Error taxonomy"). Anything that is not an SDK error is a bug and is returned as is.
+ * (DESIGN.md, "Error taxonomy"), and the client's UnreadableUpstreamResponse with them. Anything
+ * else is a bug and is returned as is.
+ * Upstream text enters the library here, so here it loses every secret `scrubber` knows of.
  */
-export function classifyUpstreamError(error: unknown, model: string, nowMs: number): unknown {
+export function classifyUpstreamError(error: unknown, model: string, nowMs: number, scrubber: SecretScrubber): unknown {
+  if (error instanceof UnreadableUpstreamResponse) return new UpstreamUnavailableError('invalid_response', { cause: error });
   if (error instanceof APIConnectionTimeoutError) return new UpstreamTimeoutError('first_byte', { cause: error });
   if (error instanceof APIConnectionError) return classifyConnectionError(error);
-  if (!(error instanceof APIError) || error.status === undefined) return error;
+  if (!(error instanceof APIError)) return error;
+  scrubInPlace(error, scrubber);
+  if (error.status === undefined) return error;
 
   const details = {
     cause: error,
@@ -53,6 +67,14 @@ function classifyTooManyRequests(error: APIError, message: string, details: { ca
 function classifyConnectionError(error: APIConnectionError): AiError {
   if (causeCodes(error).includes('UND_ERR_CONNECT_TIMEOUT')) return new UpstreamTimeoutError('connect', { cause: error });
   return new UpstreamUnavailableError('connection_failed', { cause: error });
+}
+
+/** The SDK error stays the cause, for logs: some upstreams quote the request's Authorization header back. */
+function scrubInPlace(error: APIError, scrubber: SecretScrubber): void {
+  error.message = scrubber.scrub(error.message);
+  if (error.stack) error.stack = scrubber.scrub(error.stack);
+  const body = error.error as { message?: unknown } | undefined;
+  if (typeof body?.message === 'string') body.message = scrubber.scrub(body.message);
 }
 
 /** The upstream's own message, without the SDK's "429 " status prefix. */

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { OpenAIError } from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -8,7 +8,7 @@ import type {
 import type { Model } from 'openai/resources/models';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ResolvedAiOptions } from '../ai-module-options';
-import { causeCodes } from './classify-upstream-error';
+import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './upstream-client';
 
 /** The upstream transport: the official `openai` SDK over an undici agent that owns the connect timeout. */
@@ -36,7 +36,8 @@ export class OpenAiUpstreamClient implements UpstreamClient {
     body: ChatCompletionCreateParamsNonStreaming,
     options: UpstreamCallOptions,
   ): Promise<UpstreamResponse<ChatCompletion>> {
-    const { data, request_id } = await this.client.chat.completions.create(body, withKey(options)).withResponse();
+    const { data, request_id } = await readingBody(options, () => this.client.chat.completions.create(body, withKey(options)).withResponse());
+    if (!hasArray(data, 'choices')) throw new UnreadableUpstreamResponse();
     return { data, requestId: request_id ?? undefined };
   }
 
@@ -49,7 +50,8 @@ export class OpenAiUpstreamClient implements UpstreamClient {
   }
 
   async listModels(options: UpstreamCallOptions): Promise<UpstreamResponse<Model[]>> {
-    const { data, request_id } = await this.client.models.list(withKey(options)).withResponse();
+    const { data, request_id } = await readingBody(options, () => this.client.models.list(withKey(options)).withResponse());
+    if (!hasArray(data, 'data')) throw new UnreadableUpstreamResponse();
     return { data: data.data, requestId: request_id ?? undefined };
   }
 
@@ -61,6 +63,24 @@ export class OpenAiUpstreamClient implements UpstreamClient {
 /** Request options that authenticate with the call's own key (request headers override the client's). */
 function withKey({ signal, apiKey }: UpstreamCallOptions) {
   return { signal, headers: { Authorization: `Bearer ${apiKey}` } };
+}
+
+/**
+ * The SDK wraps whatever fails before the answer in its own errors; anything else it throws came
+ * from reading the body of a 2xx (JSON cut short, a socket gone mid-body): an upstream failure, not a bug.
+ */
+async function readingBody<T>({ signal }: UpstreamCallOptions, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof OpenAIError || signal?.aborted) throw error;
+    throw new UnreadableUpstreamResponse({ cause: error });
+  }
+}
+
+/** A 2xx that is not JSON reaches here as a string: the shape is checked as far as callers rely on it. */
+function hasArray(data: unknown, field: string): boolean {
+  return typeof data === 'object' && data !== null && Array.isArray((data as Record<string, unknown>)[field]);
 }
 
 /**

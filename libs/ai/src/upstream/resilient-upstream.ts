@@ -201,7 +201,7 @@ export class ResilientUpstream {
       signal,
       apiKey,
       abort: (reason) => own.abort(reason),
-      classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now())),
+      classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now(), this.keys.scrubber)),
     };
   }
 }
