@@ -1,4 +1,4 @@
-import { Database, Governance, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
+import { AiService, ApiKeyService, ChatCompletionJob, Database, Governance, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +10,10 @@ import { describeWithPostgres, describeWithRedis, postgresDatabases } from '../l
 import { Environment } from '../src/app.module';
 import { loadGatewayConfig } from '../src/config/gateway-config';
 import { createGateway } from '../src/create-gateway';
+import { adminClient } from './support/admin-client';
 import { aUserMessage, createTenant, GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';
 import { eventually, JobsClient, OpenAiErrorBody, startWebhookReceiver } from './support/jobs-client';
+import type { WebhookReceiver } from '../libs/ai/test/webhook-receiver';
 
 const WEBHOOK_SECRET = 'whsec-e2e-0123456789abcdef';
 
@@ -21,7 +23,13 @@ const JOBS_ENV = {
   AI_JOBS_SHUTDOWN_GRACE_MS: '3000',
   AI_JOBS_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   AI_JOBS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  // The receivers of these suites listen on loopback, over plain HTTP, on a port of their own.
+  AI_JOBS_WEBHOOK_ALLOW_HTTP: 'true',
+  AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
 };
+
+/** The settings that let webhooks reach `receiver`. */
+const webhooksTo = (receiver: WebhookReceiver) => ({ AI_JOBS_WEBHOOK_ALLOWED_PORTS: String(receiver.port) });
 
 const aRequest = (overrides: object = {}) => ({ model: 'gpt-4o-mini', messages: aUserMessage(), ...overrides });
 
@@ -31,23 +39,44 @@ async function ledgerOf(gateway: GatewayUnderTest, tenantId: string): Promise<Ar
   return query(gateway.app.get(Database), 'SELECT request_id, outcome FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at, request_id', [tenantId]);
 }
 
+/** The stored size of each job's request, by job id. */
+async function storedRequestBytes(gateway: GatewayUnderTest, ids: string[]): Promise<Record<string, number>> {
+  const rows = await query<{ id: string; bytes: string | number }>(gateway.app.get(Database), 'SELECT id, LENGTH(request) AS bytes FROM jobs');
+  return Object.fromEntries(rows.filter((row) => ids.includes(row.id)).map((row) => [row.id, Number(row.bytes)]));
+}
+
+/** Polls the job through the library, for a tenant whose keys no longer open the HTTP routes. */
+async function finishedInLibrary(gateway: GatewayUnderTest, jobId: string, tenantId: string): Promise<ChatCompletionJob> {
+  let job: ChatCompletionJob | undefined;
+  await eventually(async () => {
+    job = await gateway.app.get(AiService).getJob(jobId, tenantId);
+    expect(['succeeded', 'failed', 'cancelled']).toContain(job.status);
+  }, 10_000);
+  return job!;
+}
+
 /** The gateway's async routes over real HTTP, on the queue and database that `environment` configures. */
 function describeJobsThroughGateway(name: string, environment: () => Promise<Environment>, cleanUp: () => Promise<void> = async () => undefined): void {
   describe(name, () => {
     let gateway: GatewayUnderTest;
+    let receiver: WebhookReceiver;
+    // Tenant ids of their own: the request-rate counters on a shared Redis outlive a run.
+    const run = randomBytes(3).toString('hex');
     let seq = 0;
 
     beforeAll(async () => {
-      gateway = await startGatewayWithSimulator({ ...JOBS_ENV, ...(await environment()) });
+      receiver = await startWebhookReceiver();
+      gateway = await startGatewayWithSimulator({ ...JOBS_ENV, ...webhooksTo(receiver), ...(await environment()) });
     });
     afterAll(async () => {
       await gateway.close();
+      await receiver.close();
       await cleanUp();
     });
     beforeEach(() => gateway.simulator.reset());
 
     const newTenant = async (limits = {}) => {
-      const id = `jobs-${++seq}`;
+      const id = `jobs-${run}-${++seq}`;
       return { id, jobs: new JobsClient(gateway.url, await createTenant(gateway.app, id, { ...UNLIMITED, ...limits })) };
     };
 
@@ -156,25 +185,97 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
       ]);
     });
 
-    it('should call the webhook with the finished job, signed with the configured secret', async () => {
-      const receiver = await startWebhookReceiver();
-      try {
-        const { jobs } = await newTenant();
+    it('should fail, without calling the upstream, the queued jobs of a key revoked after it submitted them', async () => {
+      const { id: tenantId, jobs: revokedKeyJobs } = await newTenant();
+      const [{ id: revokedKeyId }] = await gateway.app.get(ApiKeyService).list(tenantId);
+      const liveKeyJobs = new JobsClient(gateway.url, (await gateway.app.get(ApiKeyService).issue(tenantId)).key);
+      gateway.simulator.configure({ latencyMs: 400 });
+      // The tenant runs one job at a time: the first runs, the others wait in the queue behind it.
+      const { body: running } = await revokedKeyJobs.submit(aRequest());
+      await eventually(() => expect(gateway.simulator.calls()).toHaveLength(1));
+      const queued: string[] = [];
+      for (let i = 0; i < 3; i++) queued.push((await revokedKeyJobs.submit(aRequest())).body.id);
+      const { body: ofLiveKey } = await liveKeyJobs.submit(aRequest());
 
-        const { body: job } = await jobs.submit(aRequest({ webhook_url: receiver.url }));
-        await eventually(() => expect(receiver.received).toHaveLength(1), 5_000);
+      const revocation = await adminClient(gateway.url).delete(`/admin/tenants/${tenantId}/keys/${revokedKeyId}`);
+      const finished = await Promise.all(queued.map((id) => liveKeyJobs.finished(id)));
 
-        const [{ headers, rawBody }] = receiver.received;
-        const nowSeconds = Math.floor(Date.now() / 1000);
-        expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody, WEBHOOK_SECRET, nowSeconds)).toBe(true);
-        expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody, 'another-secret-0123456789', nowSeconds)).toBe(false);
-        expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody.replace('succeeded', 'failed'), WEBHOOK_SECRET, nowSeconds)).toBe(false);
-        expect(headers['x-tollgate-job-id']).toBe(job.id);
-        expect(JSON.parse(rawBody)).toMatchObject({ id: job.id, object: 'chat.completion.job', status: 'succeeded', completion: { object: 'chat.completion' } });
-        await eventually(async () => expect((await jobs.get(job.id)).body.webhook_status).toBe('delivered'));
-      } finally {
-        await receiver.close();
+      expect(revocation.status).toBe(204);
+      for (const job of finished) {
+        expect(job).toMatchObject({ status: 'failed', completion: null, error: { type: 'invalid_request_error', code: 'api_key_revoked', param: null } });
       }
+      expect(await liveKeyJobs.finished(running.id)).toMatchObject({ status: 'succeeded' });
+      expect(await liveKeyJobs.finished(ofLiveKey.id)).toMatchObject({ status: 'succeeded' });
+      expect(gateway.simulator.calls()).toHaveLength(2);
+    });
+
+    it('should fail, without calling the upstream, the queued jobs of a tenant another replica disabled after they were submitted', async () => {
+      const { id: tenantId, jobs } = await newTenant();
+      gateway.simulator.configure({ latencyMs: 400 });
+      const { body: running } = await jobs.submit(aRequest());
+      await eventually(() => expect(gateway.simulator.calls()).toHaveLength(1));
+      const { body: queued } = await jobs.submit(aRequest());
+
+      // Written as another replica's admin API writes it: this gateway's cache of the tenant is not told.
+      await query(gateway.app.get(Database), "UPDATE tenants SET status = 'disabled' WHERE id = $1", [tenantId]);
+      const job = await finishedInLibrary(gateway, queued.id, tenantId);
+
+      expect(job).toMatchObject({ status: 'failed', completion: null, error: { type: 'invalid_request_error', code: 'tenant_disabled', param: null } });
+      expect(await finishedInLibrary(gateway, running.id, tenantId)).toMatchObject({ status: 'succeeded' });
+      expect(gateway.simulator.calls()).toHaveLength(1);
+    });
+
+    it('should count a submit against the tenant’s requests per minute, once: one over is a 429 with Retry-After and stores nothing', async () => {
+      const { id: tenantId, jobs } = await newTenant({ requestsPerMinute: 3 });
+      const accepted = [];
+      for (let i = 0; i < 3; i++) accepted.push(await jobs.submit(aRequest()));
+
+      const refused = await jobs.submit(aRequest());
+      const finished = await Promise.all(accepted.map(({ body }) => jobs.finished(body.id)));
+
+      expect(accepted.map((answer) => answer.status)).toEqual([202, 202, 202]);
+      expect(refused.status).toBe(429);
+      expect((refused.body as unknown as OpenAiErrorBody).error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded', param: null });
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs WHERE tenant_id = $1', [tenantId])).toHaveLength(3);
+      // Counted at submit: their runs are not refused by the same minute's count.
+      expect(finished.map((job) => [job.status, job.attempts])).toEqual([['succeeded', 1], ['succeeded', 1], ['succeeded', 1]]);
+      expect(gateway.simulator.calls()).toHaveLength(3);
+    });
+
+    it('should drop the stored request of a job once it has finished: succeeded, failed at once, or cancelled', async () => {
+      const { jobs } = await newTenant({ requestsPerDay: 1 });
+      const large = aRequest({ messages: aUserMessage('Say hello. '.repeat(2_000)) });
+      gateway.simulator.configure({ latencyMs: 300 });
+      const { body: succeeds } = await jobs.submit(large);
+      const { body: failsAtOnce } = await jobs.submit(large);
+      const { body: cancelled } = await jobs.submit(large);
+      const ids = [succeeds.id, failsAtOnce.id, cancelled.id];
+      const whileQueued = await storedRequestBytes(gateway, ids);
+
+      await jobs.cancel(cancelled.id);
+      const finished = await Promise.all(ids.map((id) => jobs.finished(id)));
+
+      expect(Object.values(whileQueued).every((bytes) => bytes > 20_000)).toBe(true);
+      expect(finished.map((job) => job.status)).toEqual(['succeeded', 'failed', 'cancelled']);
+      expect(finished[0].completion).toMatchObject({ object: 'chat.completion' });
+      expect(finished[1].error).toMatchObject({ code: 'tenant_quota_exceeded' });
+      expect(await storedRequestBytes(gateway, ids)).toEqual({ [succeeds.id]: 0, [failsAtOnce.id]: 0, [cancelled.id]: 0 });
+    });
+
+    it('should call the webhook with the finished job, signed with the configured secret', async () => {
+      const { jobs } = await newTenant();
+
+      const { body: job } = await jobs.submit(aRequest({ webhook_url: receiver.url }));
+      await eventually(() => expect(receiver.received.filter((hook) => hook.headers['x-tollgate-job-id'] === job.id)).toHaveLength(1), 5_000);
+
+      const { headers, rawBody } = receiver.received.find((hook) => hook.headers['x-tollgate-job-id'] === job.id)!;
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody, WEBHOOK_SECRET, nowSeconds)).toBe(true);
+      expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody, 'another-secret-0123456789', nowSeconds)).toBe(false);
+      expect(verifyWebhookSignature(headers[WEBHOOK_SIGNATURE_HEADER] as string, rawBody.replace('succeeded', 'failed'), WEBHOOK_SECRET, nowSeconds)).toBe(false);
+      expect(JSON.parse(rawBody)).toMatchObject({ id: job.id, object: 'chat.completion.job', status: 'succeeded', completion: { object: 'chat.completion' } });
+      await eventually(async () => expect((await jobs.get(job.id)).body.webhook_status).toBe('delivered'));
     });
 
     it('should refuse a webhook to a host off the allow-list with 400 webhook_not_allowed, before queueing anything', async () => {
@@ -235,6 +336,91 @@ describeWithPostgres('Asynchronous chat jobs through the gateway on PostgreSQL',
         await queue.close();
       },
     );
+  });
+});
+
+describe('Webhook destinations, checked again at delivery (in-process queue, SQLite)', () => {
+  let receiver: WebhookReceiver;
+  let gateway: GatewayUnderTest;
+  let jobs: JobsClient;
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    gateway = await startGatewayWithSimulator({
+      ...JOBS_ENV,
+      AI_JOBS_WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,hooks.example.com',
+      AI_JOBS_WEBHOOK_ALLOWED_PORTS: `443,${receiver.port}`,
+      AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false',
+    });
+    jobs = new JobsClient(gateway.url, gateway.tenantKey);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await receiver.close();
+  });
+
+  it('should refuse at delivery a webhook to an allowed name that resolves to loopback: the job succeeds, the refusal is recorded, logged and counted', async () => {
+    // `localhost` is on the allow-list, and resolves (through the system's resolver) to 127.0.0.1.
+    const { status, body: submitted } = await jobs.submit(aRequest({ webhook_url: `http://localhost:${receiver.port}/hooks/tollgate` }));
+    const job = await jobs.finished(submitted.id);
+    await eventually(async () => expect((await jobs.get(job.id)).body.webhook_status).toBe('failed'));
+
+    expect(status).toBe(202);
+    expect(job.status).toBe('succeeded');
+    expect(receiver.received).toEqual([]);
+    const refusals = gateway.log.entries().filter((entry) => String(entry.msg).includes(`webhook of job ${job.id} refused`));
+    expect(refusals).toEqual([expect.objectContaining({ msg: expect.stringContaining('127.0.0.1') })]);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toContain('tollgate_job_webhooks_total{outcome="refused"} 1');
+  });
+
+  it.each([
+    ['a port off the allowed ports', 'https://hooks.example.com:8443/hook'],
+    ['a loopback address written in the URL', 'http://127.0.0.1:PORT/hook'],
+  ])('should refuse at submit %s, with 400 webhook_not_allowed, storing nothing', async (_case, url) => {
+    const before = await query(gateway.app.get(Database), 'SELECT id FROM jobs');
+
+    const answer = await jobs.submit(aRequest({ webhook_url: url.replace('PORT', String(receiver.port)) }));
+
+    expect(answer.status).toBe(400);
+    expect((answer.body as unknown as OpenAiErrorBody).error).toMatchObject({ type: 'invalid_request_error', code: 'webhook_not_allowed', param: 'webhook_url' });
+    expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs')).toEqual(before);
+  });
+});
+
+describe('A webhook host taken off the allow-list after its job was submitted (SQLite file, two gateways in turn)', () => {
+  let folder: string;
+
+  beforeAll(() => {
+    folder = mkdtempSync(join(tmpdir(), 'tollgate-webhooks-'));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('should not be called by the gateway that runs the job under the new list', async () => {
+    const receiver = await startWebhookReceiver();
+    const env = { ...JOBS_ENV, ...webhooksTo(receiver), DATABASE_URL: `sqlite:${join(folder, 'jobs.sqlite')}` };
+    try {
+      // The first gateway only takes jobs in, under a list that allows the receiver.
+      const before = await startGatewayWithSimulator({ ...env, AI_JOBS_ENABLED: 'false' });
+      const key = await createTenant(before.app, 'webhook-moved', UNLIMITED);
+      const { status, body: submitted } = await new JobsClient(before.url, key).submit(aRequest({ webhook_url: receiver.url }));
+      await before.close();
+
+      const after = await startGatewayWithSimulator({ ...env, AI_JOBS_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' });
+      try {
+        const jobs = new JobsClient(after.url, key);
+        const job = await jobs.finished(submitted.id);
+        await eventually(async () => expect((await jobs.get(job.id)).body.webhook_status).toBe('failed'));
+
+        expect(status).toBe(202);
+        expect(job.status).toBe('succeeded');
+        expect(receiver.received).toEqual([]);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await receiver.close();
+    }
   });
 });
 
@@ -311,6 +497,11 @@ describe('Job settings in the environment', () => {
     ['AI_JOBS_WEBHOOK_SECRET', { AI_JOBS_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }],
     ['AI_JOBS_WEBHOOK_SECRET', { AI_JOBS_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com', AI_JOBS_WEBHOOK_SECRET: 'short' }],
     ['AI_JOBS_QUEUE_PREFIX', { AI_JOBS_QUEUE_PREFIX: 'bull:{x}' }],
+    ['AI_JOBS_WEBHOOK_ALLOWED_PORTS', { AI_JOBS_WEBHOOK_ALLOWED_PORTS: 'https' }],
+    ['AI_JOBS_WEBHOOK_ALLOWED_PORTS', { AI_JOBS_WEBHOOK_ALLOWED_PORTS: '443,70000' }],
+    ['AI_JOBS_WEBHOOK_ALLOWED_PORTS', { AI_JOBS_WEBHOOK_ALLOWED_PORTS: '0' }],
+    ['AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES', { AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'yes' }],
+    ['AI_JOBS_WEBHOOK_ALLOW_HTTP', { AI_JOBS_WEBHOOK_ALLOW_HTTP: '1' }],
   ])('should refuse to start on a bad %s, naming it', async (variable, env) => {
     await expect(start(env)).rejects.toThrow(new RegExp(`^Invalid configuration[\\s\\S]*${variable}`));
   });
@@ -322,10 +513,22 @@ describe('Job settings in the environment', () => {
       AI_JOBS_RETENTION_MS: '60000',
       AI_JOBS_WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com, *.example.org',
       AI_JOBS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      AI_JOBS_WEBHOOK_ALLOWED_PORTS: '443, 8443',
+      AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
+      AI_JOBS_WEBHOOK_ALLOW_HTTP: 'false',
       AI_JOBS_ENABLED: 'false',
     }).policies;
 
-    expect(jobs).toMatchObject({ enabled: false, concurrency: 3, tenantConcurrency: 1, retentionMs: 60_000, webhookAllowedHosts: ['hooks.example.com', '*.example.org'] });
+    expect(jobs).toMatchObject({
+      enabled: false,
+      concurrency: 3,
+      tenantConcurrency: 1,
+      retentionMs: 60_000,
+      webhookAllowedHosts: ['hooks.example.com', '*.example.org'],
+      webhookAllowedPorts: [443, 8443],
+      webhookAllowPrivateAddresses: true,
+      webhookAllowHttp: false,
+    });
     expect(jobs?.describeError?.(new Error('boom'), 'job_1')).toEqual({
       message: 'The gateway failed unexpectedly. Quote request id job_1 to its operator.',
       type: 'server_error',

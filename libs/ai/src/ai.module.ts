@@ -28,7 +28,8 @@ import { JobRepository } from './jobs/job.repository';
 import { JobRunner } from './jobs/job-runner';
 import { JobsService } from './jobs/jobs.service';
 import { RunningJobs } from './jobs/running-jobs';
-import { fetchTransport, WebhookNotifier, WebhookTransport } from './jobs/webhook-notifier';
+import { systemLookup, WebhookLookup } from './jobs/webhook-address';
+import { pinnedHttpTransport, WebhookNotifier, WebhookTransport } from './jobs/webhook-notifier';
 import { KeyVerification } from './secrets/key-verification';
 import { SecretProvider, StaticSecretProvider } from './secrets/secret-provider';
 import { UpstreamKeyManager } from './secrets/upstream-key-manager';
@@ -122,7 +123,8 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     Governance,
     JobRepository,
     RunningJobs,
-    { provide: WebhookTransport, useValue: fetchTransport },
+    { provide: WebhookTransport, useValue: pinnedHttpTransport },
+    { provide: WebhookLookup, useValue: systemLookup },
     WebhookNotifier,
     { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, RESOLVED_AI_OPTIONS] },
     JobsService,

@@ -9,6 +9,7 @@ export interface ReceivedWebhook {
 
 export interface WebhookReceiver {
   url: string;
+  port: number;
   received: ReceivedWebhook[];
   close(): Promise<void>;
 }
@@ -28,6 +29,7 @@ export async function startWebhookReceiver(statuses: number[] = []): Promise<Web
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hooks/tollgate`,
+    port,
     received,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -9,10 +9,15 @@ import { JobQueue } from './job-queue';
 import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { JobRunner } from './job-runner';
 import { RunningJobs } from './running-jobs';
-import { WebhookNotifier } from './webhook-notifier';
+import { DeliveryOutcome, WebhookNotifier } from './webhook-notifier';
+import type { ApiKeyService } from '../tenancy/api-key.service';
+import type { TenantService, TenantView } from '../tenancy/tenant.service';
+import type { TenantStatus } from '../tenancy/tenant.entity';
 import { AiMetrics } from '../telemetry/ai-metrics';
 import type { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import type { BreakerRegistry } from '../upstream/breaker-registry';
+import type { RedisConnection } from '../limits/redis-connection';
+import type { Database } from '../persistence/database';
 
 const LEASE_MS = 30_000;
 
@@ -71,14 +76,39 @@ class FakeJobRepository implements Pick<JobRepository, 'finish' | 'defer' | 'ren
   async setWebhookStatus(): Promise<void> {}
 }
 
+/** The tenant and its keys as the database holds them now. */
+class FakeSubmitter implements Pick<TenantService, 'get'>, Pick<ApiKeyService, 'isLive'> {
+  status: TenantStatus = 'active';
+  readonly revokedKeys = new Set<string>();
+  readonly keyLookups: string[] = [];
+
+  async get(id: string): Promise<TenantView> {
+    return { id, status: this.status } as TenantView;
+  }
+
+  async isLive(_tenantId: string, keyId: string): Promise<boolean> {
+    this.keyLookups.push(keyId);
+    return !this.revokedKeys.has(keyId);
+  }
+}
+
 /** `AiService.chat` answering from a script: a result, an error, or nothing until the call's signal aborts. */
 class FakeAi implements Pick<AiService, 'chat'> {
   readonly contexts: ChatContext[] = [];
 
+  private calledBack?: () => void;
+  private readonly firstCall = new Promise<void>((resolve) => (this.calledBack = resolve));
+
   constructor(private readonly answer: ChatResult | Error | 'hang') {}
+
+  /** Resolves once the runner has called, past its checks of the job's tenant and key. */
+  called(): Promise<void> {
+    return this.firstCall;
+  }
 
   async chat(_request: unknown, context: ChatContext): Promise<ChatResult> {
     this.contexts.push(context);
+    this.calledBack?.();
     if (this.answer === 'hang') {
       return new Promise((_resolve, reject) => context.signal!.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
     }
@@ -93,23 +123,36 @@ describe(JobRunner.name, () => {
   let running: RunningJobs;
   let webhooks: Array<{ url: string; jobId: string }>;
   let metrics: AiMetrics;
+  let submitter: FakeSubmitter;
 
   beforeEach(() => {
     repository = new FakeJobRepository();
     running = new RunningJobs();
     webhooks = [];
+    submitter = new FakeSubmitter();
   });
   afterEach(() => jest.useRealTimers());
 
-  function aRunner(ai: FakeAi, jobs: Record<string, unknown> = {}): JobRunner {
+  function aRunner(ai: FakeAi, jobs: Record<string, unknown> = {}, delivery: DeliveryOutcome = 'delivered'): JobRunner {
     const options = resolveAiOptions({
       upstream: { apiKey: 'sk-test' },
       jobs: { leaseMs: LEASE_MS, maxRuns: 3, retentionMs: 60_000, describeError: (error) => ({ message: (error as Error).message, type: 't', code: 'c', param: null }), ...jobs },
     });
-    const notifier = { deliver: async (url: string, _payload: unknown, jobId: string) => (webhooks.push({ url, jobId }), 'delivered' as const), stop: () => undefined };
+    const notifier = { deliver: async (url: string, _payload: unknown, jobId: string) => (webhooks.push({ url, jobId }), delivery), stop: () => undefined };
     const queue: JobQueue = { enqueue: async () => undefined, remove: async () => undefined, start: async () => undefined, stop: async () => undefined };
-    metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, options);
-    return new JobRunner(ai as unknown as AiService, repository as unknown as JobRepository, queue, running, notifier as unknown as WebhookNotifier, metrics, clock, options);
+    metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
+    return new JobRunner(
+      ai as unknown as AiService,
+      repository as unknown as JobRepository,
+      queue,
+      running,
+      notifier as unknown as WebhookNotifier,
+      submitter as unknown as TenantService,
+      submitter as unknown as ApiKeyService,
+      metrics,
+      clock,
+      options,
+    );
   }
 
   const aResult = (): ChatResult => ({ completion: aChatCompletion(), model: 'gpt-4o', attempts: 1, rateLimits: {}, context: { action: 'none', promptTokens: 5, removedMessages: 0 } }) as ChatResult;
@@ -122,6 +165,45 @@ describe(JobRunner.name, () => {
     expect(ai.contexts).toEqual([
       expect.objectContaining({ tenantId: 'acme', keyId: 'key-1', requestId: 'job_1:2', contextPolicy: 'trim', deferRetryAfter: true, signal: expect.any(AbortSignal) }),
     ]);
+  });
+
+  it('should not count the run against the tenant’s requests per minute: its submit was counted', async () => {
+    const ai = new FakeAi(aResult());
+
+    await aRunner(ai).run(aClaimedJob());
+
+    expect(ai.contexts[0].requestAlreadyCounted).toBe(true);
+  });
+
+  it('should fail, without calling, a job whose key was revoked since its submit', async () => {
+    const ai = new FakeAi(aResult());
+    submitter.revokedKeys.add('key-1');
+
+    const outcome = await aRunner(ai).run(aClaimedJob());
+
+    expect(outcome).toEqual({ kind: 'done' });
+    expect(ai.contexts).toEqual([]);
+    expect(repository.finished[0].end.status).toBe('failed');
+    expect(JSON.parse(repository.finished[0].end.error!)).toEqual({ message: expect.stringContaining('revoked'), type: 'invalid_request_error', code: 'api_key_revoked', param: null });
+  });
+
+  it('should fail, without calling, a job whose tenant was disabled since its submit, as the gateway describes that error', async () => {
+    const ai = new FakeAi(aResult());
+    submitter.status = 'disabled';
+
+    await aRunner(ai).run(aClaimedJob());
+
+    expect(ai.contexts).toEqual([]);
+    expect(JSON.parse(repository.finished[0].end.error!)).toMatchObject({ code: 'c', message: expect.stringContaining("'acme' is disabled") });
+  });
+
+  it('should run a job submitted without a key (through the library) while its tenant is active', async () => {
+    const ai = new FakeAi(aResult());
+
+    await aRunner(ai).run(aClaimedJob({ keyId: null }));
+
+    expect(ai.contexts).toHaveLength(1);
+    expect(submitter.keyLookups).toEqual([]);
   });
 
   it('should measure the wait from submit to the first run, and count the jobs it settles by status', async () => {
@@ -202,8 +284,25 @@ describe(JobRunner.name, () => {
     expect(webhooks).toEqual([{ url: 'https://hooks.example.com/x', jobId: 'job_settled' }]);
   });
 
+  it.each([
+    ['delivered', 'delivered'],
+    ['failed', 'failed'],
+    ['refused', 'failed'],
+  ] as const)('should record a webhook %s as %s, and count it by its outcome', async (outcome, status) => {
+    const setWebhookStatus = jest.spyOn(repository, 'setWebhookStatus');
+    const runner = aRunner(new FakeAi(aResult()), {}, outcome);
+
+    await runner.run(aClaimedJob({ webhookUrl: 'https://hooks.example.com/x' }));
+    await runner.shutdown();
+
+    expect(setWebhookStatus).toHaveBeenCalledWith('job_1', status);
+    expect((await metrics.jobWebhooks.get()).values).toEqual([expect.objectContaining({ labels: { outcome }, value: 1 })]);
+  });
+
   it('should abort the call of a cancelled job and write nothing', async () => {
-    const run = aRunner(new FakeAi('hang')).run(aClaimedJob());
+    const ai = new FakeAi('hang');
+    const run = aRunner(ai).run(aClaimedJob());
+    await ai.called();
 
     running.interrupt('job_1', 'cancelled');
 
@@ -213,7 +312,9 @@ describe(JobRunner.name, () => {
   });
 
   it('should put a job cut short by a shutdown back in the queue, due at once', async () => {
-    const run = aRunner(new FakeAi('hang')).run(aClaimedJob());
+    const ai = new FakeAi('hang');
+    const run = aRunner(ai).run(aClaimedJob());
+    await ai.called();
 
     running.interruptAll('shutdown');
 

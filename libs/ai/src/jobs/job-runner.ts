@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { ResolvedAiOptions } from '../ai-module-options';
+import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
 import { AiService, ChatRequest } from '../ai.service';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
-import { AiErrorCode, isAiError } from '../errors/ai-errors';
+import { AiErrorCode, isAiError, TenantDisabledError } from '../errors/ai-errors';
+import { ApiKeyService } from '../tenancy/api-key.service';
 import { ContextPolicy } from '../tenancy/tenant-limits';
+import { TenantService } from '../tenancy/tenant.service';
 import { InjectJobQueue, JobQueue, RunOutcome } from './job-queue';
 import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { describeJobError, jobView } from './jobs.service';
@@ -15,6 +17,14 @@ import { WebhookNotifier } from './webhook-notifier';
 
 /** How often finished jobs are looked at for a webhook their process died before delivering. */
 const WEBHOOK_SWEEP_MS = 60_000;
+
+/** A job whose key was revoked after it was submitted, as its tenant reads it. */
+const KEY_REVOKED: JobErrorFields = {
+  message: 'The API key that submitted this job was revoked before the job ran. Submit it again with a valid key.',
+  type: 'invalid_request_error',
+  code: 'api_key_revoked',
+  param: null,
+};
 
 /** Failures that waiting cures: the job goes back to the queue for the wait they name. */
 const WAITS_IN_QUEUE = new Set<AiErrorCode>(['rate_limit_exceeded', 'upstream_rate_limited', 'upstream_unavailable']);
@@ -35,6 +45,8 @@ export class JobRunner implements OnApplicationBootstrap {
     @InjectJobQueue() private readonly queue: JobQueue,
     private readonly running: RunningJobs,
     private readonly webhooks: WebhookNotifier,
+    private readonly tenants: TenantService,
+    private readonly keys: ApiKeyService,
     private readonly metrics: AiMetrics,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
@@ -56,6 +68,8 @@ export class JobRunner implements OnApplicationBootstrap {
     }
     const startedAt = this.clock.now();
     if (job.runs === 1) this.metrics.jobWait.observe((startedAt - job.createdAt) / 1000);
+    const refusal = await this.submitterRefusal(job);
+    if (refusal) return this.end(job, { status: 'failed', error: JSON.stringify(refusal) });
     const signal = this.running.start(job.id, job.leaseToken);
     const heartbeat = this.keepLease(job);
     let completion: ChatCompletion;
@@ -68,6 +82,8 @@ export class JobRunner implements OnApplicationBootstrap {
         requestId: `${job.id}:${job.runs}`,
         signal,
         deferRetryAfter: true,
+        // The submit took the tenant's request from its requests per minute.
+        requestAlreadyCounted: true,
       }));
     } catch (error) {
       return await this.afterFailure(job, error, signal);
@@ -104,6 +120,17 @@ export class JobRunner implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * Why the job may not run any more: its tenant was disabled or its key revoked since the submit. Both are
+   * read from the database, not from the caches of the call path, so that a revocation in any replica holds at once.
+   */
+  private async submitterRefusal(job: ClaimedJob): Promise<JobErrorFields | undefined> {
+    const { status } = await this.tenants.get(job.tenantId);
+    if (status !== 'active') return this.describe(new TenantDisabledError(job.tenantId), job.id);
+    if (job.keyId !== null && !(await this.keys.isLive(job.tenantId, job.keyId))) return KEY_REVOKED;
+    return undefined;
+  }
+
   /** Renews the lease while the call runs; a renewal refused means the job was cancelled or taken over. */
   private keepLease(job: ClaimedJob): NodeJS.Timeout {
     const { leaseMs } = this.options.jobs;
@@ -137,10 +164,7 @@ export class JobRunner implements OnApplicationBootstrap {
   private async afterFailure(job: ClaimedJob, error: unknown, signal: AbortSignal): Promise<RunOutcome> {
     if (signal.aborted) return this.interrupted(job, signal.reason);
     const waitMs = this.waitFor(error, job);
-    if (waitMs === undefined) {
-      const describe = this.options.jobs.describeError ?? describeJobError;
-      return this.end(job, { status: 'failed', error: JSON.stringify(describe(error, job.id)) });
-    }
+    if (waitMs === undefined) return this.end(job, { status: 'failed', error: JSON.stringify(this.describe(error, job.id)) });
     const until = this.clock.now() + waitMs;
     await this.repository.defer(job.id, job.leaseToken, until);
     return { kind: 'deferred', until };
@@ -154,6 +178,10 @@ export class JobRunner implements OnApplicationBootstrap {
       return { kind: 'deferred', until: now };
     }
     return { kind: 'done' };
+  }
+
+  private describe(error: unknown, jobId: string): JobErrorFields {
+    return (this.options.jobs.describeError ?? describeJobError)(error, jobId);
   }
 
   /** How long to wait in the queue before the next run, if waiting can cure `error` and the job has runs left. */
@@ -173,8 +201,9 @@ export class JobRunner implements OnApplicationBootstrap {
       const job = await this.repository.find(jobId, this.clock.now());
       if (!job) return;
       const outcome = await this.webhooks.deliver(url, jobView(job), jobId);
-      if (outcome === 'interrupted') await this.repository.releaseWebhook(jobId, this.clock.now());
-      else await this.repository.setWebhookStatus(jobId, outcome);
+      if (outcome === 'interrupted') return this.repository.releaseWebhook(jobId, this.clock.now());
+      this.metrics.jobWebhooks.inc({ outcome });
+      await this.repository.setWebhookStatus(jobId, outcome === 'delivered' ? 'delivered' : 'failed');
     })()
       .catch((error: unknown) => this.logger.error(`webhook of job ${jobId} failed: ${(error as Error).message}`))
       .finally(() => this.deliveries.delete(delivery));

@@ -28,7 +28,7 @@ export class JobEntity {
   @Column({ type: 'varchar', length: 256 })
   model: string;
 
-  /** The chat request, as JSON. */
+  /** The chat request, as JSON, until the job is finished: then empty. */
   @Column({ type: 'text' })
   request: string;
 

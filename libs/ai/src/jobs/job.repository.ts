@@ -31,6 +31,9 @@ export interface JobEnd {
 
 const UNFINISHED: JobStatus[] = ['queued', 'running'];
 
+/** What a finished job keeps of its request: nothing (the column is not nullable, so that an unfinished job always has one). */
+const DROPPED_REQUEST = '';
+
 /** Ready to run: queued and due, or running under a lease its process did not renew (it died). */
 const CLAIMABLE = "((status = 'queued' AND not_before <= :now) OR (status = 'running' AND lease_expires_at < :now))";
 
@@ -151,13 +154,17 @@ export class JobRepository {
     return result.affected === 1;
   }
 
-  /** Records the job's end if the run still holds it; false when another run or a cancellation got there first. */
+  /**
+   * Records the job's end if the run still holds it; false when another run or a cancellation got there first.
+   * The request is dropped: nothing reads it once the job is finished, and it may weigh megabytes.
+   */
   async finish(id: string, token: string, end: JobEnd): Promise<boolean> {
     const result = await this.db.manager.update(
       JobEntity,
       { id, leaseToken: token, status: 'running' },
       {
         status: end.status,
+        request: DROPPED_REQUEST,
         result: end.result ?? null,
         error: end.error ?? null,
         finishedAt: end.now,
@@ -186,7 +193,7 @@ export class JobRepository {
       JobEntity,
       { id, tenantId, status: In(UNFINISHED) },
       // A job cancelled by its tenant is not announced to it.
-      { status: 'cancelled', finishedAt: now, expiresAt, leaseToken: null, leaseExpiresAt: null, webhookStatus: null },
+      { status: 'cancelled', request: DROPPED_REQUEST, finishedAt: now, expiresAt, leaseToken: null, leaseExpiresAt: null, webhookStatus: null },
     );
     const job = await this.find(id, now, tenantId);
     return job && { job, cancelled: result.affected === 1 };

@@ -1,8 +1,10 @@
 import { resolveAiOptions } from '../ai-module-options';
 import { ModelRegistry } from '../context/model-registry';
-import { JobNotFoundError, ModelNotAllowedError, WebhookNotAllowedError } from '../errors/ai-errors';
+import { JobNotFoundError, ModelNotAllowedError, TenantRateLimitedError, WebhookNotAllowedError } from '../errors/ai-errors';
+import { RedisConnection } from '../limits/redis-connection';
+import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
 import { Governance } from '../tenancy/governance';
-import { UNLIMITED } from '../tenancy/tenant-limits';
+import { TenantLimits, UNLIMITED } from '../tenancy/tenant-limits';
 import { aChatRequest } from '../../test/factories';
 import { FakeClock } from '../../test/fake-clock';
 import { JobEntity } from './job.entity';
@@ -90,14 +92,15 @@ describe(JobsService.name, () => {
     running = new RunningJobs();
   });
 
-  function aService(allowedModels: string[] | null = null): JobsService {
+  function aService(limits: Partial<TenantLimits> = {}): JobsService {
     const options = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, jobs: { concurrency: 2, webhookAllowedHosts: ['hooks.example.com'], webhookSecret: 'whsec-0123456789abcdef' } });
     const governance = {
-      tenant: async (id: string) => ({ id, limits: { ...UNLIMITED, allowedModels } }),
+      tenant: async (id: string) => ({ id, limits: { ...UNLIMITED, ...limits } }),
       assertModelAllowed: Governance.prototype.assertModelAllowed,
     } as unknown as Governance;
-    const webhooks = new WebhookNotifier(options, async () => ({ status: 200 }), new FakeClock(), () => 0.5);
-    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, new ModelRegistry(options), new FakeClock(), options);
+    const webhooks = new WebhookNotifier(options, async () => ({ status: 200 }), new FakeClock(), () => 0.5, async () => []);
+    const rateLimiter = new TenantRateLimiter({ client: undefined } as RedisConnection);
+    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, rateLimiter, new ModelRegistry(options), new FakeClock(), options);
   }
 
   it('should store the job, queue it, and estimate its wait from the jobs ahead and the recent pace', async () => {
@@ -117,18 +120,31 @@ describe(JobsService.name, () => {
     expect(repository.jobs.size).toBe(0);
   });
 
+  it('should count each submit as one of the tenant’s requests per minute, and refuse one over before storing anything', async () => {
+    const service = aService({ requestsPerMinute: 2 });
+    await service.submit(aChatRequest(), { tenantId: 'acme' });
+    await service.submit(aChatRequest(), { tenantId: 'acme' });
+
+    const refused = await service.submit(aChatRequest(), { tenantId: 'acme' }).catch((error: unknown) => error);
+
+    expect(refused).toBeInstanceOf(TenantRateLimitedError);
+    expect(refused).toMatchObject({ limit: 'requests_per_minute', retryAfterMs: expect.any(Number) });
+    expect(repository.jobs.size).toBe(2);
+  });
+
   it('should refuse a model outside the tenant’s plan at submit time', async () => {
-    await expect(aService(['gpt-4o-mini']).submit(aChatRequest({ model: 'gpt-4o' }), { tenantId: 'acme' })).rejects.toBeInstanceOf(ModelNotAllowedError);
+    await expect(aService({ allowedModels: ['gpt-4o-mini'] }).submit(aChatRequest({ model: 'gpt-4o' }), { tenantId: 'acme' })).rejects.toBeInstanceOf(ModelNotAllowedError);
 
     expect(repository.jobs.size).toBe(0);
   });
 
-  it('should not keep a job the queue refused, so that nobody polls a job that never runs', async () => {
+  it('should accept a job the queue could not take, keeping it for the queue’s recovery to dispatch', async () => {
     queue.refuse = new Error('Redis is down');
 
-    await expect(aService().submit(aChatRequest(), { tenantId: 'acme' })).rejects.toThrow('Redis is down');
+    const job = await aService().submit(aChatRequest(), { tenantId: 'acme' });
 
-    expect(repository.jobs.size).toBe(0);
+    expect(job.status).toBe('queued');
+    expect([...repository.jobs.keys()]).toEqual([job.id]);
   });
 
   it('should not find another tenant’s job, to read or to cancel', async () => {

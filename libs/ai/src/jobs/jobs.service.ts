@@ -7,6 +7,7 @@ import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';
 import { isAiError, JobNotFoundError, TooManyJobsError } from '../errors/ai-errors';
+import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
 import { Governance } from '../tenancy/governance';
 import { ContextPolicy } from '../tenancy/tenant-limits';
 import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
@@ -21,7 +22,7 @@ export interface JobContext {
   /** The tenant's key that submitted the job, for the ledger. */
   keyId?: string;
   contextPolicy?: ContextPolicy;
-  /** Called with the finished job; its host must be on `jobs.webhookAllowedHosts`. */
+  /** Called with the finished job; it must be allowed by the `jobs.webhook*` options, at submit and at delivery. */
   webhookUrl?: string;
 }
 
@@ -69,17 +70,24 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     private readonly running: RunningJobs,
     private readonly webhooks: WebhookNotifier,
     private readonly governance: Governance,
+    private readonly rateLimiter: TenantRateLimiter,
     private readonly registry: ModelRegistry,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
 
-  /** Stores the job and queues it; what a call would refuse at once (an unknown model, a bad webhook) is refused here. */
+  /**
+   * Stores the job and queues it; what a call would refuse at once (an unknown model, a bad webhook) is refused here.
+   * A submit is one of the tenant's requests per minute, as a call is; the job's run is not counted again.
+   */
   async submit(request: ChatRequest, context: JobContext): Promise<SubmittedJob> {
     if (context.webhookUrl !== undefined) this.webhooks.assertAllowed(context.webhookUrl);
     const { limits } = await this.governance.tenant(context.tenantId);
     this.registry.assertCallable(request.model, limits.allowUnknownModels);
+    this.registry.assertCompletionLimit(request);
     this.governance.assertModelAllowed(limits, request.model);
+    // Last: a submit refused for what it asks stores nothing and is not counted, as a call refused before admission.
+    if (limits.requestsPerMinute !== null) await this.rateLimiter.takeRequest(context.tenantId, limits.requestsPerMinute);
     const { maxUnfinishedPerTenant } = this.options.jobs;
     const job = await this.repository.insert(
       {
@@ -95,13 +103,9 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
       maxUnfinishedPerTenant,
     );
     if (!job) throw new TooManyJobsError(maxUnfinishedPerTenant, Math.max(1_000, this.running.averageRunMs));
-    try {
-      await this.queue.enqueue(job);
-    } catch (error) {
-      // Not queued, not accepted: the caller hears of it now rather than polling a job that never runs.
-      await this.repository.delete(job.id).catch(() => undefined);
-      throw error;
-    }
+    // The stored job is the promise; a dispatch lost with Redis is made again by the queue's recovery.
+    // Redis's own status logs its outage once; a line per submit would bury it.
+    await this.queue.enqueue(job).catch((error: unknown) => this.logger.debug(`job ${job.id} stored, dispatch deferred: ${(error as Error).message}`));
     const ahead = await this.repository.jobsAhead(job);
     const estimatedWaitMs = (Math.floor(ahead / this.options.jobs.concurrency) + 1) * this.running.averageRunMs;
     return { ...jobView(job), estimated_wait_seconds: Math.max(1, Math.ceil(estimatedWaitMs / 1000)) };

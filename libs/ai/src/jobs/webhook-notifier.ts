@@ -1,5 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, LookupFunction } from 'node:net';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { sleep } from '../common/abort';
@@ -7,23 +11,42 @@ import { Clock, InjectClock } from '../common/clock';
 import { InjectRandom, Random } from '../common/random';
 import { WebhookNotAllowedError } from '../errors/ai-errors';
 import { backoffDelayMs } from '../upstream/retry-policy';
+import { InjectWebhookLookup, isPublicAddress, WebhookLookup } from './webhook-address';
 
 /** The header that carries a webhook's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
 export const WEBHOOK_SIGNATURE_HEADER = 'x-tollgate-signature';
 
-/** Sends one webhook request; the seam a test replaces. */
-export type WebhookTransport = (url: string, init: { body: string; headers: Record<string, string>; signal: AbortSignal }) => Promise<{ status: number }>;
+/** Sends one webhook request to `address`, the address checked for the URL's host; the seam a test replaces. */
+export type WebhookTransport = (
+  url: string,
+  init: { body: string; headers: Record<string, string>; signal: AbortSignal; address: LookupAddress },
+) => Promise<{ status: number }>;
 
 export const WebhookTransport = Symbol('WebhookTransport');
 
 export const InjectWebhookTransport = (): PropertyDecorator & ParameterDecorator => Inject(WebhookTransport);
 
-/** Node's fetch; a redirect is not followed, since it could lead to a host off the allow-list. */
-export const fetchTransport: WebhookTransport = async (url, { body, headers, signal }) => {
-  const response = await fetch(url, { method: 'POST', body, headers, signal, redirect: 'manual' });
-  await response.body?.cancel();
-  return { status: response.status };
-};
+/**
+ * Node's http(s) on a connection of its own to `address`: a second lookup could answer with another
+ * address than the one checked (DNS rebinding). The URL's host still names the Host header and the
+ * TLS server name, whose certificate is verified. A redirect is not followed: it could lead off the allow-list.
+ */
+export const pinnedHttpTransport: WebhookTransport = (url, { body, headers, signal, address }) =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const pinned = ((_hostname, options, callback) =>
+      options.all ? callback(null, [address]) : callback(null, address.address, address.family)) as LookupFunction;
+    const request = (target.protocol === 'https:' ? https : http).request(
+      target,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal, lookup: pinned, agent: false },
+      (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0 });
+      },
+    );
+    request.once('error', reject);
+    request.end(body);
+  });
 
 /** The signature of `body` sent at `timestampSeconds`; the timestamp is signed too, so that an old delivery cannot be replayed as new. */
 export function signWebhook(body: string, secret: string, timestampSeconds: number): string {
@@ -45,8 +68,13 @@ export function verifyWebhookSignature(header: string | undefined, body: string,
 /** Retrying these may succeed; any other answer is the receiver's final word. */
 const RETRIED_STATUSES = new Set([408, 425, 429]);
 
-/** `interrupted`: the process is stopping; the webhook is left for another process to deliver. */
-export type DeliveryOutcome = 'delivered' | 'failed' | 'interrupted';
+/**
+ * `refused`: the URL is no longer allowed, or its host resolves to an address webhooks may not reach;
+ * `interrupted`: the process is stopping, and the webhook is left for another process to deliver.
+ */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'refused' | 'interrupted';
+
+const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
 /**
  * Calls a job's webhook when it finishes: signed, only to hosts on the allow-list, retried with
@@ -62,11 +90,12 @@ export class WebhookNotifier {
     @InjectWebhookTransport() private readonly transport: WebhookTransport,
     @InjectClock() private readonly clock: Clock,
     @InjectRandom() private readonly random: Random,
+    @InjectWebhookLookup() private readonly lookup: WebhookLookup,
   ) {}
 
-  /** Refuses, at submit time, a URL that webhooks may not be sent to. */
-  assertAllowed(url: string): void {
-    const { webhookAllowedHosts, webhookSecret } = this.options.jobs;
+  /** Refuses a URL that webhooks may not be sent to, by what it says: at submit, and again before each delivery. */
+  assertAllowed(url: string): URL {
+    const { webhookAllowedHosts, webhookAllowedPorts, webhookAllowHttp, webhookAllowPrivateAddresses, webhookSecret } = this.options.jobs;
     if (!webhookSecret || webhookAllowedHosts.length === 0) throw new WebhookNotAllowedError('This gateway sends no webhooks.');
     let parsed: URL;
     try {
@@ -74,11 +103,35 @@ export class WebhookNotifier {
     } catch {
       throw new WebhookNotAllowedError(`'${url}' is not a URL.`);
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new WebhookNotAllowedError('A webhook URL must be http(s).');
-    if (parsed.username || parsed.password) throw new WebhookNotAllowedError('A webhook URL may not carry credentials.');
-    if (!webhookAllowedHosts.some((pattern) => hostMatches(parsed.hostname, pattern))) {
-      throw new WebhookNotAllowedError(`Webhooks may not be sent to the host '${parsed.hostname}'.`);
+    if (parsed.protocol !== 'https:' && !(webhookAllowHttp && parsed.protocol === 'http:')) {
+      throw new WebhookNotAllowedError(webhookAllowHttp ? 'A webhook URL must be http(s).' : 'A webhook URL must be https.');
     }
+    if (parsed.username || parsed.password) throw new WebhookNotAllowedError('A webhook URL may not carry credentials.');
+    const host = bareHost(parsed);
+    if (!webhookAllowedHosts.some((pattern) => hostMatches(host, pattern))) {
+      throw new WebhookNotAllowedError(`Webhooks may not be sent to the host '${host}'.`);
+    }
+    const port = portOf(parsed);
+    if (!webhookAllowedPorts.includes(port)) throw new WebhookNotAllowedError(`Webhooks may not be sent to the port ${port}.`);
+    if (!webhookAllowPrivateAddresses && isIP(host) !== 0 && !isPublicAddress(host)) {
+      throw new WebhookNotAllowedError(`Webhooks may not be sent to the address ${host}, which is not a public one.`);
+    }
+    return parsed;
+  }
+
+  /**
+   * The address to connect to for `url`, checked now: the URL against the allow-list as it stands, and
+   * every address its host resolves to (one bad answer among good ones is enough to refuse: which one a
+   * connection would pick is not ours to say). A lookup that fails rejects with its own error.
+   */
+  async destinationOf(url: string): Promise<LookupAddress> {
+    const host = bareHost(this.assertAllowed(url));
+    const family = isIP(host);
+    const addresses = family === 0 ? await this.lookup(host) : [{ address: host, family }];
+    if (addresses.length === 0) throw new Error(`'${host}' has no address`);
+    const refused = this.options.jobs.webhookAllowPrivateAddresses ? undefined : addresses.find(({ address }) => !isPublicAddress(address));
+    if (refused) throw new WebhookNotAllowedError(`'${host}' resolves to ${refused.address}, which is not a public address.`);
+    return addresses[0];
   }
 
   /** POSTs `payload` to `url` until it is accepted (2xx), refused for good, or the attempts run out. */
@@ -107,6 +160,14 @@ export class WebhookNotifier {
   }
 
   private async attempt(url: string, body: string, jobId: string, attempt: number): Promise<DeliveryOutcome | 'retry'> {
+    let address: LookupAddress;
+    try {
+      address = await this.destinationOf(url);
+    } catch (error) {
+      if (!(error instanceof WebhookNotAllowedError)) return 'retry'; // the lookup failed: the name may resolve soon
+      this.logger.warn(`webhook of job ${jobId} refused: ${error.message}`);
+      return 'refused';
+    }
     const secret = this.options.jobs.webhookSecret ?? '';
     const headers = {
       'content-type': 'application/json',
@@ -117,7 +178,7 @@ export class WebhookNotifier {
     };
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.jobs.webhookTimeoutMs), this.stopping.signal]);
     try {
-      const { status } = await this.transport(url, { body, headers, signal });
+      const { status } = await this.transport(url, { body, headers, signal, address });
       if (status >= 200 && status < 300) return 'delivered';
       return status >= 500 || RETRIED_STATUSES.has(status) ? 'retry' : 'failed';
     } catch {
@@ -127,9 +188,17 @@ export class WebhookNotifier {
   }
 }
 
+/** The URL's host name, lowercase, an IPv6 address without its brackets. */
+function bareHost(url: URL): string {
+  return url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+}
+
+function portOf(url: URL): number {
+  return url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+}
+
 /** `hooks.example.com` matches itself only; `*.example.com` matches its subdomains, not example.com. */
-function hostMatches(hostname: string, pattern: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+function hostMatches(host: string, pattern: string): boolean {
   const wanted = pattern.trim().toLowerCase();
   if (wanted.startsWith('*.')) return host.endsWith(wanted.slice(1)) && host.length > wanted.length - 1;
   return host === wanted;

@@ -82,6 +82,11 @@ export class ApiKeyService {
     });
   }
 
+  /** Whether the tenant's key is issued and not revoked, read from the database (never the cache): for work done later in its name. */
+  async isLive(tenantId: string, keyId: string): Promise<boolean> {
+    return this.db.manager.existsBy(ApiKeyEntity, { id: keyId, tenantId, revokedAt: IsNull() });
+  }
+
   /**
    * The owner of a live key of an active tenant, or undefined. The lookup is by the key's hash,
    * so that its time does not depend on how much of a guessed key matches a real one.

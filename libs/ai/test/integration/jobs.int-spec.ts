@@ -229,7 +229,13 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
   it('should deliver the webhook of a job whose process died after settling it, once, from another replica', async () => {
     const receiver = await startWebhookReceiver();
     try {
-      const webhooks = { webhookAllowedHosts: ['127.0.0.1'], webhookSecret: WEBHOOK_SECRET };
+      const webhooks = {
+        webhookAllowedHosts: ['127.0.0.1'],
+        webhookAllowedPorts: [receiver.port],
+        webhookAllowHttp: true,
+        webhookAllowPrivateAddresses: true,
+        webhookSecret: WEBHOOK_SECRET,
+      };
       const producer = await replica({ workers: false, ...webhooks });
       const tenant = await aTenant(producer);
       const { id } = await producer.ai.submit(aRequestFrom('hooked'), { tenantId: tenant.id, webhookUrl: receiver.url });
@@ -293,6 +299,35 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     expect(Number(stored[0].n)).toBe(2);
     await producer.ai.cancelJob(first.id, tenant.id);
     await expect(producer.ai.submit(aRequestFrom('3'), { tenantId: tenant.id })).resolves.toMatchObject({ status: 'queued' });
+  });
+
+  it('should fail, without calling the upstream, a job whose key another replica revoked after the submit', async () => {
+    const producer = await replica({ workers: false });
+    const tenant = await aTenant(producer);
+    const revoked = await producer.keys.issue(tenant.id);
+    const live = await producer.keys.issue(tenant.id);
+    const { id: ofRevoked } = await producer.ai.submit(aRequestFrom('revoked'), { tenantId: tenant.id, keyId: revoked.id });
+    const { id: ofLive } = await producer.ai.submit(aRequestFrom('live'), { tenantId: tenant.id, keyId: live.id });
+
+    await producer.keys.revoke(tenant.id, revoked.id);
+    const worker = await replica();
+
+    expect(await finished(worker, ofRevoked, tenant.id)).toMatchObject({ status: 'failed', error: { code: 'api_key_revoked' } });
+    expect(await finished(worker, ofLive, tenant.id)).toMatchObject({ status: 'succeeded' });
+    expect(sendersInCallOrder(worker)).toEqual(['live']);
+  });
+
+  it('should keep the request of an unfinished job only', async () => {
+    const producer = await replica({ workers: false });
+    const tenant = await aTenant(producer);
+    const { id } = await producer.ai.submit(aRequestFrom('kept until done'), { tenantId: tenant.id });
+    const storedRequest = async () => (await query<{ request: string }>(producer.database, 'SELECT request FROM jobs WHERE id = $1', [id]))[0].request;
+    const whileUnfinished = await storedRequest();
+
+    await finished(await replica(), id, tenant.id);
+
+    expect(JSON.parse(whileUnfinished)).toMatchObject({ messages: [{ content: 'kept until done' }] });
+    expect(await storedRequest()).toBe('');
   });
 
   it('should delete a finished job once its retention is over', async () => {
