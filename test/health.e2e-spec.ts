@@ -40,6 +40,13 @@ describe('Probes and metrics', () => {
     expect(await response.text()).toContain('tollgate_upstream_key_refreshes_total');
   });
 
+  it('should say in a gauge that the database answers, and have no Redis gauge without Redis', async () => {
+    const metrics = await (await get('/metrics')).text();
+
+    expect(metrics).toContain('tollgate_dependency_up{dependency="database"} 1');
+    expect(metrics).not.toContain('tollgate_dependency_up{dependency="redis"}');
+  });
+
   it('should not be ready once the database is gone', async () => {
     await gateway.app.get(Database).dataSource.destroy();
 

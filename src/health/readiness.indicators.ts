@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { Database, KeyVerification, RedisConnection, UpstreamKeyManager } from '@tollgate/ai';
+import { Database, DependencyUnavailableError, KeyVerification, RedisConnection, UpstreamKeyManager } from '@tollgate/ai';
 import { ShutdownGate } from './shutdown-gate';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
 /**
- * What readiness depends on: not shutting down, the database, Redis when configured, and a loaded
- * upstream key — never the upstream itself.
+ * What readiness depends on: not shutting down, the database, and a loaded upstream key — never the
+ * upstream itself. Redis is reported but never fails readiness: without it limits fall back to this
+ * process and jobs wait for dispatch, so the replica still serves; pulling every replica out of the
+ * load balancer would turn a degraded service into an outage.
  */
 @Injectable()
 export class ReadinessIndicators {
@@ -31,7 +33,8 @@ export class ReadinessIndicators {
       await withTimeout(this.db.manager.query('SELECT 1'), PROBE_TIMEOUT_MS);
       return check.up({ dialect: this.db.dialect });
     } catch (error) {
-      return check.down({ message: (error as Error).message });
+      // This probe answers anyone: the driver's words would show the database's address.
+      return check.down({ message: error instanceof DependencyUnavailableError ? 'The database is unreachable.' : (error as Error).message });
     }
   }
 
@@ -39,10 +42,10 @@ export class ReadinessIndicators {
     const check = this.health.check('redis');
     if (!this.redisConnection.client) return check.up({ configured: false });
     try {
-      await withTimeout(this.redisConnection.client.ping(), PROBE_TIMEOUT_MS);
-      return check.up({ configured: true });
-    } catch (error) {
-      return check.down({ message: (error as Error).message });
+      await withTimeout(this.redisConnection.ping(), PROBE_TIMEOUT_MS);
+      return check.up({ configured: true, degraded: false });
+    } catch {
+      return check.up({ configured: true, degraded: true, message: 'Redis is unreachable: limits are counted in this replica alone, and jobs wait for dispatch.' });
     }
   }
 

@@ -38,6 +38,8 @@ function fromAiError(error: AnyAiError): OpenAiErrorResponse {
       return respond(400, { message, type: 'invalid_request_error', code: error.upstreamCode ?? null, param: error.param ?? null });
     case 'context_length_exceeded':
       return respond(400, { message, type: 'invalid_request_error', code, param: 'messages' });
+    case 'completion_limit_too_large':
+      return respond(400, { message, type: 'invalid_request_error', code: 'invalid_value', param: error.param ?? null });
     case 'request_too_large':
       return respond(413, { message, type: 'invalid_request_error', code, param: 'messages' });
     case 'upstream_permission_denied':
@@ -58,7 +60,8 @@ function fromAiError(error: AnyAiError): OpenAiErrorResponse {
     case 'tenant_exists':
       return respond(409, { message, type: 'invalid_request_error', code, param: error.param ?? null });
     case 'tenant_disabled':
-      return respond(403, { message, type: 'invalid_request_error', code, param: null });
+      // As a revoked key is: another replica's key cache may still let the key through for its TTL.
+      return respond(401, { message, type: 'invalid_request_error', code, param: null });
     case 'unknown_plan':
     case 'invalid_tenant_id':
     case 'invalid_limits':
@@ -75,6 +78,8 @@ function fromAiError(error: AnyAiError): OpenAiErrorResponse {
       return respond(400, { message, type: 'invalid_request_error', code, param: 'webhook_url' });
     case 'too_many_jobs':
       return respond(429, { message, type: 'requests', code, param: null }, error.retryAfterMs);
+    case 'dependency_unavailable':
+      return respond(503, { message, type: 'server_error', code, param: null }, error.retryAfterMs);
     default: {
       const unhandled: never = error;
       throw new Error(`No HTTP mapping for ${(unhandled as Error).name}`);

@@ -6,11 +6,14 @@ export type {
   AiModuleOptions,
   AlertOptions,
   BreakerOptions,
+  ImageTokenRule,
   ModelInfo,
+  PatchImageTokens,
   RetryBudgetOptions,
   RetryOptions,
   SecretOptions,
   TenancyOptions,
+  TileImageTokens,
   TimeoutOptions,
   JobErrorFields,
   JobsOptions,
@@ -18,6 +21,8 @@ export type {
   UpstreamOptions,
 } from './ai-module-options';
 export { AiService } from './ai.service';
+export { DEFAULT_IMAGE_TOKENS, UNLISTED_MODEL_FILE_TOKENS } from './context/media-token-bounds';
+export { UNLISTED_MODEL_COMPLETION_BOUND } from './context/model-registry';
 export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './ai.service';
 export type { ContextAction } from './context/context-fitter';
 export type { ChatStream } from './upstream/chat-stream';
@@ -40,6 +45,8 @@ export type { UsageGroup, UsageGrouping, UsageQuery } from './tenancy/usage.serv
 export { Governance } from './tenancy/governance';
 export { Database } from './persistence/database';
 export { RedisConnection } from './limits/redis-connection';
+export { DependencyStatus } from './health/dependency-status';
+export type { DependencyListener } from './health/dependency-status';
 export { CONTEXT_POLICIES, DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
 export type { ContextPolicy, LimitOverrides, TenantLimits } from './tenancy/tenant-limits';
 export type { RateLimitState, TenantRateLimitStates } from './limits/rate-limit-state';
@@ -50,6 +57,7 @@ export { AwsSecretProvider } from './secrets/aws-secret.provider';
 export type { AwsSecretOptions } from './secrets/aws-secret.provider';
 export { AzureSecretProvider } from './secrets/azure-secret.provider';
 export type { AzureSecretOptions } from './secrets/azure-secret.provider';
+export { SecretScrubber } from './secrets/secret-scrubber';
 export { UpstreamKeyManager } from './secrets/upstream-key-manager';
 export type { RefreshOutcome, UpstreamKeyStatus } from './secrets/upstream-key-manager';
 export { KeyVerification } from './secrets/key-verification';
@@ -67,3 +75,4 @@ export * from './errors/ai-errors';
 export type { ChatCompletionJob, JobContext, SubmittedJob } from './jobs/jobs.service';
 export type { JobStatus, WebhookStatus } from './jobs/job.entity';
 export { signWebhook, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, WebhookTransport } from './jobs/webhook-notifier';
+export { WebhookLookup } from './jobs/webhook-address';

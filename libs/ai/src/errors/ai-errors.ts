@@ -9,6 +9,7 @@ export type AiErrorCode =
   | 'upstream_auth_failed'
   | 'upstream_bad_request'
   | 'context_length_exceeded'
+  | 'completion_limit_too_large'
   | 'request_too_large'
   | 'upstream_permission_denied'
   | 'model_not_found'
@@ -29,7 +30,8 @@ export type AiErrorCode =
   | 'tenant_quota_exceeded'
   | 'job_not_found'
   | 'webhook_not_allowed'
-  | 'too_many_jobs';
+  | 'too_many_jobs'
+  | 'dependency_unavailable';
 
 export interface AiErrorDetails {
   /** The upstream's `x-request-id`, when the upstream answered. */
@@ -112,6 +114,18 @@ export class ContextLengthExceededError extends AiError {
   }
 }
 
+/** `max_tokens` or `max_completion_tokens` asks for more than the model can write; OpenAI's own wording. */
+export class CompletionLimitTooLargeError extends AiError {
+  readonly code = 'completion_limit_too_large';
+  constructor(param: 'max_tokens' | 'max_completion_tokens', asked: number, largest: number) {
+    super(
+      `${param} is too large: ${asked}. This model supports at most ${largest} completion tokens, whereas you provided ${asked}.`,
+      { param },
+      NOTHING_TO_RETRY,
+    );
+  }
+}
+
 /** The upstream answered 429 "Request too large": more tokens than its per-minute limit, so no wait helps. */
 export class RequestTooLargeError extends AiError {
   readonly code = 'request_too_large';
@@ -150,10 +164,17 @@ export class UpstreamRateLimitedError extends AiError {
   }
 }
 
-export type UnavailableReason = 'upstream_error' | 'circuit_open' | 'retry_budget_exhausted' | 'connection_failed' | 'stream_interrupted';
+export type UnavailableReason =
+  | 'upstream_error'
+  | 'invalid_response'
+  | 'circuit_open'
+  | 'retry_budget_exhausted'
+  | 'connection_failed'
+  | 'stream_interrupted';
 
 const UNAVAILABLE_MESSAGES: Record<UnavailableReason, string> = {
   upstream_error: 'The upstream failed to answer.',
+  invalid_response: 'The upstream answered with a response the gateway could not read.',
   circuit_open: 'The upstream is failing, so calls to this model are paused.',
   retry_budget_exhausted: 'The upstream is failing and the gateway will not add more retries to its load.',
   connection_failed: 'The gateway could not reach the upstream.',
@@ -355,6 +376,7 @@ export type AnyAiError =
   | UpstreamAuthFailedError
   | UpstreamBadRequestError
   | ContextLengthExceededError
+  | CompletionLimitTooLargeError
   | RequestTooLargeError
   | UpstreamPermissionDeniedError
   | UpstreamModelNotFoundError
@@ -376,4 +398,18 @@ export type AnyAiError =
   | TenantQuotaExceededError
   | JobNotFoundError
   | WebhookNotAllowedError
-  | TooManyJobsError;
+  | TooManyJobsError
+  | DependencyUnavailableError;
+
+/** A service the library itself runs on, as opposed to the upstream it calls. */
+export type Dependency = 'database' | 'redis';
+
+/** The database (or Redis) cannot be reached right now, so the call was not served: nothing was done with it. */
+export class DependencyUnavailableError extends AiError {
+  readonly code = 'dependency_unavailable';
+  readonly dependency: Dependency;
+  constructor(dependency: Dependency, retryAfterMs: number, cause?: unknown) {
+    super(`The gateway cannot reach its ${dependency} right now, so nothing was done with this request. Try again shortly.`, { retryAfterMs, cause }, NOTHING_TO_RETRY);
+    this.dependency = dependency;
+  }
+}

@@ -2,15 +2,25 @@ import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { DependencyStatus, failureOf } from '../health/dependency-status';
 
 /** The library's Redis connection, when one is configured; limits are in-process otherwise. */
 @Injectable()
 export class RedisConnection {
   readonly client?: Redis;
+  /** Whether Redis is connected and answering; while it is not, limits fall back to this process. */
+  readonly status = new DependencyStatus('redis', 'limits are counted in this process alone, and jobs wait for dispatch, until it answers again');
+  private closing = false;
 
   constructor(@Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions) {
     // A limiter must answer now or fall back, not queue behind a lost connection.
     this.client = options.redis && new Redis(options.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.client?.on('ready', () => this.status.reachable());
+    // ioredis reconnects by itself; every failed attempt repeats the error, the status logs the first.
+    this.client?.on('error', (error) => this.status.unreachable(failureOf(error)));
+    this.client?.on('close', () => {
+      if (!this.closing) this.status.unreachable('connection closed');
+    });
   }
 
   /** Resolves once connected (start-up waits for it, so that the first requests do not fall back). */
@@ -23,8 +33,20 @@ export class RedisConnection {
     });
   }
 
+  /** One round trip, for readiness: its outcome is the status until the next one. */
+  async ping(): Promise<void> {
+    try {
+      await this.client?.ping();
+      this.status.reachable();
+    } catch (error) {
+      this.status.unreachable(failureOf(error));
+      throw error;
+    }
+  }
+
   /** Called by AiLifecycle, in order, once nothing needs Redis any more. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.client?.quit().catch(() => this.client?.disconnect());
   }
 }

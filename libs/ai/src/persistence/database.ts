@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, DataSourceOptions, EntityManager, QueryRunner, ReplicationMode } from 'typeorm';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { DependencyUnavailableError } from '../errors/ai-errors';
+import { DependencyStatus, failureOf } from '../health/dependency-status';
+import { isConnectionFailure } from './connection-failure';
 import { ApiKeyEntity } from '../tenancy/api-key.entity';
 import { PlanEntity } from '../tenancy/plan.entity';
 import { QuotaUsageEntity } from '../tenancy/quota-usage.entity';
@@ -11,25 +14,36 @@ import { ReservationEntity } from '../tenancy/reservation.entity';
 import { TenantEntity } from '../tenancy/tenant.entity';
 import { UsageRecordEntity } from '../tenancy/usage-record.entity';
 import { JobEntity } from '../jobs/job.entity';
+import { UsageDeadLetterEntity } from '../tenancy/usage-dead-letter.entity';
 import { Jobs1765000000000 } from './migrations/1765000000000-jobs';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { TenantLogContent1764100000000 } from './migrations/1764100000000-tenant-log-content';
+import { RecoverableReservations1767000000000 } from './migrations/1767000000000-recoverable-reservations';
 
-export const ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, JobEntity];
-export const MIGRATIONS = [InitialSchema1764000000000, TenantLogContent1764100000000, Jobs1765000000000];
+export const ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity, JobEntity];
+export const MIGRATIONS = [InitialSchema1764000000000, TenantLogContent1764100000000, Jobs1765000000000, RecoverableReservations1767000000000];
 
 export type Dialect = 'sqlite' | 'postgres';
 
 /** An arbitrary constant that names Tollgate's migration lock among PostgreSQL advisory locks. */
 const MIGRATION_LOCK = 7_253_101;
 
-/** `sqlite:./data/x.sqlite`, `sqlite::memory:` or `postgres://…` → a TypeORM DataSource (not yet initialized). */
-export function createDataSource(url: string): DataSource {
+/** How soon a caller refused for an unreachable database is told to come back. */
+const RETRY_AFTER_MS = 5_000;
+
+/** A database that does not accept a connection in this time is unreachable, rather than a request that hangs. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * `sqlite:./data/x.sqlite`, `sqlite::memory:` or `postgres://…` → a TypeORM DataSource (not yet
+ * initialized) whose every query reports to `status`.
+ */
+export function createDataSource(url: string, status: DependencyStatus): DataSource {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false };
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    return new DataSource({
+    return new ObservedDataSource(status, {
       ...common,
       type: 'better-sqlite3',
       database: file,
@@ -40,7 +54,53 @@ export function createDataSource(url: string): DataSource {
       },
     });
   }
-  return new DataSource({ ...common, type: 'postgres', url, extra: { max: 20 } });
+  return new ObservedDataSource(status, { ...common, type: 'postgres', url, connectTimeoutMS: CONNECT_TIMEOUT_MS, extra: { max: 20 } });
+}
+
+/**
+ * Every query TypeORM runs (entity manager, query builder, transaction, migration) goes through a
+ * query runner made here, so this is the one place where a lost connection is recognised: it is
+ * thrown as DependencyUnavailableError, and every outcome tells `status` whether the database answered.
+ */
+class ObservedDataSource extends DataSource {
+  /** SQLite's driver hands out its one query runner again and again: it is observed once. */
+  private readonly observed = new WeakSet<QueryRunner>();
+
+  constructor(
+    private readonly status: DependencyStatus,
+    options: DataSourceOptions,
+  ) {
+    super(options);
+  }
+
+  override createQueryRunner(mode?: ReplicationMode): QueryRunner {
+    const runner = super.createQueryRunner(mode);
+    if (this.observed.has(runner)) return runner;
+    this.observed.add(runner);
+    const connect = runner.connect.bind(runner);
+    const query = runner.query.bind(runner);
+    runner.connect = () => connect().catch((error: unknown) => this.failed(error));
+    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
+      query(...args).then(
+        (result) => {
+          this.status.reachable();
+          return result;
+        },
+        (error: unknown) => this.failed(error),
+      )) as QueryRunner['query'];
+    return runner;
+  }
+
+  private failed(error: unknown): never {
+    if (error instanceof DependencyUnavailableError) throw error;
+    if (!isConnectionFailure(error)) {
+      // The database answered, if only to refuse the statement.
+      this.status.reachable();
+      throw error;
+    }
+    this.status.unreachable(failureOf(error));
+    throw new DependencyUnavailableError('database', RETRY_AFTER_MS, error);
+  }
 }
 
 /**
@@ -53,10 +113,12 @@ export function createDataSource(url: string): DataSource {
 export class Database {
   readonly dataSource: DataSource;
   readonly dialect: Dialect;
+  /** Whether the database answered the last query; a lost connection fails calls with DependencyUnavailableError until it does again. */
+  readonly status = new DependencyStatus('database', 'calls that need it are refused until it answers again');
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(@Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions) {
-    this.dataSource = createDataSource(options.database.url);
+    this.dataSource = createDataSource(options.database.url, this.status);
     this.dialect = this.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 

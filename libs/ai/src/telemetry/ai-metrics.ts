@@ -2,6 +2,9 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { DependencyStatus } from '../health/dependency-status';
+import { RedisConnection } from '../limits/redis-connection';
+import { Database } from '../persistence/database';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 
@@ -73,6 +76,12 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly ledgerDeadLetters = new Counter({
+    name: 'tollgate_ledger_dead_letters_total',
+    help: 'Ledger rows the database refused, kept in usage_dead_letters instead.',
+    registers: [this.registry],
+  });
+
   readonly retryBudgetRejections = new Counter({
     name: 'tollgate_retry_budget_rejections_total',
     help: 'Retries or fallbacks not made because the retry budget was spent.',
@@ -114,6 +123,13 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly jobWebhooks = new Counter({
+    name: 'tollgate_job_webhooks_total',
+    help: 'Job webhooks this replica settled, by outcome (delivered, failed, refused: the destination was not allowed at delivery).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly quotaRemaining = new Gauge({
     name: 'tollgate_tenant_quota_remaining_ratio',
     help: 'What is left of a tenant quota (bounded tenant label; limited quotas only): 1 untouched, 0 spent.',
@@ -121,9 +137,18 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly dependencyUp = new Gauge({
+    name: 'tollgate_dependency_up',
+    help: 'Whether the database, and Redis when configured, answered the last time they were used: 1 yes, 0 no.',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly keys: UpstreamKeyManager,
     private readonly breakers: BreakerRegistry,
+    private readonly database: Database,
+    private readonly redis: RedisConnection,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
 
@@ -133,6 +158,8 @@ export class AiMetrics implements OnModuleInit {
       this.breakerState.set({ model }, BREAKER_STATE_VALUES[state]);
       this.breakerTransitions.inc({ model, state });
     });
+    this.followDependency(this.database.status);
+    if (this.redis.client) this.followDependency(this.redis.status);
   }
 
   callEnded(call: CallMetrics): void {
@@ -150,6 +177,12 @@ export class AiMetrics implements OnModuleInit {
     if (tenant !== tenantId) return;
     if (remaining === undefined) this.quotaRemaining.remove({ tenant, quota });
     else this.quotaRemaining.set({ tenant, quota }, remaining);
+  }
+
+  private followDependency(status: DependencyStatus): void {
+    const dependency = status.dependency;
+    this.dependencyUp.set({ dependency }, status.up ? 1 : 0);
+    status.onChange((up) => this.dependencyUp.set({ dependency }, up ? 1 : 0));
   }
 
   private tenantLabel(tenantId: string): string {

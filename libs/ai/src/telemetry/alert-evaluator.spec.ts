@@ -2,6 +2,8 @@ import { FakeClock } from '../../test/fake-clock';
 import { resolvedOptions } from '../../test/factories';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { BreakerRegistry, BreakerStatus } from '../upstream/breaker-registry';
+import type { RedisConnection } from '../limits/redis-connection';
+import type { Database } from '../persistence/database';
 import { AiMetrics } from './ai-metrics';
 import { AlertEvaluator, quantileOf } from './alert-evaluator';
 import { AlertNotification, AlertNotifier } from './alert-notifier';
@@ -46,7 +48,7 @@ function setUp(rules: AlertRule[]) {
   const breakers = new FakeBreakers();
   const quotas = new FakeQuotaWatch();
   const options = resolvedOptions({ alerts: { rules } });
-  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, options);
+  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
   const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, quotas as unknown as QuotaWatch, notifier, clock, options);
   const calls = (model: string, outcome: string, count: number, seconds = 0.2) => {
     for (let i = 0; i < count; i++) metrics.callEnded({ tenantId: 't', model, outcome, promptTokens: 1, completionTokens: 1, costMicroUsd: 1, seconds });
