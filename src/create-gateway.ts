@@ -10,6 +10,8 @@ import { AppModule, Environment } from './app.module';
 import { GATEWAY_CONFIG, GatewayConfig } from './config/gateway-config';
 import { closeConnectionsOnShutdown } from './http/close-connections-on-shutdown';
 import { GatewayHttpException } from './http/gateway-http.exception';
+import { FASTIFY_EDGE_OPTIONS, limitHttpServer } from './http/http-server';
+import { exceededJsonBudget } from './http/json-budget';
 import { OpenAiErrorFilter } from './http/openai-error.filter';
 import { requestIdFor } from './http/request-id';
 import { createValidationPipe } from './http/validation.pipe';
@@ -23,7 +25,7 @@ const NOWHERE: DestinationStream = { write: () => undefined };
 
 /** Builds the gateway application (not yet listening); `main.ts` and the e2e suites share it. */
 export async function createGateway(env: Environment = process.env, options: GatewayOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false });
+  const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false, ...FASTIFY_EDGE_OPTIONS });
   const destination = options.log === false ? NOWHERE : options.log;
   // nestjs-pino keeps the logger for lines outside a request in a module-level variable that the first
   // app sets; without this, a second gateway in one process (the e2e suites) would log into the first's.
@@ -36,7 +38,9 @@ export async function createGateway(env: Environment = process.env, options: Gat
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new OpenAiErrorFilter());
   app.useGlobalPipes(createValidationPipe());
-  readJsonBodiesOnly(app, app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG).maxBodyBytes);
+  const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
+  limitHttpServer(app, config.http);
+  readJsonBodiesOnly(app, config.maxBodyBytes);
   app
     .getHttpAdapter()
     .getInstance()
@@ -53,12 +57,6 @@ export async function createGateway(env: Environment = process.env, options: Gat
 }
 
 /**
- * Deeper bodies are refused when parsed: the validation pipe, class-transformer and class-validator
- * all recurse, and a few thousand levels would overflow the stack (a 500) instead of a 400.
- */
-const MAX_JSON_DEPTH = 128;
-
-/**
  * JSON is the only body the gateway reads, and only up to `maxBodyBytes`; everything that goes
  * wrong before the handler is a 4xx in OpenAI's shape. The Content-Length is checked before a byte
  * is read; Fastify counts the bytes of a chunked body as it reads them.
@@ -72,9 +70,12 @@ function readJsonBodiesOnly(app: NestFastifyApplication, maxBodyBytes: number): 
   });
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: maxBodyBytes }, (request, body, done) => {
     if (body.length === 0) return done(bodyError(400, 'The request body is empty: send a JSON object.'), undefined);
-    parseJson(request, body.toString('utf8'), (error, value) => {
+    const text = body.toString('utf8');
+    // Before parsing or any transform: their work grows faster than the body (see json-budget.ts).
+    const excess = exceededJsonBudget(text);
+    if (excess) return done(bodyError(400, excess.message, excess.param), undefined);
+    parseJson(request, text, (error, value) => {
       if (error) return done(bodyError(400, 'We could not parse the JSON body of your request: send one valid JSON object.'), undefined);
-      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) return done(bodyError(400, `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
       done(null, value);
     });
   });
@@ -87,18 +88,6 @@ function readJsonBodiesOnly(app: NestFastifyApplication, maxBodyBytes: number): 
   });
 }
 
-function bodyError(status: number, message: string): GatewayHttpException {
-  return new GatewayHttpException(status, { message, type: 'invalid_request_error', code: null, param: null });
-}
-
-/** Without recursion, so that the check cannot overflow the stack itself. */
-function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
-  const pending: Array<[unknown, number]> = [[value, 1]];
-  while (pending.length > 0) {
-    const [next, depth] = pending.pop()!;
-    if (typeof next !== 'object' || next === null) continue;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(next)) pending.push([child, depth + 1]);
-  }
-  return false;
+function bodyError(status: number, message: string, param: string | null = null): GatewayHttpException {
+  return new GatewayHttpException(status, { message, type: 'invalid_request_error', code: null, param });
 }

@@ -127,11 +127,29 @@ describe('Admin API: quotas and usage', () => {
       ['fallbacks that are not lists', { fallbackModels: { 'gpt-4o': 'gpt-4o-mini' } }, 'fallbackModels'],
       ['fallbacks that are not a map', { fallbackModels: ['gpt-4o-mini'] }, 'fallbackModels'],
       ['an unknown limit', { requestsPerHour: 10 }, 'requestsPerHour'],
+      ['a count beyond BIGINT (2^63)', { requestsPerDay: 2 ** 63 }, 'requestsPerDay'],
+      ['a count of 1e300', { tokensPerMonth: 1e300 }, 'tokensPerMonth'],
+      ['a count beyond the safe integers', { requestsPerMinute: 2 ** 53 }, 'requestsPerMinute'],
+      ['a prompt limit beyond BIGINT', { maxPromptTokens: 2 ** 64 }, 'maxPromptTokens'],
+      ['a cost that overflows BIGINT in micro-USD (1e15)', { costPerMonthUsd: 1e15 }, 'costPerMonthUsd'],
+      ['a NUL in an allowed model', { allowedModels: ['gpt-4o-mini\u0000'] }, 'allowedModels'],
+      ['a NUL in a fallback model', { fallbackModels: { 'gpt-4o': ['gpt-4o-mini\u0000'] } }, 'fallbackModels'],
     ])('should refuse %s with 400 naming the field, and change nothing', async (_case, body, param) => {
       const id = await aTenant();
 
       expectOpenAiError(await admin.put(`/admin/tenants/${id}/quota`, body), 400, { code: null, param });
       expect((await admin.get(`/admin/tenants/${id}`)).body.overrides).toEqual({});
+    });
+
+    it('should take the largest limits that fit, and the tenant’s calls still succeed', async () => {
+      const id = await aTenant();
+      const largest = { requestsPerDay: Number.MAX_SAFE_INTEGER, tokensPerMonth: Number.MAX_SAFE_INTEGER, costPerMonthUsd: 9_007_199_254 };
+
+      const response = await admin.put(`/admin/tenants/${id}/quota`, largest);
+
+      expect(response.status).toBe(200);
+      expect(response.body.limits).toMatchObject(largest);
+      expect((await chat(await aClientOf(id))).object).toBe('chat.completion');
     });
 
     it('should refuse a model that config/models.yaml does not know with 400 invalid_limits', async () => {

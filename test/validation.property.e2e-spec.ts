@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { adminClient } from './support/admin-client';
 import { GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -121,6 +122,37 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   hugeString.map((value): Mutation => (request, path) => changedAt(request, path, () => value)),
 );
 
+// Hostile input: what a body may hold before the validation pipe works on it, and what an identifier may not hold.
+
+/** An object of `count` keys, built directly: fast-check's dictionaries of this size would take longer than the test. */
+const wideObject = (count: number, keyOf: (index: number) => string): JsonObject => {
+  const wide: JsonObject = {};
+  for (let index = 0; index < count; index++) wide[keyOf(index)] = 0;
+  return wide;
+};
+const wideCount = fc.integer({ min: 1_001, max: 150_000 });
+/** C0, DEL and C1 control characters. */
+const controlCharacter = fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f })).map((code) => String.fromCharCode(code));
+/** A name with a control character somewhere in it. */
+const nameWithControlCharacter = fc
+  .tuple(fc.string({ maxLength: 10 }), controlCharacter, fc.string({ maxLength: 10 }))
+  .map(([before, control, after]) => `${before}${control}${after}`);
+/** Where OpenAI takes an identifier, and the request that puts `name` there. */
+const identifierFields: Array<[param: string, place: (request: JsonObject, name: string) => JsonObject]> = [
+  ['model', (request, name) => ({ ...request, model: `gpt-4o-mini${name}` })],
+  ['user', (request, name) => ({ ...request, user: name })],
+  ['safety_identifier', (request, name) => ({ ...request, safety_identifier: name })],
+  ['prompt_cache_key', (request, name) => ({ ...request, prompt_cache_key: name })],
+  ['metadata', (request, name) => ({ ...request, metadata: { [name]: 'v' } })],
+  ['messages[0].name', (request, name) => ({ ...request, messages: [{ role: 'user', content: 'hi', name }] })],
+  ['tool_choice.function.name', (request, name) => ({ ...request, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name } } })],
+];
+/** Beyond what a BIGINT or a JavaScript safe integer holds. */
+const hugeCount = fc.oneof(fc.constantFrom(2 ** 53, 2 ** 63, 2 ** 64, 1e300, Number.MAX_VALUE), fc.double({ min: 2 ** 53, max: 1e308, noNaN: true }).map(Math.floor));
+/** Beyond what fits a BIGINT in micro-USD. */
+const hugeCost = fc.oneof(fc.constantFrom(1e15, 1e300), fc.double({ min: 9_007_199_255, max: 1e308, noNaN: true }));
+const COUNT_LIMITS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'concurrentRequests', 'maxPromptTokens'];
+
 describe('Request validation, property-based', () => {
   let gateway: GatewayUnderTest;
 
@@ -233,5 +265,75 @@ describe('Request validation, property-based', () => {
       }),
       runs(30),
     );
+  });
+
+  describe('hostile input', () => {
+    const minimalRequest: JsonObject = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 8 };
+
+    it('should refuse an object of more than 1,000 keys anywhere in a body with 400, before validating it', async () => {
+      const place = fc.constantFrom<Array<(wide: JsonObject) => JsonObject>>(
+        (wide) => ({ ...wide, ...minimalRequest }),
+        (wide) => ({ ...minimalRequest, metadata: wide }),
+        (wide) => ({ ...minimalRequest, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: wide } } }] }),
+        (wide) => ({ ...minimalRequest, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', ...wide }] }] }),
+      );
+
+      await fc.assert(
+        fc.asyncProperty(wideCount, place, async (count, put) => {
+          const answer = await send(JSON.stringify(put(wideObject(count, (index) => `k${index}`))));
+
+          expect(answer.status).toBe(400);
+          expect(answer.error?.message).toContain('more than 1000 keys');
+        }),
+        runs(8),
+      );
+    });
+
+    it('should refuse a logit_bias of more than 300 entries with 400 naming it', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 301, max: 250_000 }), async (count) => {
+          const answer = await send(JSON.stringify({ ...minimalRequest, logit_bias: wideObject(count, String) }));
+
+          expect(answer).toMatchObject({ status: 400, error: { param: 'logit_bias' } });
+        }),
+        runs(8),
+      );
+    });
+
+    it('should refuse a control character in any identifier with 400 naming it', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...identifierFields), nameWithControlCharacter, async ([param, place], name) => {
+          const answer = await send(JSON.stringify(place(minimalRequest, name)));
+
+          expect(answer).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param } });
+        }),
+        runs(40),
+      );
+    });
+
+    it('should refuse admin limits beyond BIGINT or the safe integers with 400 naming the field, and take those within', async () => {
+      const admin = adminClient(gateway.url);
+      const tenant = 'property-limits';
+      expect((await admin.post('/admin/tenants', { id: tenant, name: tenant })).status).toBe(201);
+      const outOfRange = fc.oneof(
+        fc.tuple(fc.constantFrom(...COUNT_LIMITS), hugeCount),
+        fc.tuple(fc.constant('costPerMonthUsd'), hugeCost),
+      );
+      const inRange = fc.oneof(
+        fc.tuple(fc.constantFrom(...COUNT_LIMITS), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
+        fc.tuple(fc.constant('costPerMonthUsd'), fc.double({ min: 0, max: 9_007_199_254, noNaN: true })),
+      );
+
+      await fc.assert(
+        fc.asyncProperty(outOfRange, inRange, async ([field, huge], [fittingField, fitting]) => {
+          const refused = await admin.put(`/admin/tenants/${tenant}/quota`, { [field]: huge });
+          const taken = await admin.put(`/admin/tenants/${tenant}/quota`, { [fittingField]: fitting });
+
+          expect({ status: refused.status, param: refused.body.error?.param }).toEqual({ status: 400, param: field });
+          expect(taken.status).toBe(200);
+        }),
+        runs(30),
+      );
+    });
   });
 });

@@ -1,11 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ApiKeyView, IssuedApiKey } from '@tollgate/ai';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { HasNoControlCharacters } from './admin-validation';
 
 export class IssueApiKeyDto {
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 200, description: 'A label for operators, e.g. where the key is used.', example: 'billing-service' })
   @IsOptional()
   @IsString()
+  @HasNoControlCharacters()
   @MaxLength(200)
   name?: string | null;
 }

@@ -1,13 +1,25 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, PartialType } from '@nestjs/swagger';
 import { CONTEXT_POLICIES, ContextPolicy, TenantLimits } from '@tollgate/ai';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsString, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsString, Max, Min, ValidateBy, ValidateIf } from 'class-validator';
+import { HasNoControlCharacters, hasControlCharacters } from './admin-validation';
 
 const isNotNull = (_object: object, value: unknown) => value !== null;
 
+/** Counts are stored in BIGINT columns and added in JavaScript numbers: the safe integers bound both. */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+/** Spend is counted in micro-USD, in the same columns. */
+const MAX_COST_USD = Math.floor(Number.MAX_SAFE_INTEGER / 1_000_000);
+
 /** A whole number of 0 or more, or null for no limit. */
 function CountLimit(description: string): PropertyDecorator {
-  return applyDecorators(ApiProperty({ type: 'integer', minimum: 0, nullable: true, description }), ValidateIf(isNotNull), IsInt(), Min(0));
+  return applyDecorators(
+    ApiProperty({ type: 'integer', minimum: 0, maximum: MAX_COUNT, nullable: true, description }),
+    ValidateIf(isNotNull),
+    IsInt(),
+    Min(0),
+    Max(MAX_COUNT),
+  );
 }
 
 /** `{ "gpt-4o": ["gpt-4o-mini"] }`: each model maps to the models tried, in order, when it fails. */
@@ -16,8 +28,10 @@ function IsFallbackChains(): PropertyDecorator {
     name: 'isFallbackChains',
     validator: {
       validate: (value: unknown) =>
-        Object.values(value as object).every((chain) => Array.isArray(chain) && chain.every((model) => typeof model === 'string')),
-      defaultMessage: () => 'fallbackModels must map each model to an array of model names',
+        Object.entries(value as object).every(
+          ([model, chain]) => !hasControlCharacters(model) && Array.isArray(chain) && chain.every((fallback) => typeof fallback === 'string' && !hasControlCharacters(fallback)),
+        ),
+      defaultMessage: () => 'fallbackModels must map each model to an array of model names, without control characters',
     },
   });
 }
@@ -36,10 +50,11 @@ export class TenantLimitsDto implements TenantLimits {
   @CountLimit('Prompt and completion tokens per UTC month.')
   tokensPerMonth: number | null;
 
-  @ApiProperty({ type: Number, minimum: 0, nullable: true, description: 'Spend per UTC month, in USD, priced from config/models.yaml.' })
+  @ApiProperty({ type: Number, minimum: 0, maximum: MAX_COST_USD, nullable: true, description: 'Spend per UTC month, in USD, priced from config/models.yaml.' })
   @ValidateIf(isNotNull)
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
+  @Max(MAX_COST_USD)
   costPerMonthUsd: number | null;
 
   @CountLimit('Requests in flight at once.')
@@ -49,6 +64,7 @@ export class TenantLimitsDto implements TenantLimits {
   @ValidateIf(isNotNull)
   @IsArray()
   @IsString({ each: true })
+  @HasNoControlCharacters({ each: true })
   allowedModels: string[] | null;
 
   @ApiProperty({

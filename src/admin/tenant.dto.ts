@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CreateTenantInput, TENANT_ID_PATTERN, TenantStatus, TenantView, UpdateTenantInput } from '@tollgate/ai';
 import { IsBoolean, IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { TENANT_ID_RULE } from './admin-params';
-import { IsOmittable } from './admin-validation';
+import { HasNoControlCharacters, IsOmittable } from './admin-validation';
 import { LimitOverridesDto, TenantLimitsDto } from './tenant-limits.dto';
 
 const TENANT_STATUSES: TenantStatus[] = ['active', 'disabled'];
@@ -16,6 +16,7 @@ export class CreateTenantDto implements CreateTenantInput {
 
   @ApiProperty({ maxLength: 200, example: 'Acme Corp' })
   @IsString()
+  @HasNoControlCharacters()
   @IsNotEmpty()
   @MaxLength(200)
   name: string;
@@ -23,6 +24,7 @@ export class CreateTenantDto implements CreateTenantInput {
   @ApiPropertyOptional({ description: 'A plan of config/plans.yaml.', default: 'default', example: 'pro' })
   @IsOmittable()
   @IsString()
+  @HasNoControlCharacters()
   @IsNotEmpty()
   @MaxLength(64)
   plan?: string;
@@ -32,6 +34,7 @@ export class UpdateTenantDto implements UpdateTenantInput {
   @ApiPropertyOptional({ maxLength: 200 })
   @IsOmittable()
   @IsString()
+  @HasNoControlCharacters()
   @IsNotEmpty()
   @MaxLength(200)
   name?: string;
@@ -39,6 +42,7 @@ export class UpdateTenantDto implements UpdateTenantInput {
   @ApiPropertyOptional({ description: 'A plan of config/plans.yaml; the tenant keeps its overrides.' })
   @IsOmittable()
   @IsString()
+  @HasNoControlCharacters()
   @IsNotEmpty()
   @MaxLength(64)
   plan?: string;

@@ -22,7 +22,7 @@ import {
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
-import { IsOmittable } from '../admin/admin-validation';
+import { hasControlCharacters, HasNoControlCharacters, IsOmittable } from '../admin/admin-validation';
 
 // OpenAI's request body, field by field. Every message is `expected …`: the validation pipe writes
 // it as "Invalid '<param>': expected …" (or "Missing required parameter: …"). `@IsOptional()` marks
@@ -39,12 +39,23 @@ const expecting = (what: string) => ({ message: `expected ${what}` });
 const INT32_MAX = 2 ** 31 - 1;
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const FUNCTION_NAME_RULE = "1 to 64 letters, digits, '_' or '-'";
+// OpenAI's limit on the tokens one request may bias.
+const MAX_LOGIT_BIAS_ENTRIES = 300;
+
+/** A string that names something (a model, a user, a tool call): text, but no control characters. */
+const NamingString = (what: string): PropertyDecorator =>
+  applyDecorators(IsString(expecting(what)), HasNoControlCharacters(expecting(`${what}, without control characters`)));
 
 /**
  * Keeps an opaque JSON value (a JSON Schema, metadata) exactly as sent: class-transformer's copy
  * would drop keys that shadow Object.prototype (`toString`, `valueOf`, …).
  */
-const AsSent = (): PropertyDecorator => Transform(({ obj, key }) => (obj as JsonObject)[key], { toClassOnly: true });
+const AsSent = (): PropertyDecorator =>
+  applyDecorators(
+    // class-transformer copies the value before the Transform replaces it, in time quadratic in its keys: an empty class makes that copy cheap.
+    Type(() => NotCopied),
+    Transform(({ obj, key }) => (obj as JsonObject)[key], { toClassOnly: true }),
+  );
 
 /** A nested object of one class; `what` says its shape. */
 function NestedObject(type: () => DtoClass, what: string): PropertyDecorator {
@@ -68,8 +79,7 @@ function OneOf(field: string, variants: Record<string, DtoClass>, options: { eac
     return plainToInstance(variant, value);
   };
   return applyDecorators(
-    // class-transformer copies the value before the Transform below replaces it: an empty class makes that copy cheap.
-    Type(() => NotCopied),
+    Type(() => NotCopied), // as in AsSent
     Transform(
       ({ obj, key }) => {
         const sent = (obj as JsonObject)[key];
@@ -121,7 +131,7 @@ function IsMapOf(name: string, what: string, maxEntries: number, isEntry: (key: 
   });
 }
 
-const OptionalName = (): PropertyDecorator => applyDecorators(IsOmittable(), IsString(expecting('a string')));
+const OptionalName = (): PropertyDecorator => applyDecorators(IsOmittable(), NamingString('a string'));
 
 // Content parts
 
@@ -184,12 +194,12 @@ function MessageContent(parts: Record<string, DtoClass>, required: (message: Jso
 // Messages
 
 export class FunctionCallDto {
-  @IsString(expecting('the name of the function called')) name: string;
+  @NamingString('the name of the function called') name: string;
   @IsString(expecting('the arguments, as a JSON string')) arguments: string;
 }
 
 export class ToolCallDto {
-  @IsString(expecting('the id of the tool call')) @IsNotEmpty(expecting('the id of the tool call')) id: string;
+  @NamingString('the id of the tool call') @IsNotEmpty(expecting('the id of the tool call')) id: string;
   @Equals('function', expecting("'function'")) type: 'function';
   @NestedObject(() => FunctionCallDto, '{ name, arguments }') function: FunctionCallDto;
 }
@@ -238,7 +248,7 @@ export class AssistantMessageDto {
 export class ToolMessageDto {
   @Equals('tool') role: 'tool';
   @MessageContent(TEXT_PARTS) content: string | TextPartDto[];
-  @IsString(expecting('the id of the tool call this message answers')) @IsNotEmpty(expecting('the id of the tool call this message answers'))
+  @NamingString('the id of the tool call this message answers') @IsNotEmpty(expecting('the id of the tool call this message answers'))
   tool_call_id: string;
 }
 
@@ -267,7 +277,7 @@ export class ToolDto {
 }
 
 export class ToolChoiceFunctionDto {
-  @IsString(expecting('the name of a tool')) name: string;
+  @NamingString('the name of a tool') name: string;
 }
 
 export class NamedToolChoiceDto {
@@ -329,20 +339,20 @@ export class ForwardedChatFieldsDto {
   @NumberFrom(-(2 ** 63), 2 ** 63 - 1, { integer: true, what: 'a 64-bit integer' }) seed?: number | null;
 
   @IsOptional()
-  @IsMapOf('isLogitBias', 'an object mapping token ids to numbers from -100 to 100', Infinity, (token, bias) =>
+  @IsMapOf('isLogitBias', `an object mapping at most ${MAX_LOGIT_BIAS_ENTRIES} token ids to numbers from -100 to 100`, MAX_LOGIT_BIAS_ENTRIES, (token, bias) =>
     /^\d+$/.test(token) && typeof bias === 'number' && bias >= -100 && bias <= 100,
   )
   @AsSent()
   logit_bias?: Record<string, number> | null;
 
-  @IsOmittable() @IsString(expecting('a string of up to 256 characters')) @MaxLength(256, expecting('a string of up to 256 characters')) user?: string;
-  @IsOptional() @IsString(expecting('a string')) safety_identifier?: string | null;
-  @IsOptional() @IsString(expecting('a string')) prompt_cache_key?: string | null;
+  @IsOmittable() @NamingString('a string of up to 256 characters') @MaxLength(256, expecting('a string of up to 256 characters')) user?: string;
+  @IsOptional() @NamingString('a string') safety_identifier?: string | null;
+  @IsOptional() @NamingString('a string') prompt_cache_key?: string | null;
 }
 
 /** OpenAI's chat completion request: the fields the gateway checks in depth, and the allow-list it forwards. */
 export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
-  @IsString(expecting('a model name of 1 to 256 characters'))
+  @NamingString('a model name of 1 to 256 characters')
   @IsNotEmpty(expecting('a model name of 1 to 256 characters'))
   @MaxLength(256, expecting('a model name of 1 to 256 characters'))
   model: string;
@@ -400,9 +410,9 @@ export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
   @IsOptional()
   @IsMapOf(
     'isMetadata',
-    'at most 16 pairs of a key of up to 64 characters and a string value of up to 512 characters',
+    'at most 16 pairs of a key of up to 64 characters, without control characters, and a string value of up to 512 characters',
     16,
-    (key, value) => key.length <= 64 && typeof value === 'string' && value.length <= 512,
+    (key, value) => key.length <= 64 && !hasControlCharacters(key) && typeof value === 'string' && value.length <= 512,
   )
   @AsSent()
   metadata?: Record<string, string> | null;

@@ -21,6 +21,9 @@ export type SecretProviderName = 'env' | 'file' | 'aws' | 'azure';
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const DEFAULT_STATUS_URL = 'https://status.openai.com/api/v2/status.json';
 
+/** A TCP port, 1 to 65535, without leading zeros. */
+const TCP_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+
 const trimmed = () => Transform(({ value }) => (typeof value === 'string' ? value.trim() || undefined : value));
 
 /** The gateway's environment, exactly as DESIGN.md's configuration table names it. */
@@ -83,6 +86,13 @@ export class EnvironmentVariables {
   @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters long' })
   ADMIN_TOKEN?: string;
 
+  /**
+   * The bearer token Prometheus presents on GET /metrics, which names every tenant with its tokens and
+   * cost. Required in production; elsewhere, without it, /metrics is open.
+   */
+  @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
+  METRICS_TOKEN?: string;
+
   @trimmed() @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
   DATABASE_URL = 'sqlite:./data/tollgate.sqlite';
 
@@ -138,6 +148,22 @@ export class EnvironmentVariables {
   @IsInt({ message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
   @Min(1024, { message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
   MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+  /** How long a client has to send a request's headers, from its first byte or from the connection. */
+  @Type(() => Number) @IsInt() @Min(1)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  /** How long a client has to send a whole request, headers and body; the answer may take longer. */
+  @Type(() => Number) @IsInt() @Min(1)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /** How long an idle keep-alive connection stays open: longer than the load balancer's idle timeout (often 60 s). */
+  @Type(() => Number) @IsInt() @Min(1)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+  /** Connections open at once; more are dropped. Keep it under the descriptor limit (ulimit -n) less what the upstream, database and Redis need. */
+  @Type(() => Number) @IsInt() @Min(1)
+  HTTP_MAX_CONNECTIONS = 800;
 
   /** Tenants that get a metric label of their own (the first seen); the others are counted as `other`. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
@@ -204,6 +230,20 @@ export class EnvironmentVariables {
   })
   AI_JOBS_WEBHOOK_ALLOWED_HOSTS?: string;
 
+  /** `443,8443`: the ports job webhooks may be sent to (a URL without one uses 443 for https, 80 for http). */
+  @trimmed() @IsOptional() @Matches(new RegExp(`^${TCP_PORT}(,\\s*${TCP_PORT})*$`), {
+    message: 'AI_JOBS_WEBHOOK_ALLOWED_PORTS must be a comma-separated list of ports from 1 to 65535, e.g. "443,8443"',
+  })
+  AI_JOBS_WEBHOOK_ALLOWED_PORTS?: string;
+
+  /** Send job webhooks over plain http too (off: https only). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'AI_JOBS_WEBHOOK_ALLOW_HTTP must be true or false' })
+  AI_JOBS_WEBHOOK_ALLOW_HTTP?: 'true' | 'false';
+
+  /** Send job webhooks to loopback, link-local and private addresses too (off: a host resolving to one is refused). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES must be true or false' })
+  AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES?: 'true' | 'false';
+
   /** The BullMQ key prefix on Redis: deployments that share a Redis need one each. */
   @trimmed() @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'AI_JOBS_QUEUE_PREFIX must be 1 to 64 letters, digits, "_" or "-"' })
   AI_JOBS_QUEUE_PREFIX?: string;
@@ -244,5 +284,8 @@ function productionProblems(variables: EnvironmentVariables): string[] {
     problems.push('OPENAI_API_KEY is required in production (AI_SECRET_PROVIDER=env): the gateway has no upstream key');
   }
   if (!variables.ADMIN_TOKEN) problems.push('ADMIN_TOKEN is required in production');
+  if (!variables.METRICS_TOKEN) {
+    problems.push("METRICS_TOKEN is required in production: /metrics shows every tenant's usage, so Prometheus must send it as a bearer token");
+  }
   return problems;
 }

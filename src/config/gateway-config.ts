@@ -2,6 +2,7 @@ import type { AiModuleOptions } from '@tollgate/ai';
 import { randomBytes } from 'node:crypto';
 import { Catalogs, loadCatalogs } from './catalog-files';
 import { EnvironmentVariables, validateEnvironment } from './environment';
+import type { HttpServerLimits } from '../http/http-server';
 import { toOpenAiError } from '../http/openai-error';
 
 export interface GatewayConfig {
@@ -15,11 +16,15 @@ export interface GatewayConfig {
   /** ADMIN_TOKEN, or outside production one generated for this run (`adminTokenGenerated`). */
   adminToken: string;
   adminTokenGenerated: boolean;
+  /** METRICS_TOKEN: the bearer token GET /metrics asks for; undefined (outside production only) leaves it open. */
+  metricsToken?: string;
   databaseUrl: string;
   redisUrl?: string;
   statusUrl: string;
   /** MAX_BODY_BYTES: the largest request body the gateway reads. */
   maxBodyBytes: number;
+  /** HTTP_*: what slow or idle clients may hold of the server. */
+  http: HttpServerLimits;
   logLevel: string;
   /** SHUTDOWN_READINESS_DELAY_MS: how long readiness fails before the server closes on SIGTERM. */
   shutdownReadinessDelayMs: number;
@@ -48,10 +53,17 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     // Validation has already stopped a production start without ADMIN_TOKEN.
     adminToken: vars.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !vars.ADMIN_TOKEN,
+    metricsToken: vars.METRICS_TOKEN,
     databaseUrl: vars.DATABASE_URL,
     redisUrl: vars.REDIS_URL,
     statusUrl: vars.OPENAI_STATUS_URL,
     maxBodyBytes: vars.MAX_BODY_BYTES,
+    http: {
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: vars.HTTP_MAX_CONNECTIONS,
+    },
     logLevel: vars.LOG_LEVEL,
     shutdownReadinessDelayMs: vars.SHUTDOWN_READINESS_DELAY_MS,
     policies: policiesFrom(vars, catalogs),
@@ -95,6 +107,9 @@ function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayCo
       leaseMs: vars.AI_JOBS_LEASE_MS,
       shutdownGraceMs: vars.AI_JOBS_SHUTDOWN_GRACE_MS,
       webhookAllowedHosts: vars.AI_JOBS_WEBHOOK_ALLOWED_HOSTS?.split(',').map((host) => host.trim()),
+      webhookAllowedPorts: vars.AI_JOBS_WEBHOOK_ALLOWED_PORTS?.split(',').map(Number),
+      webhookAllowHttp: vars.AI_JOBS_WEBHOOK_ALLOW_HTTP === undefined ? undefined : vars.AI_JOBS_WEBHOOK_ALLOW_HTTP === 'true',
+      webhookAllowPrivateAddresses: vars.AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES === undefined ? undefined : vars.AI_JOBS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true',
       webhookSecret: vars.AI_JOBS_WEBHOOK_SECRET,
       queuePrefix: vars.AI_JOBS_QUEUE_PREFIX,
       // A job's error reads exactly as the same failure would have over HTTP.

@@ -12,6 +12,8 @@ export class OpenAiErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    // An upload the client aborted fails here as a socket error: nobody is left to answer, nothing failed (the request line says request_aborted).
+    if (request.raw.readableAborted || reply.raw.destroyed) return;
     const response = toOpenAiError(exception, request.id);
     const { code, type } = response.body.error;
     annotateRequestLog(request.raw, { errorCode: isAiError(exception) ? exception.code : (code ?? type) });

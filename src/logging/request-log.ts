@@ -47,9 +47,16 @@ export function callLogFields(call: CallRecord): RequestLogFields {
   };
 }
 
-/** The line's fields, with an outcome for requests that never reached the library (a bad key, a bad body). */
+/** The outcome of a request whose client left before the answer was sent, as the library names it. */
+const REQUEST_ABORTED = 'request_aborted';
+
+/** The line's fields, with an outcome for requests that never reached the library (a bad key, a bad body, an aborted upload). */
 export function requestLogFieldsOf(request: IncomingMessage, response: ServerResponse): RequestLogFields {
   const fields = (request as AnnotatedRequest)[FIELDS] ?? {};
-  const outcome = fields.outcome ?? (response.statusCode < 400 ? 'success' : (fields.errorCode ?? `http_${response.statusCode}`));
-  return { ...fields, outcome };
+  return { ...fields, outcome: fields.outcome ?? outcomeOf(response, fields) };
+}
+
+function outcomeOf(response: ServerResponse, fields: RequestLogFields): string {
+  if (!response.writableFinished) return REQUEST_ABORTED;
+  return response.statusCode < 400 ? 'success' : (fields.errorCode ?? `http_${response.statusCode}`);
 }

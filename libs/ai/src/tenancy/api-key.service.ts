@@ -80,11 +80,21 @@ export class ApiKeyService {
       if (result.affected) return;
       if (!(await manager.existsBy(ApiKeyEntity, { id: keyId, tenantId }))) throw new ApiKeyNotFoundError(keyId);
     });
+    this.owners.deleteWhere((owner) => owner?.keyId === keyId);
   }
 
   /** Whether the tenant's key is issued and not revoked, read from the database (never the cache): for work done later in its name. */
   async isLive(tenantId: string, keyId: string): Promise<boolean> {
     return this.db.manager.existsBy(ApiKeyEntity, { id: keyId, tenantId, revokedAt: IsNull() });
+  }
+
+  /**
+   * Forgets what is cached about a tenant's keys when it is disabled or enabled, so that on this
+   * replica they stop or start working at once, not a cache TTL later. A refused key is cached
+   * without its tenant: every refusal is forgotten.
+   */
+  forgetTenant(tenantId: string): void {
+    this.owners.deleteWhere((owner) => owner === null || owner.tenantId === tenantId);
   }
 
   /**

@@ -5,6 +5,7 @@ import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { InvalidLimitsError, InvalidTenantIdError, TenantDisabledError, TenantExistsError, TenantNotFoundError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
+import { ApiKeyService } from './api-key.service';
 import { PlanCatalog } from './plan-catalog';
 import { TenantEntity, TenantStatus } from './tenant.entity';
 import { CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TenantLimits } from './tenant-limits';
@@ -59,6 +60,7 @@ export class TenantService {
   constructor(
     private readonly db: Database,
     private readonly plans: PlanCatalog,
+    private readonly keys: ApiKeyService,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {
@@ -90,7 +92,9 @@ export class TenantService {
 
   async update(id: string, changes: UpdateTenantInput): Promise<TenantView> {
     if (changes.plan !== undefined) this.plans.limitsOf(changes.plan);
-    return this.modify(id, (tenant) => Object.assign(tenant, definedOnly(changes)));
+    const updated = await this.modify(id, (tenant) => Object.assign(tenant, definedOnly(changes)));
+    if (changes.status !== undefined) this.keys.forgetTenant(id);
+    return updated;
   }
 
   /** Disables the tenant: its keys stop working, its ledger is kept. */
@@ -172,12 +176,13 @@ export function assertTenantId(id: string): void {
 function assertValidOverrides(overrides: LimitOverrides, knownModels: string[]): void {
   for (const field of COUNT_LIMITS) {
     const value = overrides[field];
-    if (value !== undefined && value !== null && !(Number.isInteger(value) && value >= 0)) {
+    // Stored in BIGINT columns and summed in JavaScript numbers: the safe integers bound both.
+    if (value !== undefined && value !== null && !(Number.isSafeInteger(value) && value >= 0)) {
       throw new InvalidLimitsError(`'${field}' must be a whole number of 0 or more, or null for no limit.`, field);
     }
   }
   const cost = overrides.costPerMonthUsd;
-  if (cost !== undefined && cost !== null && !(Number.isFinite(cost) && cost >= 0)) {
+  if (cost !== undefined && cost !== null && !(Number.isFinite(cost) && cost >= 0 && Number.isSafeInteger(Math.ceil(cost * 1_000_000)))) {
     throw new InvalidLimitsError(`'costPerMonthUsd' must be a number of 0 or more, or null for no limit.`, 'costPerMonthUsd');
   }
   if (overrides.contextPolicy !== undefined && !CONTEXT_POLICIES.includes(overrides.contextPolicy)) {

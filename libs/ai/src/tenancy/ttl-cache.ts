@@ -26,4 +26,9 @@ export class TtlCache<T> {
   delete(key: string): void {
     this.entries.delete(key);
   }
+
+  /** Forgets every entry whose value matches. */
+  deleteWhere(matches: (value: T) => boolean): void {
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
+  }
 }
