@@ -40,6 +40,9 @@ const EXPECTED_METRICS = [
   'tollgate_tenant_quota_remaining_ratio',
   'tollgate_job_wait_seconds',
   'tollgate_jobs_finished_total',
+  'tollgate_job_webhooks_total',
+  'tollgate_ledger_dead_letters_total',
+  'tollgate_dependency_up',
 ];
 const HISTOGRAMS = ['tollgate_request_duration_seconds', 'tollgate_upstream_attempt_duration_seconds', 'tollgate_job_wait_seconds'];
 const KNOWN_SERIES = new Set([
@@ -165,6 +168,16 @@ describe('Deployment and observability files', () => {
       expect(job.metrics_path ?? '/metrics').toBe('/metrics');
       expect(job.scrape_interval ?? config.global?.scrape_interval).toBe('15s');
     });
+
+    it('should scrape with the metrics token, read from the secret docker-compose mounts, never written in the file', () => {
+      const job = yamlOf('config/prometheus/prometheus.yml').scrape_configs.find((scrape: { job_name: string }) => scrape.job_name === 'tollgate');
+      expect(job.authorization).toEqual({ type: 'Bearer', credentials_file: '/run/secrets/metrics-token' });
+
+      const compose = yamlOf('docker-compose.yml');
+      expect(compose.secrets['metrics-token']).toEqual({ environment: 'METRICS_TOKEN' });
+      expect(compose.services.prometheus.secrets).toContain('metrics-token');
+      expect(compose.services.gateway.environment.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN:\?/);
+    });
   });
 
   describe('Grafana', () => {
@@ -229,10 +242,15 @@ describe('Deployment and observability files', () => {
       const admin = env.find((variable) => variable.name === 'ADMIN_TOKEN');
       expect(admin?.value).toBeUndefined();
       expect(admin?.valueFrom?.secretKeyRef).toBeDefined();
+      // Production does not start without it, and /metrics answers only its bearer.
+      const metrics = env.find((variable) => variable.name === 'METRICS_TOKEN');
+      expect(metrics?.value).toBeUndefined();
+      expect(metrics?.valueFrom?.secretKeyRef).toEqual({ name: 'tollgate-metrics', key: 'metrics-token' });
 
       const configMap = yamlOf('config/k8s/configmap.yaml');
       expect(Object.keys(configMap.data)).not.toEqual(expect.arrayContaining(['OPENAI_API_KEY']));
       expect(Object.keys(configMap.data)).not.toEqual(expect.arrayContaining(['ADMIN_TOKEN']));
+      expect(Object.keys(configMap.data)).not.toEqual(expect.arrayContaining(['METRICS_TOKEN']));
       expect(configMap.data).toMatchObject({ NODE_ENV: 'production', DATABASE_URL: expect.any(String), REDIS_URL: expect.any(String) });
       expect(read('config/k8s/deployment.yaml')).not.toMatch(/sk-[A-Za-z0-9]/);
     });
