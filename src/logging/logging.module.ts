@@ -81,6 +81,8 @@ export function requestLoggerOptions(level: string, destination?: DestinationStr
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
     customSuccessObject: (request, response, value: object) => ({ ...value, ...requestLogFieldsOf(request, response) }),
-    customErrorObject: (request, response, _error, value: object) => ({ ...value, ...requestLogFieldsOf(request, response) }),
+    // No `err`: for a 5xx pino-http makes one up, stack and all, on every request line; an unexpected
+    // error is logged once, whole, by the exception filter, and an outage once per change of state.
+    customErrorObject: (request, response, _error, { err: _made, ...value }: { err?: unknown }) => ({ ...value, ...requestLogFieldsOf(request, response) }),
   };
 }

@@ -138,5 +138,9 @@ describeWithPostgres('A PostgreSQL outage', (databaseServer) => {
     expect(await gaugeOf(gateway, 'database')).toBe(1);
     expect(transitionsOf(gateway, 'database')).toEqual([expect.stringMatching(/^database unreachable/), expect.stringMatching(/^database reachable again/)]);
     expect(gateway.log.entries().filter((entry) => String(entry.msg).includes('failed unexpectedly'))).toEqual([]);
+    // One line per request still, the access log's, but without a stack trace: the outage is told once, above.
+    const refused = gateway.log.entries().filter((entry) => entry.errorCode === 'dependency_unavailable');
+    expect(refused.length).toBeGreaterThanOrEqual(6);
+    expect(refused.filter((entry) => JSON.stringify(entry).includes('"stack"'))).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { TokenCounter } from '../context/token-counter';
 import { AiMetrics } from '../telemetry/ai-metrics';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
-import { isAiError, ModelNotAllowedError } from '../errors/ai-errors';
+import { DependencyUnavailableError, isAiError, ModelNotAllowedError } from '../errors/ai-errors';
 import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
@@ -200,7 +200,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     try {
       return await this.quota.billExpired(this.clock.now());
     } catch (error) {
-      this.logger.error(`could not bill expired reservations: ${(error as Error).message}`);
+      if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not bill expired reservations: ${(error as Error).message}`);
       return 0;
     }
   }
@@ -211,7 +211,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.quota.renew([...this.live.keys()], this.clock.now() + this.options.tenancy.reservationTtlMs);
     } catch (error) {
-      this.logger.error(`could not renew ${this.live.size} reservations: ${(error as Error).message}`);
+      if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not renew ${this.live.size} reservations: ${(error as Error).message}`);
     }
   }
 

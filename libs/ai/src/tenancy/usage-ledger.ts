@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
+import { DependencyUnavailableError } from '../errors/ai-errors';
 import { AiMetrics } from '../telemetry/ai-metrics';
 import { QuotaRepository, Reservation, Settlement } from './quota.repository';
 import { UsageRecordEntity } from './usage-record.entity';
@@ -57,6 +58,11 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.quota.settleAll(settlements);
     } catch (error) {
+      // An outage is logged once, by the database's status; the settlements wait for it to end.
+      if (error instanceof DependencyUnavailableError) {
+        this.buffer.unshift(...settlements);
+        return;
+      }
       this.logger.warn(`could not write ${settlements.length} settlements at once (${messageOf(error)}): writing them one by one`);
       await this.writeOneByOne(settlements);
     }
@@ -67,7 +73,7 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
       try {
         await this.quota.settleAll([settlement]);
       } catch (error) {
-        if (!(await this.deadLetter(settlement, error))) {
+        if (error instanceof DependencyUnavailableError || !(await this.deadLetter(settlement, error))) {
           // The database itself is failing: keep this one and the rest for the next flush.
           this.buffer.unshift(...settlements.slice(index));
           return;
@@ -80,7 +86,7 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.quota.deadLetter(settlement, messageOf(refusal), this.clock.now());
     } catch (error) {
-      this.logger.error(`could not write settlements (${messageOf(error)}): kept for the next flush`);
+      if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not write settlements (${messageOf(error)}): kept for the next flush`);
       return false;
     }
     this.metrics.ledgerDeadLetters.inc();

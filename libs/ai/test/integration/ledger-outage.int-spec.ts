@@ -1,0 +1,45 @@
+import { startTcpProxy, TcpProxy } from '../../../../test/support/tcp-proxy';
+import { aChatRequest } from '../factories';
+import { aTenant, query, Replica, startReplica } from './replica';
+import { describeWithPostgres, postgresDatabases } from './services';
+
+const CALLS = 20;
+
+/** Settlements and ledger rows are written behind the calls: a database away for a while must lose none of them. */
+describeWithPostgres('Settlements while PostgreSQL is away', (url) => {
+  const databases = postgresDatabases(url);
+  let proxy: TcpProxy;
+  let replica: Replica;
+
+  beforeAll(async () => {
+    const direct = new URL(await databases.fresh());
+    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    direct.host = `127.0.0.1:${proxy.port}`;
+    replica = await startReplica({ database: { url: direct.toString() }, tenancy: { ledgerFlushIntervalMs: 50 } });
+  });
+  afterAll(async () => {
+    await proxy.restore().catch(() => undefined);
+    await replica.close();
+    await proxy.close();
+  });
+
+  it('should write every settlement once the database is back, counters and ledger agreeing', async () => {
+    const tenant = await aTenant(replica, { tokensPerMonth: 1_000_000 });
+    const admissions = await Promise.all(
+      Array.from({ length: CALLS }, (_, i) => replica.governance.admit(aChatRequest({ max_tokens: 100 }), { tenantId: tenant.id, requestId: `outage-${i}`, stream: false })),
+    );
+
+    await proxy.cut();
+    for (const admission of admissions) admission.finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 5, completionTokens: 7 } });
+    // Several flushes fail while the database is away.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await proxy.restore();
+    await replica.governance.drain();
+
+    const [ledger] = await query(replica.database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    expect({ rows: Number(ledger.rows), tokens: Number(ledger.tokens) }).toEqual({ rows: CALLS, tokens: CALLS * 12 });
+    expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: CALLS, tokensThisMonth: CALLS * 12 });
+    expect(await query(replica.database, 'SELECT id FROM reservations')).toEqual([]);
+    expect(await query(replica.database, 'SELECT id FROM usage_dead_letters')).toEqual([]);
+  });
+});
