@@ -16,7 +16,7 @@ import { CallListener } from './telemetry/call-events';
 import { TenantRateLimitStates } from './limits/rate-limit-state';
 import { Admission, AdmissionContext, CallEnd, Governance } from './tenancy/governance';
 import { ChatStream, primeStream, relayStream, StreamEnd } from './upstream/chat-stream';
-import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
+import { CallContext, fallbackChainOf, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 import { ChatCompletionJob, JobContext, JobsService, SubmittedJob } from './jobs/jobs.service';
 
@@ -231,7 +231,7 @@ export class AiService {
   }
 
   private admissionContext(context: ChatContext, stream: boolean, model: string, promptTokens: number, tenant: ActiveTenant): AdmissionContext {
-    const fallbacks = (tenant.limits.fallbackModels ?? this.options.fallbackModels)[model] ?? [];
+    const fallbacks = fallbackChainOf(tenant.limits.fallbackModels ?? this.options.fallbackModels, model);
     const requestId = context.requestId ?? randomUUID();
     return {
       tenantId: context.tenantId,

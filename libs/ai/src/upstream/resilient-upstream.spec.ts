@@ -261,6 +261,15 @@ describe(ResilientUpstream.name, () => {
   describe('fallbacks', () => {
     const fallbackModels = { [PRIMARY]: [FALLBACK, SECOND_FALLBACK] };
 
+    it('should find no fallbacks for a model named after an Object.prototype member of a plain chain table', async () => {
+      await setUp();
+      upstream.always(respond(aChatCompletion()));
+
+      const { value } = await callAndWait(60_000, { fallbackModels: {} }, 'constructor');
+
+      expect(value).toMatchObject({ model: 'constructor', attempts: 1 });
+    });
+
     it('should try the fallback after the retries of a retryable failure, and name the model that answered', async () => {
       await setUp({ fallbackModels, retry: { maxAttempts: 2 } });
       upstream.script(PRIMARY, fail(anApiError(503))).script(FALLBACK, respond(aChatCompletion({ model: FALLBACK })));

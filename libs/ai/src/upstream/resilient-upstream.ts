@@ -66,6 +66,11 @@ interface CallState {
   replacementKey?: string;
 }
 
+/** The models to try after `model`: its own entry only, never one it inherits (`constructor`, `toString`…). */
+export function fallbackChainOf(chains: Record<string, string[]>, model: string): string[] {
+  return Object.hasOwn(chains, model) ? chains[model] : [];
+}
+
 /**
  * The one layer that retries: retry( breaker( timeout( attempt ) ) ), model by model through
  * the configured fallbacks, inside one deadline and the process's retry budget.
@@ -91,7 +96,7 @@ export class ResilientUpstream {
       attempts: 0,
     };
     this.budget.recordRequest();
-    const fallbacks = (context.fallbackModels ?? this.options.fallbackModels)[model] ?? [];
+    const fallbacks = fallbackChainOf(context.fallbackModels ?? this.options.fallbackModels, model);
     try {
       return await this.callWithFallbacks([model, ...fallbacks], state, attempt);
     } catch (error) {
