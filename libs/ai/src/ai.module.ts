@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from './ai-module-options';
 import { AiLifecycle } from './ai-lifecycle';
 import { AiService } from './ai.service';
+import { ChatPipeline } from './chat/chat-pipeline';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, RESOLVED_AI_OPTIONS } from './ai.module-definition';
 import { Clock, SystemClock } from './common/clock';
 import { Random } from './common/random';
@@ -129,6 +130,7 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, RESOLVED_AI_OPTIONS] },
     JobsService,
     JobRunner,
+    ChatPipeline,
     AiService,
     AiLifecycle,
   ],

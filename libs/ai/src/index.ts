@@ -23,7 +23,7 @@ export type {
 export { AiService } from './ai.service';
 export { DEFAULT_IMAGE_TOKENS, UNLISTED_MODEL_FILE_TOKENS } from './context/media-token-bounds';
 export { UNLISTED_MODEL_COMPLETION_BOUND } from './context/model-registry';
-export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './ai.service';
+export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './chat/chat-request';
 export type { ContextAction } from './context/context-fitter';
 export type { ChatStream } from './upstream/chat-stream';
 export { BreakerRegistry } from './upstream/breaker-registry';

@@ -1,5 +1,6 @@
 import { resolveAiOptions } from '../ai-module-options';
-import type { AiService, ChatContext, ChatResult } from '../ai.service';
+import type { ChatPipeline } from '../chat/chat-pipeline';
+import type { ChatContext, ChatResult } from '../chat/chat-request';
 import { TenantQuotaExceededError, UpstreamBadRequestError, UpstreamRateLimitedError } from '../errors/ai-errors';
 import { useFakeTime } from '../../test/async';
 import { aChatCompletion, aChatRequest } from '../../test/factories';
@@ -92,8 +93,8 @@ class FakeSubmitter implements Pick<TenantService, 'get'>, Pick<ApiKeyService, '
   }
 }
 
-/** `AiService.chat` answering from a script: a result, an error, or nothing until the call's signal aborts. */
-class FakeAi implements Pick<AiService, 'chat'> {
+/** `ChatPipeline.chat` answering from a script: a result, an error, or nothing until the call's signal aborts. */
+class FakeAi implements Pick<ChatPipeline, 'chat'> {
   readonly contexts: ChatContext[] = [];
 
   private calledBack?: () => void;
@@ -142,7 +143,7 @@ describe(JobRunner.name, () => {
     const queue: JobQueue = { enqueue: async () => undefined, remove: async () => undefined, start: async () => undefined, stop: async () => undefined };
     metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
     return new JobRunner(
-      ai as unknown as AiService,
+      ai as unknown as ChatPipeline,
       repository as unknown as JobRepository,
       queue,
       running,
@@ -157,7 +158,7 @@ describe(JobRunner.name, () => {
 
   const aResult = (): ChatResult => ({ completion: aChatCompletion(), model: 'gpt-4o', attempts: 1, rateLimits: {}, context: { action: 'none', promptTokens: 5, removedMessages: 0 } }) as ChatResult;
 
-  it('should run the job through AiService.chat as its tenant, with a request id of the job and run, deferring retry-after', async () => {
+  it('should run the job through ChatPipeline.chat as its tenant, with a request id of the job and run, deferring retry-after', async () => {
     const ai = new FakeAi(aResult());
 
     await aRunner(ai).run(aClaimedJob({ runs: 2, contextPolicy: 'trim' }));

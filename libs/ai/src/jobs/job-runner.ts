@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
-import { AiService, ChatRequest } from '../ai.service';
+import { ChatPipeline } from '../chat/chat-pipeline';
+import { ChatRequest } from '../chat/chat-request';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { AiErrorCode, isAiError, TenantDisabledError } from '../errors/ai-errors';
@@ -30,7 +31,7 @@ const KEY_REVOKED: JobErrorFields = {
 const WAITS_IN_QUEUE = new Set<AiErrorCode>(['rate_limit_exceeded', 'upstream_rate_limited', 'upstream_unavailable']);
 
 /**
- * Runs claimed jobs through `AiService.chat`, the guarded path every request takes, and settles
+ * Runs claimed jobs through `ChatPipeline.chat`, the guarded path every request takes, and settles
  * each once: the end is written only while the run still holds the job's lease.
  */
 @Injectable()
@@ -40,7 +41,7 @@ export class JobRunner implements OnApplicationBootstrap {
   private webhookSweeper?: NodeJS.Timeout;
 
   constructor(
-    private readonly ai: AiService,
+    private readonly pipeline: ChatPipeline,
     private readonly repository: JobRepository,
     @InjectJobQueue() private readonly queue: JobQueue,
     private readonly running: RunningJobs,
@@ -74,7 +75,7 @@ export class JobRunner implements OnApplicationBootstrap {
     const heartbeat = this.keepLease(job);
     let completion: ChatCompletion;
     try {
-      ({ completion } = await this.ai.chat(JSON.parse(job.request) as ChatRequest, {
+      ({ completion } = await this.pipeline.chat(JSON.parse(job.request) as ChatRequest, {
         tenantId: job.tenantId,
         keyId: job.keyId ?? undefined,
         contextPolicy: (job.contextPolicy as ContextPolicy | null) ?? undefined,

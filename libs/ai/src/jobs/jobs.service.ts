@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
-import type { ChatRequest } from '../ai.service';
+import type { ChatRequest } from '../chat/chat-request';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';

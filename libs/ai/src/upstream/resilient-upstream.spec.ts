@@ -15,7 +15,7 @@ import { AiTestingModule, createAiTestingModule } from '../../test/ai-testing-mo
 import { track, useFakeTime } from '../../test/async';
 import { aChatCompletion, anApiError, anInsufficientQuotaError, aRateLimitError, UPSTREAM_REQUEST_ID } from '../../test/factories';
 import { fail, FakeUpstreamClient, hang, respond } from '../../test/fake-upstream-client';
-import { Attempt, CallContext, ResilientUpstream } from './resilient-upstream';
+import { Attempt, CallContext, fallbackChainOf, ResilientUpstream } from './resilient-upstream';
 
 const PRIMARY = 'gpt-4o';
 const FALLBACK = 'gpt-4o-mini';
@@ -261,13 +261,21 @@ describe(ResilientUpstream.name, () => {
   describe('fallbacks', () => {
     const fallbackModels = { [PRIMARY]: [FALLBACK, SECOND_FALLBACK] };
 
-    it('should find no fallbacks for a model named after an Object.prototype member of a plain chain table', async () => {
-      await setUp();
-      upstream.always(respond(aChatCompletion()));
+    it('should find no fallbacks for a model named after an Object.prototype member of a plain chain table', () => {
+      expect(fallbackChainOf({}, 'constructor')).toEqual([]);
+      expect(fallbackChainOf({ [PRIMARY]: [FALLBACK] }, 'toString')).toEqual([]);
+      expect(fallbackChainOf({ [PRIMARY]: [FALLBACK] }, PRIMARY)).toEqual([FALLBACK]);
+    });
 
-      const { value } = await callAndWait(60_000, { fallbackModels: {} }, 'constructor');
+    it("should try the caller's chain instead of the module's", async () => {
+      await setUp({ fallbackModels });
+      upstream.script(PRIMARY, fail(anApiError(404, { code: 'model_not_found' })));
+      upstream.script(SECOND_FALLBACK, respond(aChatCompletion()));
 
-      expect(value).toMatchObject({ model: 'constructor', attempts: 1 });
+      const { value } = await callAndWait(60_000, { fallbacks: [SECOND_FALLBACK] });
+
+      expect(value).toMatchObject({ model: SECOND_FALLBACK, attempts: 2 });
+      expect(upstream.calls.map((made) => made.model)).toEqual([PRIMARY, SECOND_FALLBACK]);
     });
 
     it('should try the fallback after the retries of a retryable failure, and name the model that answered', async () => {

@@ -26,8 +26,8 @@ export interface CallContext {
   signal?: AbortSignal;
   /** A shorter deadline than the configured total; a longer one is ignored. */
   timeoutMs?: number;
-  /** Fallback chains for this call, instead of the module's (a tenant's own). */
-  fallbackModels?: Record<string, string[]>;
+  /** The models to try after the requested one, when the caller has chosen them (a tenant's own chain). @default the module's `fallbackModels` of the model */
+  fallbacks?: string[];
   /**
    * When the upstream names its own wait (`retry-after`), fail at once with that wait instead of
    * sleeping it: a queued job waits in its queue, not in a retry loop. @default false
@@ -96,7 +96,7 @@ export class ResilientUpstream {
       attempts: 0,
     };
     this.budget.recordRequest();
-    const fallbacks = fallbackChainOf(context.fallbackModels ?? this.options.fallbackModels, model);
+    const fallbacks = context.fallbacks ?? fallbackChainOf(this.options.fallbackModels, model);
     try {
       return await this.callWithFallbacks([model, ...fallbacks], state, attempt);
     } catch (error) {

@@ -1,0 +1,200 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import { ResolvedAiOptions } from '../ai-module-options';
+import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { ContextFitter, ContextOutcome } from '../context/context-fitter';
+import { ModelRegistry } from '../context/model-registry';
+import { TokenCounter } from '../context/token-counter';
+import { isAiError, RequestAbortedError } from '../errors/ai-errors';
+import { Admission, CallEnd, Governance } from '../tenancy/governance';
+import { ActiveTenant } from '../tenancy/tenant.service';
+import { primeStream, relayStream, StreamEnd } from '../upstream/chat-stream';
+import { CallContext, CallOutcome, fallbackChainOf, ResilientUpstream } from '../upstream/resilient-upstream';
+import { InjectUpstreamClient, UpstreamClient } from '../upstream/upstream-client';
+import { ChatContext, ChatRequest, ChatResult, ChatStreamRequest, ContextReport, GovernedChatStream } from './chat-request';
+
+const SUMMARY_INSTRUCTIONS =
+  'Summarize the conversation below for the assistant that continues it: keep facts, decisions, names, numbers and open questions; ' +
+  'leave out pleasantries. Answer with the summary only.';
+const SUMMARY_MAX_TOKENS = 400;
+
+/** A request made ready for the upstream: who it is for, fitted to its window, and what it may be served by. */
+interface PreparedCall<T extends ChatRequest> {
+  tenant: ActiveTenant;
+  request: T;
+  report: ContextReport;
+  completionAllowance?: number;
+  /** The requested model, then its fallbacks: reserved as the dearest, tried in this order. */
+  servingModels: string[];
+  requestId: string;
+}
+
+/**
+ * The one ordered path of a chat call, for AiService and the job runner alike: resolve the tenant →
+ * fit the context → admit (limits and reservation) → call the upstream → settle. Each concern is
+ * worked out once, here, and handed on: the fallback chain, the completion allowance, the model checks.
+ */
+@Injectable()
+export class ChatPipeline {
+  private readonly logger = new Logger(ChatPipeline.name);
+
+  constructor(
+    private readonly upstream: ResilientUpstream,
+    private readonly governance: Governance,
+    private readonly tokens: TokenCounter,
+    private readonly registry: ModelRegistry,
+    private readonly fitter: ContextFitter,
+    @InjectUpstreamClient() private readonly client: UpstreamClient,
+    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+  ) {}
+
+  async chat(original: ChatRequest, context: ChatContext): Promise<ChatResult> {
+    const call = await this.prepare(original, context);
+    const admission = await this.admit(call, context, false);
+    try {
+      const outcome = await this.upstream.call(call.request.model, this.callContext(call, context), (model, control) =>
+        this.client.createChatCompletion({ ...call.request, model, stream: false }, control),
+      );
+      const { value: completion, model, attempts, upstreamRequestId } = outcome;
+      const text = completion.choices[0]?.message.content ?? null;
+      admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billed(completion.usage), upstreamRequestId, completion: text });
+      return { completion, model, attempts, upstreamRequestId, rateLimits: admission.rateLimits, context: call.report, completionAllowance: call.completionAllowance };
+    } catch (error) {
+      admission.finish(failure(error));
+      throw withRateLimits(error, admission);
+    }
+  }
+
+  /** Resolves once the first chunk has arrived, so that a failure before it is an ordinary error. */
+  async chatStream(original: ChatStreamRequest, context: ChatContext): Promise<GovernedChatStream> {
+    const call = await this.prepare(original, context);
+    const admission = await this.admit(call, context, true);
+    try {
+      const outcome = await this.upstream.call(call.request.model, this.callContext(call, context), async (model, control) => {
+        // Always asked upstream: settlement needs the real usage, whether or not the tenant wants to see it.
+        const body = { ...call.request, model, stream: true as const, stream_options: { ...original.stream_options, include_usage: true } };
+        const opened = await this.client.streamChatCompletion(body, control);
+        return { data: await primeStream(opened.data, control), requestId: opened.requestId };
+      });
+      const primed = outcome.value;
+      const chunks = relayStream(primed, {
+        idleMs: this.options.timeouts.streamIdleMs,
+        callerSignal: context.signal,
+        forwardUsage: original.stream_options?.include_usage === true,
+        onEnd: (end) => admission.finish(this.streamEnd(end, outcome, admission)),
+      });
+      return {
+        model: outcome.model,
+        attempts: outcome.attempts,
+        upstreamRequestId: outcome.upstreamRequestId,
+        rateLimits: admission.rateLimits,
+        context: call.report,
+        completionAllowance: call.completionAllowance,
+        cancel: () => primed.control.abort(new RequestAbortedError()),
+        [Symbol.asyncIterator]: () => chunks,
+      };
+    } catch (error) {
+      admission.finish(failure(error));
+      throw withRateLimits(error, admission);
+    }
+  }
+
+  /**
+   * The tenant, then the model checks (known, or passed through by the plan; a completion limit within
+   * what it can write), then the prompt fitted by the tenant's policy and the plan's default allowance.
+   */
+  private async prepare<T extends ChatRequest>(original: T, context: ChatContext): Promise<PreparedCall<T>> {
+    const tenant = await this.governance.tenant(context.tenantId);
+    const { limits } = tenant;
+    this.registry.assertCallable(original.model, limits.allowUnknownModels);
+    this.registry.assertCompletionLimit(original);
+    const policy = context.contextPolicy ?? limits.contextPolicy;
+    const fitted = await this.fitter.fit(original, limits, policy, (messages) => this.summarize(messages, context));
+    if (fitted.action !== 'none') this.logContextAction(fitted, context);
+    const { request: fittedRequest, ...report } = fitted as ContextOutcome & { request: T };
+    const request = this.governance.capCompletion(fittedRequest, limits, report.promptTokens);
+    const completionAllowance = request === fittedRequest ? undefined : (request.max_completion_tokens ?? undefined);
+    const fallbacks = fallbackChainOf(limits.fallbackModels ?? this.options.fallbackModels, request.model);
+    return { tenant, request, report, completionAllowance, servingModels: [request.model, ...fallbacks], requestId: context.requestId ?? randomUUID() };
+  }
+
+  private admit(call: PreparedCall<ChatRequest>, context: ChatContext, stream: boolean): Promise<Admission> {
+    return this.governance.admit(call.request, {
+      tenantId: context.tenantId,
+      tenant: call.tenant,
+      keyId: context.keyId,
+      requestId: call.requestId,
+      stream,
+      servingModels: call.servingModels,
+      promptTokens: call.report.promptTokens,
+      onCallEnded: context.onCallEnded,
+      requestAlreadyCounted: context.requestAlreadyCounted,
+    });
+  }
+
+  private callContext(call: PreparedCall<ChatRequest>, context: ChatContext): CallContext {
+    const { signal, timeoutMs, deferRetryAfter } = context;
+    return { signal, timeoutMs, deferRetryAfter, fallbacks: call.servingModels.slice(1) };
+  }
+
+  private logContextAction(fitted: ContextOutcome, context: ChatContext): void {
+    this.logger.log(
+      `context ${fitted.action} for tenant ${context.tenantId} request ${context.requestId ?? '-'}: ` +
+        `${fitted.removedMessages} messages, ${fitted.promptTokens} prompt tokens, model ${fitted.request.model}`,
+    );
+  }
+
+  /** The summary is an ordinary call for the same tenant: limited, counted and in the ledger like any other. */
+  private async summarize(messages: ChatCompletionMessageParam[], context: ChatContext): Promise<string> {
+    const transcript = messages.map((message) => `${message.role}: ${JSON.stringify(message.content ?? '')}`).join('\n');
+    const { completion } = await this.chat(
+      {
+        model: this.options.summaryModel,
+        messages: [
+          { role: 'system', content: SUMMARY_INSTRUCTIONS },
+          { role: 'user', content: transcript },
+        ],
+        max_tokens: SUMMARY_MAX_TOKENS,
+      },
+      { ...context, requestId: `${context.requestId ?? randomUUID()}:summary`, contextPolicy: 'reject', requestAlreadyCounted: false },
+    );
+    return completion.choices[0]?.message.content ?? '';
+  }
+
+  /** A stream that broke before its usage chunk is billed its reserved prompt and what it relayed. */
+  private streamEnd(end: StreamEnd, outcome: CallOutcome<unknown>, admission: Admission): CallEnd {
+    const usage = billed(end.usage) ?? {
+      promptTokens: admission.estimate.promptTokens,
+      completionTokens: this.tokens.countText(end.text),
+    };
+    return {
+      outcome: end.error === undefined ? 'success' : outcomeOf(end.error),
+      attempts: outcome.attempts,
+      modelServed: outcome.model,
+      usage,
+      upstreamRequestId: outcome.upstreamRequestId,
+      completion: end.text,
+    };
+  }
+}
+
+function billed(usage: CompletionUsage | null | undefined) {
+  return usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined;
+}
+
+function outcomeOf(error: unknown): string {
+  return isAiError(error) ? error.code : 'internal_error';
+}
+
+/** A failed call's end: upstream errors say how many attempts were made and the upstream's request id. */
+function failure(error: unknown): CallEnd {
+  if (!isAiError(error)) return { outcome: 'internal_error', attempts: 0 };
+  return { outcome: error.code, attempts: error.upstreamAttempts ?? 0, upstreamRequestId: error.upstreamRequestId };
+}
+
+function withRateLimits(error: unknown, admission: Admission): unknown {
+  if (isAiError(error)) error.rateLimits = { ...admission.rateLimits, ...error.rateLimits };
+  return error;
+}
