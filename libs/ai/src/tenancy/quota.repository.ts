@@ -59,7 +59,42 @@ const RENEW_BATCH = 500;
 /** The ledger's latency column is a 32-bit integer. */
 const MAX_LATENCY_MS = 2_147_483_647;
 
-const TODAYS_REQUESTS = '(CASE WHEN day = :day THEN day_requests ELSE 0 END)';
+/**
+ * One statement, written with PostgreSQL's `$n` placeholders (which may repeat); for SQLite's driver,
+ * which binds `?` by position only, the text with `?` and which parameter each `?` takes.
+ */
+interface Sql {
+  text: string;
+  sqlite: { text: string; order: number[] };
+}
+
+function sql(text: string): Sql {
+  const order: number[] = [];
+  const sqliteText = text.replace(/\$(\d+)/g, (_, number: string) => (order.push(Number(number) - 1), '?'));
+  return { text, sqlite: { text: sqliteText, order } };
+}
+
+const TODAYS_REQUESTS = '(CASE WHEN day = $1 THEN day_requests ELSE 0 END)';
+
+/** $1 day, $2 tokens, $3 cost, $4 tenant, $5 month, $6..$8 the limits (NULL: none). Raw SQL: it runs on every call. */
+const RESERVE_TEMPLATE = (cast: (parameter: string) => string) => `UPDATE quota_usage
+  SET day_requests = ${TODAYS_REQUESTS} + 1, day = $1, tokens = tokens + $2, cost_micro_usd = cost_micro_usd + $3
+  WHERE tenant_id = $4 AND month = $5
+    AND (${cast('$6')} IS NULL OR ${TODAYS_REQUESTS} + 1 <= $6)
+    AND (${cast('$7')} IS NULL OR tokens + $2 <= $7)
+    AND (${cast('$8')} IS NULL OR cost_micro_usd + $3 <= $8)`;
+const RESERVE = sql(RESERVE_TEMPLATE((parameter) => parameter));
+// PostgreSQL must know a parameter's type before it can test it for NULL.
+const RESERVE_ON_POSTGRES = sql(RESERVE_TEMPLATE((parameter) => `${parameter}::bigint`));
+
+const INSERT_MONTH_ROW = sql(
+  `INSERT INTO quota_usage (tenant_id, month, day, day_requests, tokens, cost_micro_usd) VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT DO NOTHING`,
+);
+
+const INSERT_RESERVATION = sql(
+  `INSERT INTO reservations (id, tenant_id, request_id, key_id, model, stream, day, month, tokens, prompt_tokens, cost_micro_usd, expires_at, created_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+);
 
 /**
  * Quota counters and reservations. A reservation is one conditional UPDATE of the tenant's row
@@ -73,12 +108,10 @@ export class QuotaRepository {
   async reserve(request: ReservationRequest): Promise<Reservation> {
     const { day, month } = utcPeriods(request.now);
     return this.db.transaction(async (manager) => {
-      await this.ensureRow(manager, request.tenantId, day, month);
-      const reserved = await this.conditionalAdd(manager, request, day, month);
-      if (!reserved) throw await this.exceeded(manager, request, day, month);
+      if (!(await this.addWithinQuota(manager, request, day, month))) throw await this.exceeded(manager, request, day, month);
       const reservation = { id: randomUUID(), tenantId: request.tenantId, day, month, tokens: request.tokens, costMicroUsd: request.costMicroUsd };
       const { requestId, keyId, model, stream, promptTokens, expiresAt, now } = request;
-      await manager.insert(ReservationEntity, { ...reservation, requestId, keyId, model, stream, promptTokens, expiresAt, createdAt: now });
+      await this.run(manager, INSERT_RESERVATION, [reservation.id, reservation.tenantId, requestId, keyId, model, stream, day, month, reservation.tokens, promptTokens, reservation.costMicroUsd, expiresAt, now]);
       return reservation;
     });
   }
@@ -157,34 +190,32 @@ export class QuotaRepository {
     };
   }
 
-  private async ensureRow(manager: EntityManager, tenantId: string, day: string, month: string): Promise<void> {
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(QuotaUsageEntity)
-      .values({ tenantId, month, day, dayRequests: 0, tokens: 0, costMicroUsd: 0 })
-      .orIgnore()
-      .execute();
+  /**
+   * The month's row exists for every call but a tenant's first of the month: it is created only when the
+   * reservation found none (or a concurrent first call is creating it), and the reservation is tried again.
+   */
+  private async addWithinQuota(manager: EntityManager, request: ReservationRequest, day: string, month: string): Promise<boolean> {
+    if (await this.conditionalAdd(manager, request, day, month)) return true;
+    await this.run(manager, INSERT_MONTH_ROW, [request.tenantId, month, day]);
+    return this.conditionalAdd(manager, request, day, month);
   }
 
+  /** The reservation itself: one conditional UPDATE that adds the request only if every quota holds (a NULL limit holds). */
   private async conditionalAdd(manager: EntityManager, request: ReservationRequest, day: string, month: string): Promise<boolean> {
     const { requestsPerDay, tokensPerMonth, costPerMonthUsd } = request.limits;
-    const update = manager
-      .createQueryBuilder()
-      .update(QuotaUsageEntity)
-      .set({
-        dayRequests: () => `${TODAYS_REQUESTS} + 1`,
-        day: () => ':day',
-        tokens: () => 'tokens + :tokens',
-        costMicroUsd: () => 'cost_micro_usd + :cost',
-      })
-      .where('tenant_id = :tenantId AND month = :month')
-      .setParameters({ tenantId: request.tenantId, month, day, tokens: request.tokens, cost: request.costMicroUsd });
-    if (requestsPerDay !== null) update.andWhere(`${TODAYS_REQUESTS} + 1 <= :maxRequests`, { maxRequests: requestsPerDay });
-    if (tokensPerMonth !== null) update.andWhere('tokens + :tokens <= :maxTokens', { maxTokens: tokensPerMonth });
-    if (costPerMonthUsd !== null) update.andWhere('cost_micro_usd + :cost <= :maxCost', { maxCost: usdToMicro(costPerMonthUsd) });
-    const result = await update.execute();
-    return result.affected === 1;
+    const maxCost = costPerMonthUsd === null ? null : usdToMicro(costPerMonthUsd);
+    const parameters = [day, request.tokens, request.costMicroUsd, request.tenantId, month, requestsPerDay, tokensPerMonth, maxCost];
+    return (await this.run(manager, this.db.dialect === 'postgres' ? RESERVE_ON_POSTGRES : RESERVE, parameters)) === 1;
+  }
+
+  /** Runs one statement written with `$n` placeholders; returns the rows it changed. */
+  private async run(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<number> {
+    const runner = manager.queryRunner!;
+    const result =
+      this.db.dialect === 'postgres'
+        ? await runner.query(statement.text, parameters, true)
+        : await runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]), true);
+    return result.affected ?? 0;
   }
 
   /** Which quota refused the reservation, and when it renews. */
