@@ -13,7 +13,10 @@ import { TokenCounter } from './context/token-counter';
 import { ConcurrencyLimiter } from './limits/concurrency-limiter';
 import { RedisConnection } from './limits/redis-connection';
 import { TenantRateLimiter } from './limits/tenant-rate-limiter';
-import { Database } from './persistence/database';
+import { Database, DatabaseSchema } from './persistence/database';
+import { MIGRATIONS } from './persistence/migrations';
+import { TENANCY_ENTITIES } from './tenancy/tenancy-entities';
+import { JobEntity } from './jobs/job.entity';
 import { ApiKeyService } from './tenancy/api-key.service';
 import { Governance } from './tenancy/governance';
 import { PlanCatalog } from './tenancy/plan-catalog';
@@ -46,8 +49,11 @@ import { RetryBudget } from './upstream/retry-budget';
 import { UpstreamClient } from './upstream/upstream-client';
 
 /** Connected and migrated before anything that uses it is created. */
+/** Every feature's tables, and the migrations that make them. */
+const SCHEMA: DatabaseSchema = { entities: [...TENANCY_ENTITIES, JobEntity], migrations: MIGRATIONS };
+
 async function openDatabase(options: ResolvedAiOptions): Promise<Database> {
-  const database = new Database(options);
+  const database = new Database(options, SCHEMA);
   await database.open(options.database.migrate);
   return database;
 }

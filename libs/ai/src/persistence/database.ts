@@ -1,27 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, DataSourceOptions, EntityManager, QueryRunner, ReplicationMode } from 'typeorm';
 import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import { DependencyStatus, failureOf } from '../health/dependency-status';
 import { isConnectionFailure } from './connection-failure';
-import { ApiKeyEntity } from '../tenancy/api-key.entity';
-import { PlanEntity } from '../tenancy/plan.entity';
-import { QuotaUsageEntity } from '../tenancy/quota-usage.entity';
-import { ReservationEntity } from '../tenancy/reservation.entity';
-import { TenantEntity } from '../tenancy/tenant.entity';
-import { UsageRecordEntity } from '../tenancy/usage-record.entity';
-import { JobEntity } from '../jobs/job.entity';
-import { UsageDeadLetterEntity } from '../tenancy/usage-dead-letter.entity';
-import { Jobs1765000000000 } from './migrations/1765000000000-jobs';
-import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
-import { TenantLogContent1764100000000 } from './migrations/1764100000000-tenant-log-content';
-import { RecoverableReservations1767000000000 } from './migrations/1767000000000-recoverable-reservations';
 
-export const ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity, JobEntity];
-export const MIGRATIONS = [InitialSchema1764000000000, TenantLogContent1764100000000, Jobs1765000000000, RecoverableReservations1767000000000];
+/** What the database holds: every feature's entities and the migrations that make their tables, handed in by the module. */
+export interface DatabaseSchema {
+  entities: NonNullable<DataSourceOptions['entities']>;
+  migrations: NonNullable<DataSourceOptions['migrations']>;
+}
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -38,8 +27,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * `sqlite:./data/x.sqlite`, `sqlite::memory:` or `postgres://…` → a TypeORM DataSource (not yet
  * initialized) whose every query reports to `status`.
  */
-export function createDataSource(url: string, status: DependencyStatus): DataSource {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false };
+export function createDataSource(url: string, schema: DatabaseSchema, status: DependencyStatus): DataSource {
+  const common = { ...schema, migrationsRun: false, synchronize: false, logging: false };
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -109,7 +98,6 @@ class ObservedDataSource extends DataSource {
  * other's savepoints, so there writes are queued one transaction at a time; PostgreSQL runs
  * them concurrently and relies on its row locks.
  */
-@Injectable()
 export class Database {
   readonly dataSource: DataSource;
   readonly dialect: Dialect;
@@ -117,8 +105,9 @@ export class Database {
   readonly status = new DependencyStatus('database', 'calls that need it are refused until it answers again');
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(@Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions) {
-    this.dataSource = createDataSource(options.database.url, this.status);
+  /** Made by the module (see openDatabase in ai.module.ts), which hands it every feature's schema. */
+  constructor(options: ResolvedAiOptions, schema: DatabaseSchema) {
+    this.dataSource = createDataSource(options.database.url, schema, this.status);
     this.dialect = this.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 

@@ -1,4 +1,5 @@
-import { Database, MIGRATIONS } from '../../src/persistence/database';
+import { Database } from '../../src/persistence/database';
+import { MIGRATIONS } from '../../src/persistence/migrations';
 import { aTenantId, query, startReplica } from './replica';
 import { describeEachDatabase, describeWithPostgres, postgresDatabases } from './services';
 

@@ -1,0 +1,10 @@
+import { ApiKeyEntity } from './api-key.entity';
+import { PlanEntity } from './plan.entity';
+import { QuotaUsageEntity } from './quota-usage.entity';
+import { ReservationEntity } from './reservation.entity';
+import { TenantEntity } from './tenant.entity';
+import { UsageDeadLetterEntity } from './usage-dead-letter.entity';
+import { UsageRecordEntity } from './usage-record.entity';
+
+/** The tables of tenants, keys, plans, quotas, reservations and the usage ledger. */
+export const TENANCY_ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity];
