@@ -3,6 +3,8 @@ import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from './ai-modul
 import { AiLifecycle } from './ai-lifecycle';
 import { AiService } from './ai.service';
 import { ChatPipeline } from './chat/chat-pipeline';
+import { JobEvents } from './jobs/job-events';
+import { UpstreamEvents } from './upstream/upstream-events';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, RESOLVED_AI_OPTIONS } from './ai.module-definition';
 import { Clock, SystemClock } from './common/clock';
 import { Random } from './common/random';
@@ -107,6 +109,8 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     KeyVerification,
     AiMetrics,
     CallEvents,
+    UpstreamEvents,
+    JobEvents,
     QuotaWatch,
     { provide: AlertNotifier, useFactory: alertNotifierFrom, inject: [RESOLVED_AI_OPTIONS] },
     AlertEvaluator,

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 import type { Model } from 'openai/resources/models';
 import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from '../src/ai-module-options';
 import type { ChatRequest } from '../src/ai.service';
+import type { CallRecord } from '../src/telemetry/call-events';
 
 export const UPSTREAM_REQUEST_ID = 'req_upstream_1';
 
@@ -90,4 +91,26 @@ export function anAiModuleOptions(overrides: Partial<AiModuleOptions> = {}): AiM
 
 export function resolvedOptions(overrides: Partial<AiModuleOptions> = {}): ResolvedAiOptions {
   return resolveAiOptions(anAiModuleOptions(overrides));
+}
+
+/** An admitted call's end, as the call path announces it. */
+export function aCallRecord(overrides: Partial<CallRecord> = {}): CallRecord {
+  return {
+    requestId: 'req-1',
+    tenantId: 'acme',
+    keyId: null,
+    modelRequested: 'gpt-4o',
+    modelServed: 'gpt-4o',
+    promptTokens: 10,
+    completionTokens: 5,
+    costUsd: 0.0002,
+    attempts: 1,
+    outcome: 'success',
+    admitted: true,
+    stream: false,
+    latencyMs: 500,
+    upstreamRequestId: null,
+    breakerState: 'closed',
+    ...overrides,
+  };
 }

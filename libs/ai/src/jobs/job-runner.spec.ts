@@ -15,10 +15,8 @@ import type { ApiKeyService } from '../tenancy/api-key.service';
 import type { TenantService, TenantView } from '../tenancy/tenant.service';
 import type { TenantStatus } from '../tenancy/tenant.entity';
 import { AiMetrics } from '../telemetry/ai-metrics';
-import type { UpstreamKeyManager } from '../secrets/upstream-key-manager';
-import type { BreakerRegistry } from '../upstream/breaker-registry';
-import type { RedisConnection } from '../limits/redis-connection';
-import type { Database } from '../persistence/database';
+import { listeningMetrics } from '../../test/metrics';
+import { JobEvents } from './job-events';
 
 const LEASE_MS = 30_000;
 
@@ -141,7 +139,8 @@ describe(JobRunner.name, () => {
     });
     const notifier = { deliver: async (url: string, _payload: unknown, jobId: string) => (webhooks.push({ url, jobId }), delivery), stop: () => undefined };
     const queue: JobQueue = { enqueue: async () => undefined, remove: async () => undefined, start: async () => undefined, stop: async () => undefined };
-    metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
+    const events = new JobEvents();
+    metrics = listeningMetrics(options, { jobs: events });
     return new JobRunner(
       ai as unknown as ChatPipeline,
       repository as unknown as JobRepository,
@@ -150,7 +149,7 @@ describe(JobRunner.name, () => {
       notifier as unknown as WebhookNotifier,
       submitter as unknown as TenantService,
       submitter as unknown as ApiKeyService,
-      metrics,
+      events,
       clock,
       options,
     );

@@ -13,8 +13,8 @@ import { InjectJobQueue, JobQueue, RunOutcome } from './job-queue';
 import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { describeJobError, jobView } from './jobs.service';
 import { JobInterruptedError, RunningJobs } from './running-jobs';
-import { AiMetrics } from '../telemetry/ai-metrics';
 import { WebhookNotifier } from './webhook-notifier';
+import { JobEvents } from './job-events';
 
 /** How often finished jobs are looked at for a webhook their process died before delivering. */
 const WEBHOOK_SWEEP_MS = 60_000;
@@ -48,7 +48,7 @@ export class JobRunner implements OnApplicationBootstrap {
     private readonly webhooks: WebhookNotifier,
     private readonly tenants: TenantService,
     private readonly keys: ApiKeyService,
-    private readonly metrics: AiMetrics,
+    private readonly events: JobEvents,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
@@ -68,7 +68,7 @@ export class JobRunner implements OnApplicationBootstrap {
       return this.end(job, { status: 'failed', error: JSON.stringify(error) });
     }
     const startedAt = this.clock.now();
-    if (job.runs === 1) this.metrics.jobWait.observe((startedAt - job.createdAt) / 1000);
+    if (job.runs === 1) this.events.firstRunStarted.emit({ waitSeconds: (startedAt - job.createdAt) / 1000 });
     const refusal = await this.submitterRefusal(job);
     if (refusal) return this.end(job, { status: 'failed', error: JSON.stringify(refusal) });
     const signal = this.running.start(job.id, job.leaseToken);
@@ -156,7 +156,7 @@ export class JobRunner implements OnApplicationBootstrap {
       expiresAt: now + this.options.jobs.retentionMs,
       webhookHeldUntil: job.webhookUrl ? now + this.webhookHoldMs() : undefined,
     });
-    if (settled) this.metrics.jobsFinished.inc({ status: end.status });
+    if (settled) this.events.finished.emit({ status: end.status });
     if (settled && job.webhookUrl) this.notify(job.id, job.webhookUrl);
     return { kind: 'done' };
   }
@@ -203,7 +203,7 @@ export class JobRunner implements OnApplicationBootstrap {
       if (!job) return;
       const outcome = await this.webhooks.deliver(url, jobView(job), jobId);
       if (outcome === 'interrupted') return this.repository.releaseWebhook(jobId, this.clock.now());
-      this.metrics.jobWebhooks.inc({ outcome });
+      this.events.webhookSettled.emit({ outcome });
       await this.repository.setWebhookStatus(jobId, outcome === 'delivered' ? 'delivered' : 'failed');
     })()
       .catch((error: unknown) => this.logger.error(`webhook of job ${jobId} failed: ${(error as Error).message}`))

@@ -1,18 +1,16 @@
-import { AiTestingModule, createAiTestingModule } from '../../test/ai-testing-module';
+import { aCallRecord, resolvedOptions } from '../../test/factories';
+import { listeningMetrics } from '../../test/metrics';
 import { AiMetrics } from './ai-metrics';
+import { CallEvents } from './call-events';
 
 describe(AiMetrics.name, () => {
-  let testing: AiTestingModule;
-
-  afterEach(() => testing?.moduleRef.close());
-
-  const call = (tenantId: string) => ({ tenantId, model: 'gpt-4o', outcome: 'success', promptTokens: 10, completionTokens: 5, costMicroUsd: 200, seconds: 0.5 });
+  const call = (tenantId: string) => aCallRecord({ tenantId, promptTokens: 10, completionTokens: 5 });
 
   it('should give the first tenants a label of their own and count the rest as other', async () => {
-    testing = await createAiTestingModule({ telemetry: { maxTenantLabels: 2 } });
-    const metrics = testing.moduleRef.get(AiMetrics);
+    const calls = new CallEvents();
+    const metrics = listeningMetrics(resolvedOptions({ telemetry: { maxTenantLabels: 2 } }), { calls });
 
-    ['alpha', 'beta', 'gamma', 'delta', 'alpha'].forEach((tenant) => metrics.callEnded(call(tenant)));
+    ['alpha', 'beta', 'gamma', 'delta', 'alpha'].forEach((tenant) => calls.callEnded(call(tenant)));
     const text = await metrics.registry.metrics();
 
     expect(text).toContain('tollgate_tokens_total{tenant="alpha",model="gpt-4o",kind="prompt"} 20');
@@ -20,5 +18,17 @@ describe(AiMetrics.name, () => {
     expect(text).toContain('tollgate_tokens_total{tenant="other",model="gpt-4o",kind="prompt"} 20');
     expect(text).not.toContain('gamma');
     expect(text).toContain('tollgate_requests_total{model="gpt-4o",outcome="success"} 5');
+  });
+
+  it('should count a refused call as a request of the model it asked for, with nothing billed', async () => {
+    const calls = new CallEvents();
+    const metrics = listeningMetrics(resolvedOptions(), { calls });
+
+    calls.callEnded(aCallRecord({ admitted: false, modelServed: null, modelRequested: 'gpt-4o-mini', outcome: 'tenant_quota_exceeded', promptTokens: 0, completionTokens: 0 }));
+    const text = await metrics.registry.metrics();
+
+    expect(text).toContain('tollgate_requests_total{model="gpt-4o-mini",outcome="tenant_quota_exceeded"} 1');
+    expect(text).not.toContain('tollgate_tokens_total{');
+    expect(text).not.toContain('tollgate_request_duration_seconds_count{');
   });
 });

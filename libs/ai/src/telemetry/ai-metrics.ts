@@ -6,21 +6,14 @@ import { DependencyStatus } from '../health/dependency-status';
 import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { JobEvents } from '../jobs/job-events';
+import { UsageLedger } from '../tenancy/usage-ledger';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
+import { UpstreamEvents } from '../upstream/upstream-events';
+import { CallEvents, CallRecord } from './call-events';
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
-
-/** How one admitted call ended, as the metrics count it. */
-export interface CallMetrics {
-  tenantId: string;
-  model: string;
-  outcome: string;
-  promptTokens: number;
-  completionTokens: number;
-  costMicroUsd: number;
-  seconds: number;
-}
 
 /**
  * The library's Prometheus metrics, in a registry of their own that the application exposes.
@@ -149,10 +142,23 @@ export class AiMetrics implements OnModuleInit {
     private readonly breakers: BreakerRegistry,
     private readonly database: Database,
     private readonly redis: RedisConnection,
+    private readonly calls: CallEvents,
+    private readonly upstream: UpstreamEvents,
+    private readonly ledger: UsageLedger,
+    private readonly jobs: JobEvents,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
 
+  /** Every feature announces what happened; the metrics are written only here. */
   onModuleInit(): void {
+    this.calls.onCallEnded((record) => this.callEnded(record));
+    this.upstream.attemptEnded.add(({ model, outcome, seconds }) => this.upstreamDuration.observe({ model, outcome }, seconds));
+    this.upstream.retried.add(({ model }) => this.retries.inc({ model }));
+    this.upstream.retryRefusedByBudget.add(() => this.retryBudgetRejections.inc());
+    this.ledger.deadLettered.add(() => this.ledgerDeadLetters.inc());
+    this.jobs.firstRunStarted.add(({ waitSeconds }) => this.jobWait.observe(waitSeconds));
+    this.jobs.finished.add(({ status }) => this.jobsFinished.inc({ status }));
+    this.jobs.webhookSettled.add(({ outcome }) => this.jobWebhooks.inc({ outcome }));
     this.keys.onRefresh((outcome) => this.secretRefreshes.inc({ outcome }));
     this.breakers.onStateChange((model, state) => {
       this.breakerState.set({ model }, BREAKER_STATE_VALUES[state]);
@@ -162,13 +168,20 @@ export class AiMetrics implements OnModuleInit {
     if (this.redis.client) this.followDependency(this.redis.status);
   }
 
-  callEnded(call: CallMetrics): void {
-    const tenant = this.tenantLabel(call.tenantId);
-    this.requests.inc({ model: call.model, outcome: call.outcome });
-    this.requestDuration.observe({ model: call.model, outcome: call.outcome }, call.seconds);
-    this.tokens.inc({ tenant, model: call.model, kind: 'prompt' }, call.promptTokens);
-    this.tokens.inc({ tenant, model: call.model, kind: 'completion' }, call.completionTokens);
-    this.cost.inc({ tenant, model: call.model }, call.costMicroUsd / 1_000_000);
+  /** A refused call counts as a request with its outcome; an admitted one adds its duration, tokens and cost. */
+  private callEnded(record: CallRecord): void {
+    const { outcome } = record;
+    if (!record.admitted) {
+      this.requests.inc({ model: record.modelRequested, outcome });
+      return;
+    }
+    const model = record.modelServed ?? record.modelRequested;
+    const tenant = this.tenantLabel(record.tenantId);
+    this.requests.inc({ model, outcome });
+    this.requestDuration.observe({ model, outcome }, record.latencyMs / 1000);
+    this.tokens.inc({ tenant, model, kind: 'prompt' }, record.promptTokens);
+    this.tokens.inc({ tenant, model, kind: 'completion' }, record.completionTokens);
+    this.cost.inc({ tenant, model }, record.costUsd);
   }
 
   /** Only tenants with a label of their own are exported: `other` would mix many tenants' quotas into one number. */

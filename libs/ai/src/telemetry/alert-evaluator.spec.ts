@@ -1,15 +1,13 @@
 import { FakeClock } from '../../test/fake-clock';
-import { resolvedOptions } from '../../test/factories';
-import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { aCallRecord, resolvedOptions } from '../../test/factories';
 import { BreakerRegistry, BreakerStatus } from '../upstream/breaker-registry';
-import type { RedisConnection } from '../limits/redis-connection';
-import type { Database } from '../persistence/database';
-import { AiMetrics } from './ai-metrics';
 import { AlertEvaluator, quantileOf } from './alert-evaluator';
 import { AlertNotification, AlertNotifier } from './alert-notifier';
 import { AlertRule } from './alert-rules';
 import { QuotaName } from '../errors/ai-errors';
 import { QuotaWatch } from './quota-watch';
+import { listeningMetrics } from '../../test/metrics';
+import { CallEvents } from './call-events';
 
 const MINUTE = 60_000;
 
@@ -48,10 +46,11 @@ function setUp(rules: AlertRule[]) {
   const breakers = new FakeBreakers();
   const quotas = new FakeQuotaWatch();
   const options = resolvedOptions({ alerts: { rules } });
-  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
+  const callEvents = new CallEvents();
+  const metrics = listeningMetrics(options, { calls: callEvents });
   const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, quotas as unknown as QuotaWatch, notifier, clock, options);
   const calls = (model: string, outcome: string, count: number, seconds = 0.2) => {
-    for (let i = 0; i < count; i++) metrics.callEnded({ tenantId: 't', model, outcome, promptTokens: 1, completionTokens: 1, costMicroUsd: 1, seconds });
+    for (let i = 0; i < count; i++) callEvents.callEnded(aCallRecord({ modelServed: model, outcome, latencyMs: seconds * 1000 }));
   };
   const tick = async (ms = 15_000) => {
     clock.advance(ms);

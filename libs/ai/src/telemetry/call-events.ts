@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Listeners } from '../common/listeners';
 import type { BreakerState } from '../upstream/breaker-registry';
 
 /** How one call ended (or was refused), as logs, metrics and alerts see it. */
@@ -29,26 +30,18 @@ export interface CallRecord {
 
 export type CallListener = (record: CallRecord) => void;
 
-/** Where the call path announces every call's end; quota watching and alerting listen. */
+/** Where the call path announces every call's end (or refusal); metrics, quota watching and alerting listen. */
 @Injectable()
 export class CallEvents {
-  private readonly logger = new Logger(CallEvents.name);
-  private readonly listeners = new Set<CallListener>();
+  private readonly ended = new Listeners<CallRecord>(new Logger(CallEvents.name));
 
   /** Returns the function that stops listening. */
   onCallEnded(listener: CallListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.ended.add(listener);
   }
 
   /** A failing listener is logged and never fails the call. */
   callEnded(record: CallRecord): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(record);
-      } catch (error) {
-        this.logger.error(`a call listener failed: ${(error as Error).message}`);
-      }
-    }
+    this.ended.emit(record);
   }
 }

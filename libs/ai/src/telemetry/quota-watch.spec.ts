@@ -1,13 +1,9 @@
 import { resolvedOptions } from '../../test/factories';
-import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { QuotaService, QuotaView } from '../tenancy/quota.service';
 import { UNLIMITED } from '../tenancy/tenant-limits';
-import { BreakerRegistry } from '../upstream/breaker-registry';
-import type { RedisConnection } from '../limits/redis-connection';
-import type { Database } from '../persistence/database';
-import { AiMetrics } from './ai-metrics';
 import { CallEvents, CallRecord } from './call-events';
 import { QuotaWatch } from './quota-watch';
+import { listeningMetrics } from '../../test/metrics';
 
 class FakeQuotas {
   readonly asked: string[] = [];
@@ -31,7 +27,7 @@ function setUp(maxTenantLabels = 50, alerts?: { rules: [] }) {
   const quotas = new FakeQuotas();
   const events = new CallEvents();
   const options = resolvedOptions({ telemetry: { maxTenantLabels }, alerts });
-  const metrics = new AiMetrics({} as UpstreamKeyManager, {} as BreakerRegistry, {} as Database, {} as RedisConnection, options);
+  const metrics = listeningMetrics(options, { calls: events });
   const watch = new QuotaWatch(quotas as unknown as QuotaService, metrics, events, options);
   watch.onModuleInit();
   const call = (tenantId: string) => events.callEnded({ tenantId } as CallRecord);

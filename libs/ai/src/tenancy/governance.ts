@@ -7,7 +7,6 @@ import { Pricing } from '../context/pricing';
 import { mediaTokenBound } from '../context/media-token-bounds';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
-import { AiMetrics } from '../telemetry/ai-metrics';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
 import { DependencyUnavailableError, isAiError, ModelNotAllowedError } from '../errors/ai-errors';
@@ -89,7 +88,6 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     private readonly pricing: Pricing,
     private readonly tokens: TokenCounter,
     private readonly registry: ModelRegistry,
-    private readonly metrics: AiMetrics,
     private readonly events: CallEvents,
     private readonly breakers: BreakerRegistry,
     @InjectClock() private readonly clock: Clock,
@@ -132,7 +130,6 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       await Promise.all(undo.map((step) => step().catch(() => undefined)));
       if (isAiError(error)) error.rateLimits = { ...rateLimits, ...error.rateLimits };
       const outcome = isAiError(error) ? error.code : 'internal_error';
-      this.metrics.requests.inc({ model: request.model, outcome });
       const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(request.model) };
       this.announce(context, refusal(request, context, refused));
       throw error;
@@ -284,8 +281,6 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       latencyMs: record.latencyMs,
       createdAt: held.admittedAt,
     });
-    const model = record.modelServed ?? record.modelRequested;
-    this.metrics.callEnded({ tenantId: tenant.id, model, outcome, promptTokens, completionTokens, costMicroUsd, seconds: record.latencyMs / 1000 });
     try {
       await held.releaseSlot();
       const tpm = tenant.limits.tokensPerMinute;

@@ -4,7 +4,7 @@ import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
-import { AiMetrics } from '../telemetry/ai-metrics';
+import { Listeners } from '../common/listeners';
 import { QuotaRepository, Reservation, Settlement } from './quota.repository';
 import { UsageRecordEntity } from './usage-record.entity';
 
@@ -23,10 +23,11 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
   private buffer: Settlement[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
+  /** A settlement whose ledger row the database refused was kept in usage_dead_letters. */
+  readonly deadLettered = new Listeners<{ tenantId: string }>(this.logger);
 
   constructor(
     private readonly quota: QuotaRepository,
-    private readonly metrics: AiMetrics,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
   ) {}
@@ -89,8 +90,8 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
       if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not write settlements (${messageOf(error)}): kept for the next flush`);
       return false;
     }
-    this.metrics.ledgerDeadLetters.inc();
     const { row } = settlement;
+    this.deadLettered.emit({ tenantId: row.tenantId });
     this.logger.error(
       `the database refused the ledger row of request ${JSON.stringify(row.requestId)} of tenant ${row.tenantId} ` +
         `(${messageOf(refusal)}): dead-lettered in usage_dead_letters, its reservation left counted`,

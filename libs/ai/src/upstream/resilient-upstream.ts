@@ -13,13 +13,13 @@ import {
   UpstreamTimeoutError,
 } from '../errors/ai-errors';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
-import { AiMetrics } from '../telemetry/ai-metrics';
 import { BreakerRegistry } from './breaker-registry';
 import { classifyUpstreamError } from './classify-upstream-error';
 import { Deadline } from './deadline';
 import { decideRetry } from './retry-policy';
 import { RetryBudget } from './retry-budget';
 import { UpstreamResponse } from './upstream-client';
+import { UpstreamEvents } from './upstream-events';
 
 export interface CallContext {
   /** Aborts the call and cancels the upstream request (e.g. the tenant disconnected). */
@@ -84,7 +84,7 @@ export class ResilientUpstream {
     @InjectClock() private readonly clock: Clock,
     @InjectRandom() private readonly random: Random,
     private readonly keys: UpstreamKeyManager,
-    private readonly metrics: AiMetrics,
+    private readonly events: UpstreamEvents,
   ) {}
 
   async call<T>(model: string, context: CallContext, attempt: Attempt<T>): Promise<CallOutcome<T>> {
@@ -141,7 +141,7 @@ export class ResilientUpstream {
         }
         if (!breaker.allowsCalls()) throw breaker.rejection();
         this.spendRetryBudget(decision.delayMs);
-        this.metrics.retries.inc({ model });
+        this.events.retried.emit({ model });
         await sleep(decision.delayMs, state.deadline.signal);
       }
     }
@@ -165,7 +165,7 @@ export class ResilientUpstream {
   /** Asked before any upstream call beyond a call's first; refused, the call fails now rather than after a wait. */
   private spendRetryBudget(retryAfterMs: number): void {
     if (this.budget.tryAcquireRetry()) return;
-    this.metrics.retryBudgetRejections.inc();
+    this.events.retryRefusedByBudget.emit();
     throw new UpstreamUnavailableError(
       'retry_budget_exhausted',
       { retryAfterMs: Math.max(1000, retryAfterMs) },
@@ -190,7 +190,7 @@ export class ResilientUpstream {
       throw classified;
     } finally {
       clearTimeout(firstByte);
-      this.metrics.upstreamDuration.observe({ model, outcome }, (this.clock.now() - startedAt) / 1000);
+      this.events.attemptEnded.emit({ model, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
     }
   }
 

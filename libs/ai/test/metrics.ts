@@ -1,0 +1,37 @@
+import { Logger } from '@nestjs/common';
+import { ResolvedAiOptions } from '../src/ai-module-options';
+import { Listeners } from '../src/common/listeners';
+import { DependencyStatus } from '../src/health/dependency-status';
+import { JobEvents } from '../src/jobs/job-events';
+import { RedisConnection } from '../src/limits/redis-connection';
+import { Database } from '../src/persistence/database';
+import { UpstreamKeyManager } from '../src/secrets/upstream-key-manager';
+import { AiMetrics } from '../src/telemetry/ai-metrics';
+import { CallEvents } from '../src/telemetry/call-events';
+import { UsageLedger } from '../src/tenancy/usage-ledger';
+import { BreakerRegistry } from '../src/upstream/breaker-registry';
+import { UpstreamEvents } from '../src/upstream/upstream-events';
+
+/**
+ * The metrics, listening to the events a unit test announces on `calls` or `jobs`; the key manager, the
+ * breakers, the database and Redis are stand-ins that announce nothing.
+ */
+export function listeningMetrics(options: ResolvedAiOptions, events: { calls?: CallEvents; jobs?: JobEvents } = {}): AiMetrics {
+  const keys = { onRefresh: () => undefined } as unknown as UpstreamKeyManager;
+  const breakers = { onStateChange: () => undefined } as unknown as BreakerRegistry;
+  const database = { status: new DependencyStatus('database', 'in a unit test') } as unknown as Database;
+  const ledger = { deadLettered: new Listeners(new Logger('UsageLedger')) } as unknown as UsageLedger;
+  const metrics = new AiMetrics(
+    keys,
+    breakers,
+    database,
+    {} as RedisConnection,
+    events.calls ?? new CallEvents(),
+    new UpstreamEvents(),
+    ledger,
+    events.jobs ?? new JobEvents(),
+    options,
+  );
+  metrics.onModuleInit();
+  return metrics;
+}
