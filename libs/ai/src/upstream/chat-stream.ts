@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { isAiError, RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors/ai-errors';
+import { Watchdog } from '../common/watchdog';
 import { AttemptControl } from './resilient-upstream';
 
 /** A streamed chat completion, open and with its first chunk already received. */
@@ -76,35 +77,32 @@ export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncG
   const onCallerAbort = () => control.abort(new RequestAbortedError());
   options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true, signal: control.signal });
   let ended = false;
+  const consumerAway = new Watchdog(options.idleMs, () => {
+    const error = new RequestAbortedError();
+    control.abort(error);
+    end(error);
+  });
   const end = (error?: unknown) => {
     if (ended) return;
     ended = true;
+    consumerAway.stop();
     options.callerSignal?.removeEventListener('abort', onCallerAbort);
     options.onEnd({ usage: relayed.usage, text: relayed.text, error });
   };
-  let consumerTimer: NodeJS.Timeout | undefined;
-  const consumer = {
-    away: () => {
-      consumerTimer = setTimeout(() => {
-        const error = new RequestAbortedError();
-        control.abort(error);
-        end(error);
-      }, options.idleMs);
-    },
-    back: () => clearTimeout(consumerTimer),
-  };
-  consumer.away();
-  return relay(primed, options, relayed, { consumer, end });
+  consumerAway.arm();
+  return relay(primed, options, relayed, { consumerAway, end });
 }
 
 async function* relay(
   primed: PrimedStream,
   options: RelayOptions,
   relayed: Relayed,
-  hooks: { consumer: { away(): void; back(): void }; end(error?: unknown): void },
+  hooks: { consumerAway: Watchdog; end(error?: unknown): void },
 ): AsyncGenerator<ChatCompletionChunk> {
   const { first, iterator, control } = primed;
-  hooks.consumer.back();
+  const { consumerAway } = hooks;
+  consumerAway.disarm();
+  const upstreamSilent = new Watchdog(options.idleMs, () => control.abort(new UpstreamTimeoutError('stream_idle')));
   let next = first;
   let error: unknown;
   try {
@@ -115,17 +113,20 @@ async function* relay(
       if (!usageOnly || options.forwardUsage) {
         // Counted before it is handed over: a chunk handed to the consumer has been relayed.
         relayed.text += completionTextOf(chunk);
-        hooks.consumer.away();
+        consumerAway.arm();
         yield chunk;
-        hooks.consumer.back();
+        consumerAway.disarm();
       }
-      next = await nextWithin(iterator, control, options.idleMs);
+      upstreamSilent.arm();
+      next = await readNext(iterator, control);
+      upstreamSilent.disarm();
     }
   } catch (failure) {
     error = failure;
     throw failure;
   } finally {
-    hooks.consumer.back();
+    upstreamSilent.stop();
+    consumerAway.stop();
     // Stopped early (the consumer went away) or failed: make sure the upstream request is cancelled.
     if (!next.done) control.abort(new RequestAbortedError());
     hooks.end(error ?? (next.done ? undefined : new RequestAbortedError()));
@@ -140,19 +141,6 @@ function completionTextOf(chunk: ChatCompletionChunk): string {
     for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
   }
   return text;
-}
-
-async function nextWithin(
-  iterator: AsyncIterator<ChatCompletionChunk>,
-  control: AttemptControl,
-  idleMs: number,
-): Promise<IteratorResult<ChatCompletionChunk>> {
-  const idle = setTimeout(() => control.abort(new UpstreamTimeoutError('stream_idle')), idleMs);
-  try {
-    return await readNext(iterator, control);
-  } finally {
-    clearTimeout(idle);
-  }
 }
 
 async function readNext(
