@@ -8,8 +8,8 @@ import { RequestAbortedError, UpstreamTimeoutError } from '../errors/ai-errors';
  */
 export class Deadline {
   private readonly controller = new AbortController();
-  private readonly detach = new AbortController();
   private readonly expiresAt: number;
+  private readonly onCallerAbort = () => this.controller.abort(new RequestAbortedError());
   private readonly timer: NodeJS.Timeout;
 
   /**
@@ -20,15 +20,14 @@ export class Deadline {
   constructor(
     private readonly clock: Clock,
     durationMs: number,
-    callerSignal?: AbortSignal,
+    private readonly callerSignal?: AbortSignal,
     shortenedByCaller = false,
   ) {
     this.expiresAt = clock.now() + durationMs;
     const expired = () => new UpstreamTimeoutError('deadline', {}, { tripsBreaker: !shortenedByCaller });
     this.timer = setTimeout(() => this.controller.abort(expired()), durationMs);
     if (callerSignal?.aborted) this.controller.abort(new RequestAbortedError());
-    const onCallerAbort = () => this.controller.abort(new RequestAbortedError());
-    callerSignal?.addEventListener('abort', onCallerAbort, { once: true, signal: this.detach.signal });
+    callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -42,6 +41,6 @@ export class Deadline {
   /** Stops the clock and stops listening to the caller (a long-lived caller signal must not collect listeners). */
   release(): void {
     clearTimeout(this.timer);
-    this.detach.abort();
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
