@@ -1,6 +1,7 @@
 import { AiModuleOptions } from './ai-module-options';
 import { AiService, ChatContext } from './ai.service';
 import { Governance } from './tenancy/governance';
+import type { CallRecord } from './telemetry/call-events';
 import { TenantService } from './tenancy/tenant.service';
 import { RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors/ai-errors';
 import { AiTestingModule, createAiTestingModule } from '../test/ai-testing-module';
@@ -251,6 +252,22 @@ describe(AiService.name, () => {
       expect(error).toBeInstanceOf(UpstreamUnavailableError);
       expect(error).toMatchObject({ reason: 'stream_interrupted' });
       expect(upstream.lastSignal.aborted).toBe(true);
+    });
+
+    it("should bill a long prompt's exact tokens when its stream breaks before the usage chunk, not the bound it reserved", async () => {
+      const models = { wide: { contextWindow: 1_047_576, maxOutputTokens: 32_768, encoding: 'o200k_base' as const, inputPerMillionUsd: 2, outputPerMillionUsd: 8 } };
+      await setUp({ models, plans: { default: { tokensPerMinute: null, tokensPerMonth: null, costPerMonthUsd: null } } });
+      upstream.always(stream([hel, lo], { then: new TypeError('terminated') }));
+      const request = aChatRequest({ model: 'wide', messages: [{ role: 'user', content: 'lorem ipsum dolor sit amet '.repeat(20_000) }] });
+      const ended: CallRecord[] = [];
+
+      const opened = await ai.chatStream(request, { ...context, onCallEnded: (record) => ended.push(record) });
+      await collect(opened).catch(() => undefined);
+
+      expect(opened.context.promptCount).toBe('bound');
+      expect(ended).toHaveLength(1);
+      expect(ended[0].promptTokens).toBe(ai.countTokens(request));
+      expect(ended[0].promptTokens).toBeLessThan(opened.context.promptTokens);
     });
 
     // The openai SDK's Stream ends quietly ({ done: true }) when its request is aborted.

@@ -83,7 +83,7 @@ export class ChatPipeline {
         idleMs: this.options.timeouts.streamIdleMs,
         callerSignal: context.signal,
         forwardUsage: original.stream_options?.include_usage === true,
-        onEnd: (end) => admission.finish(this.streamEnd(end, outcome, admission)),
+        onEnd: (end) => admission.finish(this.streamEnd(end, outcome, admission, call)),
       });
       return {
         model: outcome.model,
@@ -163,12 +163,19 @@ export class ChatPipeline {
     return completion.choices[0]?.message.content ?? '';
   }
 
+  /**
+   * The prompt as reserved — its text and each media part at the most it can bill — with the text counted
+   * exactly where only its bound was reserved (a long prompt of a tenant without token limits).
+   */
+  private reservedPrompt(admission: Admission, call: PreparedCall<ChatRequest>): number {
+    const reserved = admission.estimate.promptTokens;
+    if (call.report.promptCount === 'exact') return reserved;
+    return reserved - call.report.promptTokens + this.tokens.countPrompt(call.request, this.registry.encodingOf(call.request.model));
+  }
+
   /** A stream that broke before its usage chunk is billed its reserved prompt and what it relayed. */
-  private streamEnd(end: StreamEnd, outcome: CallOutcome<unknown>, admission: Admission): CallEnd {
-    const usage = billed(end.usage) ?? {
-      promptTokens: admission.estimate.promptTokens,
-      completionTokens: this.tokens.countText(end.text),
-    };
+  private streamEnd(end: StreamEnd, outcome: CallOutcome<unknown>, admission: Admission, call: PreparedCall<ChatRequest>): CallEnd {
+    const usage = billed(end.usage) ?? { promptTokens: this.reservedPrompt(admission, call), completionTokens: this.tokens.countText(end.text) };
     return {
       outcome: end.error === undefined ? 'success' : outcomeOf(end.error),
       attempts: outcome.attempts,

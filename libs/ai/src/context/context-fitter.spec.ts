@@ -4,7 +4,7 @@ import type { ModelInfo } from '../ai-module-options';
 import type { ChatRequest } from '../ai.service';
 import { ContextLengthExceededError } from '../errors/ai-errors';
 import { CONTEXT_POLICIES, ContextPolicy, TenantLimits, UNLIMITED } from '../tenancy/tenant-limits';
-import { ContextFitter, Summarizer } from './context-fitter';
+import { ContextFitter, EXACT_COUNT_UP_TO, Summarizer } from './context-fitter';
 import { ModelRegistry } from './model-registry';
 import { TokenCounter } from './token-counter';
 
@@ -20,6 +20,8 @@ const MODELS: Record<string, ModelInfo> = {
   lonely: { ...PRICE, contextWindow: 300 },
   legacy: { ...PRICE, contextWindow: 300, encoding: 'cl100k_base' },
   huge: { ...PRICE, contextWindow: 10_000_000 },
+  /** gpt-4.1's window and largest reply. */
+  wide: { ...PRICE, contextWindow: 1_047_576, maxOutputTokens: 32_768 },
 };
 
 /** About two o200k tokens per word. */
@@ -69,7 +71,7 @@ describe(ContextFitter.name, () => {
 
       const outcome = await fitter.fit(request, aPlan(), policy, summarize);
 
-      expect(outcome).toEqual({ request, action: 'none', policy, promptTokens: promptOf(request), removedMessages: 0 });
+      expect(outcome).toEqual({ request, action: 'none', policy, promptTokens: promptOf(request), promptCount: 'exact', removedMessages: 0 });
       expect(outcome.request).toBe(request);
       expect(summarize).not.toHaveBeenCalled();
     });
@@ -203,6 +205,7 @@ describe(ContextFitter.name, () => {
         action: 'upgraded',
         policy: 'upgrade',
         promptTokens: promptOf(request),
+        promptCount: 'exact',
         removedMessages: 0,
       });
     });
@@ -326,5 +329,113 @@ describe(ContextFitter.name, () => {
     const actions = await Promise.all(policies.map(async (policy) => (await fitter.fit(aLongRequest(), plan, policy, summarize)).action));
 
     expect(actions).toEqual(['trimmed', 'upgraded']);
+  });
+
+  describe('counting a long prompt', () => {
+    /** About 100,000 o200k tokens (some 350 KB of text) in 200 turns. */
+    const hundredThousandTokens = (): Message[] => [
+      system,
+      ...Array.from({ length: 200 }, (_, i): Message => ({ role: i % 2 ? 'assistant' : 'user', content: words(250) })),
+    ];
+    const wideRequest = (overrides: Partial<ChatRequest> = {}) => aChatRequest({ model: 'wide', messages: hundredThousandTokens(), ...overrides });
+    let exactCounts: jest.SpyInstance;
+
+    beforeEach(() => {
+      exactCounts = jest.spyOn(counter, 'countPrompt');
+    });
+
+    afterEach(() => exactCounts.mockRestore());
+
+    it('should build a prompt of about 100,000 tokens whose bound is several times that, far inside the wide window', () => {
+      const request = wideRequest();
+      const exact = promptOf(request);
+
+      expect(exact).toBeGreaterThan(95_000);
+      expect(exact).toBeLessThan(105_000);
+      expect(counter.boundPrompt(request)).toBeGreaterThan(3 * exact);
+      expect(counter.boundPrompt(request)).toBeLessThan(MODELS.wide.contextWindow! / 2);
+    });
+
+    it('should not tokenize a 100,000-token prompt that plainly fits a 1M window, and report its bound', async () => {
+      const request = wideRequest();
+
+      const outcome = await fitter.fit(request, aPlan(), 'reject', summarize);
+
+      expect(exactCounts).not.toHaveBeenCalled();
+      expect(outcome).toMatchObject({ request, action: 'none', promptCount: 'bound', promptTokens: counter.boundPrompt(request) });
+      expect(outcome.promptTokens).toBeGreaterThanOrEqual(promptOf(request));
+    });
+
+    it.each([{ tokensPerMinute: 1_000_000 }, { tokensPerMonth: 10_000_000 }, { costPerMonthUsd: 100 }])(
+      'should count exactly a long prompt of a tenant with a limit in tokens or cost (%o): the bound would be charged against it',
+      async (limit) => {
+        const request = wideRequest();
+
+        const outcome = await fitter.fit(request, aPlan(limit), 'reject', summarize);
+
+        expect(exactCounts).toHaveBeenCalled();
+        expect(outcome).toMatchObject({ promptCount: 'exact', promptTokens: promptOf(request) });
+      },
+    );
+
+    it('should count exactly a prompt whose bound is over the window but whose tokens fit it', async () => {
+      const request = wideRequest();
+      const exact = promptOf(request);
+      exactCounts.mockClear();
+      const nearTheWindow = { ...request, max_tokens: MODELS.wide.contextWindow! - exact };
+
+      const outcome = await fitter.fit(nearTheWindow, aPlan(), 'reject', summarize);
+
+      expect(exactCounts).toHaveBeenCalledTimes(1);
+      expect(outcome).toMatchObject({ action: 'none', promptCount: 'exact', promptTokens: exact });
+      await rejectionOf(fitter.fit({ ...nearTheWindow, max_tokens: nearTheWindow.max_tokens + 1 }, aPlan(), 'reject', summarize));
+    });
+
+    it('should count exactly a prompt whose bound fits the plan’s largest prompt only roughly', async () => {
+      const request = wideRequest();
+      const exact = promptOf(request);
+      exactCounts.mockClear();
+
+      const outcome = await fitter.fit(request, aPlan({ maxPromptTokens: exact }), 'reject', summarize);
+
+      expect(exactCounts).toHaveBeenCalled();
+      expect(outcome).toMatchObject({ action: 'none', promptCount: 'exact', promptTokens: exact });
+      await rejectionOf(fitter.fit(request, aPlan({ maxPromptTokens: exact - 1 }), 'reject', summarize));
+    });
+
+    // The completion allowance is the room the prompt leaves: a bound that took some of the reply's room would shrink it.
+    it('should count exactly a prompt whose bound fits the window but would leave the model less than its largest reply', async () => {
+      const window = MODELS.wide.contextWindow!;
+      const request = wideRequest();
+      const bound = counter.boundPrompt(request);
+      const tightModel = { ...PRICE, contextWindow: bound + 1_000, maxOutputTokens: 32_768 };
+      const tighter = new ContextFitter(new ModelRegistry(resolvedOptions({ models: { tight: tightModel } })), counter);
+      expect(bound + 32_768).toBeLessThan(window);
+
+      const outcome = await tighter.fit({ ...request, model: 'tight' }, aPlan(), 'reject', summarize);
+
+      expect(outcome).toMatchObject({ action: 'none', promptCount: 'exact', promptTokens: promptOf(request) });
+    });
+
+    it(`should count exactly a prompt of up to ${EXACT_COUNT_UP_TO} bound tokens, however much room it has`, async () => {
+      const request = aChatRequest({ model: 'wide', messages: [system, { role: 'user', content: words(900) }] });
+      expect(counter.boundPrompt(request)).toBeGreaterThan(5_000);
+      expect(counter.boundPrompt(request)).toBeLessThanOrEqual(EXACT_COUNT_UP_TO);
+
+      const outcome = await fitter.fit(request, aPlan(), 'reject', summarize);
+
+      expect(outcome).toMatchObject({ action: 'none', promptCount: 'exact', promptTokens: promptOf(request) });
+    });
+
+    it('should trim a long prompt that does not fit by its exact counts', async () => {
+      const request = wideRequest();
+      const exact = promptOf(request);
+
+      const outcome = await fitter.fit(request, aPlan({ maxPromptTokens: exact - 1_000 }), 'trim', summarize);
+
+      expect(outcome).toMatchObject({ action: 'trimmed', promptCount: 'exact' });
+      expect(outcome.promptTokens).toBe(promptOf(outcome.request));
+      expect(outcome.promptTokens).toBeLessThanOrEqual(exact - 1_000);
+    });
   });
 });

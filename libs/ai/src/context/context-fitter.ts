@@ -11,13 +11,18 @@ type Message = ChatCompletionMessageParam;
 
 export type ContextAction = 'none' | 'trimmed' | 'summarized' | 'upgraded';
 
+/** How the prompt tokens were found: counted `exact`ly, or an upper `bound` (framing plus the text's UTF-8 bytes). */
+export type PromptCount = 'exact' | 'bound';
+
 /** What the context policy did, for the response header and the log line. */
 export interface ContextOutcome {
   request: ChatRequest;
   action: ContextAction;
   policy: ContextPolicy;
-  /** The prompt tokens of the request as sent. */
+  /** The prompt tokens of the request as sent: counted, or, for a long prompt that plainly fits, bounded from above. */
   promptTokens: number;
+  /** Whether `promptTokens` was counted or is the bound. */
+  promptCount: PromptCount;
   /** Messages replaced by a summary or dropped. */
   removedMessages: number;
 }
@@ -26,6 +31,17 @@ export interface ContextOutcome {
 export type Summarizer = (messages: Message[]) => Promise<string>;
 
 const SUMMARY_PREFIX = 'Summary of the earlier conversation: ';
+
+/**
+ * Prompts bounded at this many tokens or fewer (about 8 KB of text, some 2,000 tokens) are always counted
+ * exactly: that costs about a millisecond at most, and keeps everyday prompts' counts, reserved and reported,
+ * exact. Above it the bound (about 4.5 times the tokens of English text) is what a fitting prompt reserves.
+ */
+export const EXACT_COUNT_UP_TO = 8_192;
+
+function hasTokenLimits(limits: TenantLimits): boolean {
+  return limits.tokensPerMinute !== null || limits.tokensPerMonth !== null || limits.costPerMonthUsd !== null;
+}
 
 /**
  * Fits a request into its model's context window and the plan's largest prompt, before any
@@ -40,12 +56,13 @@ export class ContextFitter {
   ) {}
 
   async fit(request: ChatRequest, limits: TenantLimits, policy: ContextPolicy, summarize: Summarizer): Promise<ContextOutcome> {
-    const promptTokens = this.promptTokens(request);
+    const { promptTokens, promptCount } = this.countToFit(request, limits);
     const outcome = (changed: ChatRequest, action: ContextAction, removedMessages = 0): ContextOutcome => ({
       request: changed,
       action,
       policy,
       promptTokens: changed === request ? promptTokens : this.promptTokens(changed),
+      promptCount: changed === request ? promptCount : 'exact',
       removedMessages,
     });
     if (promptTokens <= this.budget(request, limits)) return outcome(request, 'none');
@@ -69,6 +86,26 @@ export class ContextFitter {
         return outcome(summarized.request, 'summarized', summarized.removed);
       }
     }
+  }
+
+  /**
+   * The prompt tokens as far as the policy needs them: a long prompt whose upper bound already fits is not
+   * tokenized, unless the tenant has a limit counted in tokens or cost — there the bound (several times the
+   * real count) would be charged against its minute or its month and could refuse a call that fits.
+   */
+  private countToFit(request: ChatRequest, limits: TenantLimits): { promptTokens: number; promptCount: PromptCount } {
+    const bound = this.tokens.boundPrompt(request);
+    if (bound > EXACT_COUNT_UP_TO && !hasTokenLimits(limits) && this.plainlyFits(request, limits, bound)) return { promptTokens: bound, promptCount: 'bound' };
+    return { promptTokens: this.promptTokens(request), promptCount: 'exact' };
+  }
+
+  /**
+   * Whether `promptTokens` fits the budget and still leaves the model its largest reply: then the window
+   * check and the completion allowance (`Governance.capCompletion`) come out as with the exact count.
+   */
+  private plainlyFits(request: ChatRequest, limits: TenantLimits, promptTokens: number): boolean {
+    const fullReply = this.registry.largestCompletion(request.model, 0);
+    return promptTokens <= this.budget(request, limits) && this.registry.largestCompletion(request.model, promptTokens) === fullReply;
   }
 
   /** The most prompt tokens the request may have: its window less its completion, and the plan's cap. */

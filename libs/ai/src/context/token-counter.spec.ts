@@ -1,5 +1,5 @@
 import { countTokens as countO200kExactly } from 'gpt-tokenizer/encoding/o200k_base';
-import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { REPLY_PRIMING, TOKENS_PER_MESSAGE, TokenCounter } from './token-counter';
 
 type Message = ChatCompletionMessageParam;
@@ -188,5 +188,54 @@ describe(TokenCounter.name, () => {
     expect(huge).toBeGreaterThan(300_000 / 16);
     expect(sliced).toBeGreaterThanOrEqual(exact);
     expect(sliced).toBeLessThanOrEqual(exact * 1.2 + 16);
+  });
+
+  it('should count a long run in a tool call’s arguments in slices, as it counts any text', () => {
+    const toolCalls = [{ id: 'call_1', type: 'function' as const, function: { name: 'lookup', arguments: JSON.stringify({ id: 'x'.repeat(2_000) }) } }];
+
+    expect(counter.countMessage({ role: 'assistant', content: null, tool_calls: toolCalls })).toBe(
+      3 + counter.countText('assistant') + counter.countText(JSON.stringify(toolCalls)),
+    );
+  });
+
+  // Each half of a cut pair is tokenized as U+FFFD: 𝔘 is 3 tokens, its halves 1 each, so cutting undercounted.
+  it('should not cut a character in two when it slices a long run', () => {
+    const run = `a${'𝔘'.repeat(200)}`;
+
+    expect(counter.countText(run)).toBeGreaterThanOrEqual(countO200kExactly(run));
+  });
+
+  describe('the upper bound', () => {
+    const bytes = (text: string) => Buffer.byteLength(text);
+    const samples: Array<[string, Pick<ChatCompletionCreateParamsBase, 'messages' | 'tools'>]> = [
+      ['the cookbook conversation', { messages: COOKBOOK_MESSAGES }],
+      ['the cookbook tool example', { messages: COOKBOOK_TOOL_MESSAGES, tools: COOKBOOK_TOOLS }],
+      ['no messages', { messages: [] }],
+      ['text in many scripts', { messages: [{ role: 'user', content: 'Привет, мир! नमस्ते दुनिया. 你好，世界。 お誕生日おめでとう 🦄🦄' }] }],
+      ['lone surrogates', { messages: [{ role: 'user', content: '\ud800 a \udc00\ud800' }] }],
+      ['a long run of astral characters', { messages: [{ role: 'user', content: `a${'𝔘'.repeat(500)}` }] }],
+      [
+        'parts, a name and tool calls',
+        {
+          messages: [
+            { role: 'user', name: 'たろう', content: [{ type: 'text', text: 'What is in' }, { type: 'text', text: ' this picture?' }] },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"q":"東京"}' } }] },
+          ],
+        },
+      ],
+    ];
+
+    it.each(samples)('should never be below the count, in either encoding: %s', (_, prompt) => {
+      expect(counter.boundPrompt(prompt)).toBeGreaterThanOrEqual(counter.countPrompt(prompt, 'o200k_base'));
+      expect(counter.boundPrompt(prompt)).toBeGreaterThanOrEqual(counter.countPrompt(prompt, 'cl100k_base'));
+    });
+
+    it('should be the framing plus the UTF-8 bytes of the text', () => {
+      const message: Message = { role: 'user', name: 'ann', content: 'Grüße, 東京!' };
+
+      expect(counter.boundPrompt({ messages: [message], tools: COOKBOOK_TOOLS })).toBe(
+        3 + bytes('user') + 1 + bytes('ann') + bytes('Grüße, 東京!') + bytes(JSON.stringify(COOKBOOK_TOOLS)) + 3,
+      );
+    });
   });
 });

@@ -14,6 +14,10 @@ const COUNTERS: Record<TokenEncoding, (text: string) => number> = {
   cl100k_base: countCl100k,
 };
 
+type Prompt = Pick<ChatCompletionCreateParamsBase, 'messages' | 'tools'>;
+/** The tokens of one piece of a prompt's text: counted exactly, or bounded. */
+type Measure = (text: string) => number;
+
 /**
  * Counts tokens the way OpenAI bills them, before the call: per message its framing, role, text,
  * name and tool calls; tool definitions as their JSON (OpenAI's own rendering of them is not
@@ -22,23 +26,28 @@ const COUNTERS: Record<TokenEncoding, (text: string) => number> = {
 @Injectable()
 export class TokenCounter {
   /** The prompt tokens of a chat request: its messages and its tool definitions. */
-  countPrompt(request: Pick<ChatCompletionCreateParamsBase, 'messages' | 'tools'>, encoding: TokenEncoding = 'o200k_base'): number {
-    const count = COUNTERS[encoding];
-    const messages = request.messages.reduce((sum, message) => sum + this.countMessage(message, count), 0);
-    return messages + this.countOverhead(request, count);
+  countPrompt(request: Prompt, encoding: TokenEncoding = 'o200k_base'): number {
+    return measurePrompt(request, exactly(COUNTERS[encoding]));
+  }
+
+  /**
+   * The most tokens `countPrompt` can find in the request, without tokenizing it: its framing plus the
+   * UTF-8 bytes of its text. Every token of o200k_base and cl100k_base stands for at least one byte (the
+   * shortest entry of either vocabulary is one byte), so no text has more tokens than bytes. A linear
+   * scan: a 100k-token conversation is bounded in well under a millisecond, where counting it takes tens.
+   */
+  boundPrompt(request: Prompt): number {
+    return measurePrompt(request, utf8Bytes);
   }
 
   /** What a prompt costs besides its messages: the reply priming and the tool definitions. */
   countOverhead(request: Pick<ChatCompletionCreateParamsBase, 'tools'>, count: (text: string) => number): number {
-    const tools = request.tools?.length ? count(JSON.stringify(request.tools)) : 0;
-    return tools + REPLY_PRIMING;
+    return measureOverhead(request, exactly(count));
   }
 
   /** The tokens of one message, framing included. */
   countMessage(message: ChatCompletionMessageParam, count: (text: string) => number = countO200k): number {
-    const name = 'name' in message && message.name ? TOKENS_PER_NAME + count(message.name) : 0;
-    const toolCalls = 'tool_calls' in message && message.tool_calls ? count(JSON.stringify(message.tool_calls)) : 0;
-    return TOKENS_PER_MESSAGE + count(message.role) + countContent(message.content, count) + name + toolCalls;
+    return measureMessage(message, exactly(count));
   }
 
   countText(text: string, encoding: TokenEncoding = 'o200k_base'): number {
@@ -50,6 +59,36 @@ export class TokenCounter {
     return COUNTERS[encoding];
   }
 }
+
+function measurePrompt(request: Prompt, measure: Measure): number {
+  return request.messages.reduce((sum, message) => sum + measureMessage(message, measure), 0) + measureOverhead(request, measure);
+}
+
+function measureOverhead(request: Pick<ChatCompletionCreateParamsBase, 'tools'>, measure: Measure): number {
+  const tools = request.tools?.length ? measure(JSON.stringify(request.tools)) : 0;
+  return tools + REPLY_PRIMING;
+}
+
+function measureMessage(message: ChatCompletionMessageParam, measure: Measure): number {
+  const name = 'name' in message && message.name ? TOKENS_PER_NAME + measure(message.name) : 0;
+  const toolCalls = 'tool_calls' in message && message.tool_calls ? measure(JSON.stringify(message.tool_calls)) : 0;
+  return TOKENS_PER_MESSAGE + measure(message.role) + measureContent(message.content, measure) + name + toolCalls;
+}
+
+/** Text parts are measured one by one (an upper bound of counting them joined); media parts are bounded for the reservation in media-token-bounds.ts. */
+function measureContent(content: ChatCompletionMessageParam['content'], measure: Measure): number {
+  if (typeof content === 'string') return measure(content);
+  if (!Array.isArray(content)) return 0;
+  return content.reduce((sum, part) => sum + ('text' in part && typeof part.text === 'string' ? measure(part.text) : 0), 0);
+}
+
+const exactly =
+  (count: (text: string) => number): Measure =>
+  (text) =>
+    countText(text, count);
+
+// Lone surrogates count as the 3 bytes of U+FFFD, as the tokenizer's TextEncoder writes them.
+const utf8Bytes: Measure = (text) => Buffer.byteLength(text, 'utf8');
 
 /** Longer runs without whitespace are counted in slices: BPE merging is quadratic in the length of one run. */
 const LONG_RUN = /\S{256,}/g;
@@ -66,15 +105,22 @@ function countText(text: string, count: (text: string) => number): number {
   let from = 0;
   for (const run of text.matchAll(LONG_RUN)) {
     total += count(text.slice(from, run.index));
-    for (let offset = 0; offset < run[0].length; offset += SLICE) total += count(run[0].slice(offset, offset + SLICE));
+    for (const slice of slicesOf(run[0])) total += count(slice);
     from = run.index + run[0].length;
   }
   return total + count(text.slice(from));
 }
 
-/** Text parts are counted one by one (an upper bound of counting them joined); media parts are bounded for the reservation in media-token-bounds.ts. */
-function countContent(content: ChatCompletionMessageParam['content'], count: (text: string) => number): number {
-  if (typeof content === 'string') return countText(content, count);
-  if (!Array.isArray(content)) return 0;
-  return content.reduce((sum, part) => sum + ('text' in part && typeof part.text === 'string' ? countText(part.text, count) : 0), 0);
+/** Slices of about SLICE code units that never cut a surrogate pair (its halves would each count as U+FFFD). */
+function* slicesOf(run: string): Generator<string> {
+  for (let offset = 0; offset < run.length; ) {
+    let end = Math.min(offset + SLICE, run.length);
+    if (isHighSurrogate(run.charCodeAt(end - 1)) && end < run.length) end++;
+    yield run.slice(offset, end);
+    offset = end;
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

@@ -103,14 +103,15 @@ export class ApiKeyService {
    */
   async authenticate(rawKey: string): Promise<KeyOwner | undefined> {
     if (!KEY_PATTERN.test(rawKey)) return undefined;
-    const hash = hashKey(rawKey);
-    const cached = this.owners.get(hash);
-    if (cached !== undefined) return cached ?? undefined;
+    const owner = await this.owners.getOrLoad(hashKey(rawKey), (hash) => this.findOwner(hash));
+    return owner ?? undefined;
+  }
+
+  /** A refusal is cached too, as null, so that a flood of wrong keys does not reach the database. */
+  private async findOwner(hash: string): Promise<KeyOwner | null> {
     const key = await this.db.manager.findOneBy(ApiKeyEntity, { keyHash: hash, revokedAt: IsNull() });
     const tenant = key && (await this.db.manager.findOneBy(TenantEntity, { id: key.tenantId, status: 'active' }));
-    const owner = key && tenant ? { tenantId: key.tenantId, keyId: key.id } : null;
-    this.owners.set(hash, owner);
-    return owner ?? undefined;
+    return key && tenant ? { tenantId: key.tenantId, keyId: key.id } : null;
   }
 }
 

@@ -111,14 +111,15 @@ export class TenantService {
   }
 
   /** The tenant for a call: cached briefly, created on first use when auto-provisioning is on. */
-  async resolveActive(id: string): Promise<ActiveTenant> {
-    const cached = this.active.get(id);
-    if (cached) return cached;
+  resolveActive(id: string): Promise<ActiveTenant> {
+    return this.active.getOrLoad(id, () => this.findActive(id));
+  }
+
+  /** A disabled tenant is an error, so it is not cached: enabling it works at once. */
+  private async findActive(id: string): Promise<ActiveTenant> {
     const tenant = (await this.db.manager.findOneBy(TenantEntity, { id })) ?? (await this.provision(id));
     if (tenant.status !== 'active') throw new TenantDisabledError(id);
-    const active = { id, limits: this.limitsOf(tenant), logContent: tenant.logContent };
-    this.active.set(id, active);
-    return active;
+    return { id, limits: this.limitsOf(tenant), logContent: tenant.logContent };
   }
 
   private async provision(id: string): Promise<TenantEntity> {
