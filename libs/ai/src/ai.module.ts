@@ -45,9 +45,9 @@ import { AlertNotifier, LogAlertNotifier, WebhookAlertNotifier } from './telemet
 import { CallEvents } from './telemetry/call-events';
 import { QuotaWatch } from './telemetry/quota-watch';
 import { BreakerRegistry } from './upstream/breaker-registry';
-import { OpenAiUpstreamClient } from './upstream/openai-upstream.client';
 import { ResilientUpstream } from './upstream/resilient-upstream';
 import { RetryBudget } from './upstream/retry-budget';
+import { UndiciUpstreamClient } from './upstream/undici-upstream.client';
 import { UpstreamClient } from './upstream/upstream-client';
 
 /** Connected and migrated before anything that uses it is created. */
@@ -102,7 +102,7 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     { provide: RESOLVED_AI_OPTIONS, useFactory: resolveAiOptions, inject: [MODULE_OPTIONS_TOKEN] },
     { provide: Clock, useClass: SystemClock },
     { provide: Random, useValue: () => Math.random() },
-    { provide: UpstreamClient, useFactory: (options) => new OpenAiUpstreamClient(options), inject: [RESOLVED_AI_OPTIONS] },
+    { provide: UpstreamClient, useFactory: (options) => new UndiciUpstreamClient(options), inject: [RESOLVED_AI_OPTIONS] },
     { provide: Database, useFactory: openDatabase, inject: [RESOLVED_AI_OPTIONS] },
     { provide: SecretProvider, useFactory: secretProviderFrom, inject: [RESOLVED_AI_OPTIONS] },
     { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, RESOLVED_AI_OPTIONS] },

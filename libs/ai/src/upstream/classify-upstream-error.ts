@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import {
   AiError,
@@ -83,10 +84,13 @@ function upstreamMessage(error: APIError): string {
   return typeof body?.message === 'string' ? body.message : error.message;
 }
 
-/** The `code` of an error and of every error in its `cause` chain. */
+/**
+ * The `code` of an error and of every error in its `cause` chain. Socket errors are made by Node's
+ * core, in another realm than code run in a vm (Jest): `instanceof Error` alone would miss them.
+ */
 export function causeCodes(error: unknown): string[] {
   const codes: string[] = [];
-  for (let current = error; current instanceof Error; current = current.cause) {
+  for (let current = error; current instanceof Error || types.isNativeError(current); current = current.cause) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') codes.push(code);
   }

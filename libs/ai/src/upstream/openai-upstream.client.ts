@@ -11,7 +11,11 @@ import { ResolvedAiOptions } from '../ai-module-options';
 import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './upstream-client';
 
-/** The upstream transport: the official `openai` SDK over an undici agent that owns the connect timeout. */
+/**
+ * The former upstream transport: the official `openai` SDK over an undici agent that owns the
+ * connect timeout. The module now uses UndiciUpstreamClient; this one stays for what still reads
+ * it: `bench/transport.js` (the "before" figure) and `keepingConnectTimeouts` in the test helpers.
+ */
 export class OpenAiUpstreamClient implements UpstreamClient {
   private readonly dispatcher: Agent;
   private readonly client: OpenAI;
