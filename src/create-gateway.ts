@@ -1,5 +1,5 @@
 import { ConfigService } from '@nestjs/config';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { RawServerDefault } from 'fastify';
 import { Logger } from 'nestjs-pino';
@@ -36,7 +36,7 @@ export async function createGateway(env: Environment = process.env, options: Gat
     autoFlushLogs: false,
   });
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new OpenAiErrorFilter());
+  app.useGlobalFilters(new OpenAiErrorFilter(app.get(HttpAdapterHost)));
   app.useGlobalPipes(createValidationPipe());
   const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
   limitHttpServer(app, config.http);

@@ -1,13 +1,12 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AiService, ChatRequest, ContextReport, TenantRateLimitStates } from '@tollgate/ai';
+import { AiService, ChatRequest, ContextReport, rateLimitHeaders, sendChatStream, TenantRateLimitStates } from '@tollgate/ai';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { rateLimitHeaders } from '../http/rate-limit-headers';
+import { GATEWAY_ERROR_WORDING } from '../http/openai-error';
 import { chatContextFor } from '../http/request-context';
 import { AuthenticatedTenant, CurrentTenant, TenantAuthGuard } from '../tenancy/tenant-auth.guard';
 import { ChatCompletionRequestDto } from './chat-completion-request.dto';
-import { sendChatStream } from './sse';
 
 @Controller('v1/chat')
 @UseGuards(TenantAuthGuard)
@@ -30,7 +29,7 @@ export class ChatCompletionsController {
     const context = chatContextFor(request, reply, tenant);
     if (stream) {
       const chunks = await this.ai.chatStream(chatRequest, context);
-      return sendChatStream(reply, chunks, servedHeaders(chunks));
+      return sendChatStream(reply, chunks, servedHeaders(chunks), GATEWAY_ERROR_WORDING);
     }
     const result = await this.ai.chat(chatRequest, context);
     void reply.headers(servedHeaders(result));

@@ -2,9 +2,8 @@ import { ArgumentsHost, Catch, Controller, ExceptionFilter, Get, ServiceUnavaila
 import { FastifyReply } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { BreakerRegistry, BreakerStatus } from '@tollgate/ai';
-import { OpenAiStatusPage, StatusPageReport } from './openai-status-page';
-import { ReadinessIndicators } from './readiness.indicators';
+import { AiHealthIndicators, BreakerRegistry, BreakerStatus, StatusPageReport, UpstreamStatusPage } from '@tollgate/ai';
+import { ShutdownGate } from './shutdown-gate';
 
 /** The upstream as far as Tollgate can tell: OpenAI's own word, the breakers, and the recent error rate. */
 export interface UpstreamHealth {
@@ -24,15 +23,16 @@ class HealthReportFilter implements ExceptionFilter {
   }
 }
 
-/** Kubernetes probes: liveness needs nothing outside the process; readiness needs what requests need. */
+/** Kubernetes probes: liveness needs nothing outside the process; readiness needs what requests need, never the upstream. */
 @ApiExcludeController()
 @UseFilters(HealthReportFilter)
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly readiness: ReadinessIndicators,
-    private readonly statusPage: OpenAiStatusPage,
+    private readonly indicators: AiHealthIndicators,
+    private readonly shutdown: ShutdownGate,
+    private readonly statusPage: UpstreamStatusPage,
     private readonly breakers: BreakerRegistry,
   ) {}
 
@@ -46,10 +46,10 @@ export class HealthController {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.readiness.acceptingTraffic(),
-      () => this.readiness.database(),
-      () => this.readiness.redis(),
-      () => this.readiness.upstreamKey(),
+      () => this.shutdown.check(),
+      () => this.indicators.database(),
+      () => this.indicators.redis(),
+      () => this.indicators.upstreamKey(),
     ]);
   }
 

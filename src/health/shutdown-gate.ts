@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 
@@ -17,12 +18,21 @@ export class ShutdownGate implements BeforeApplicationShutdown {
   private closing = false;
   private readonly delayMs: number;
 
-  constructor(config: ConfigService) {
+  constructor(
+    config: ConfigService,
+    private readonly health: HealthIndicatorService,
+  ) {
     this.delayMs = config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG).shutdownReadinessDelayMs;
   }
 
   get acceptingTraffic(): boolean {
     return !this.closing;
+  }
+
+  /** The readiness check: down from the first shutdown step on. */
+  check(): HealthIndicatorResult {
+    const check = this.health.check('shutdown');
+    return this.acceptingTraffic ? check.up() : check.down({ message: 'shutting down' });
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {

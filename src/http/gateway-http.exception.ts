@@ -1,21 +1,9 @@
-import { HttpException } from '@nestjs/common';
+import { OpenAiHttpException } from '@tollgate/ai';
 
-export interface OpenAiErrorFields {
-  message: string;
-  type: string;
-  code: string | null;
-  param: string | null;
-}
+export type { OpenAiErrorFields } from '@tollgate/ai';
 
 /** An error the gateway itself raises at the HTTP edge, already in OpenAI's terms. */
-export class GatewayHttpException extends HttpException {
-  constructor(
-    status: number,
-    readonly fields: OpenAiErrorFields,
-  ) {
-    super(fields.message, status);
-  }
-
+export class GatewayHttpException extends OpenAiHttpException {
   static invalidApiKey(message: string): GatewayHttpException {
     return new GatewayHttpException(401, { message, type: 'invalid_request_error', code: 'invalid_api_key', param: null });
   }

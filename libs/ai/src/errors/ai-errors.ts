@@ -1,9 +1,10 @@
 import type { TenantRateLimitStates } from '../limits/rate-limit-state';
 
 /**
- * Every failure the library reports is one of these classes. The gateway maps each
- * `code` to an HTTP status in one exhaustive switch; a library user can branch on
- * `instanceof` or on `code`.
+ * Every failure the library reports is one of these classes. `toOpenAiError` (http/) maps
+ * each `code` to an HTTP status in one exhaustive switch; a library user can branch on
+ * `instanceof` or on `code`. Messages say what happened and what to do in no transport's
+ * terms: the HTTP wording (Retry-After and the like) is the mapping's.
  */
 export type AiErrorCode =
   | 'upstream_auth_failed'
@@ -88,7 +89,7 @@ export class UpstreamAuthFailedError extends AiError {
   readonly code = 'upstream_auth_failed';
   constructor(details: AiErrorDetails = {}) {
     super(
-      'The upstream rejected the gateway\'s API key. Your own key is fine: an operator must fix or rotate the upstream secret.',
+      'The upstream rejected the API key it was called with. An operator must fix or rotate the upstream secret.',
       details,
       NOTHING_TO_RETRY,
     );
@@ -160,7 +161,7 @@ export class UpstreamModelNotFoundError extends AiError {
 export class UpstreamRateLimitedError extends AiError {
   readonly code = 'upstream_rate_limited';
   constructor(details: AiErrorDetails = {}) {
-    super('The upstream is rate limiting this deployment. Retry after the time in the Retry-After header.', details, TRANSIENT);
+    super('The upstream is rate limiting this deployment.', details, TRANSIENT);
   }
 }
 
@@ -174,10 +175,10 @@ export type UnavailableReason =
 
 const UNAVAILABLE_MESSAGES: Record<UnavailableReason, string> = {
   upstream_error: 'The upstream failed to answer.',
-  invalid_response: 'The upstream answered with a response the gateway could not read.',
+  invalid_response: 'The upstream answered with a response that could not be read.',
   circuit_open: 'The upstream is failing, so calls to this model are paused.',
-  retry_budget_exhausted: 'The upstream is failing and the gateway will not add more retries to its load.',
-  connection_failed: 'The gateway could not reach the upstream.',
+  retry_budget_exhausted: 'The upstream is failing, and more retries would only add to its load.',
+  connection_failed: 'The upstream could not be reached.',
   stream_interrupted: 'The upstream stream ended unexpectedly.',
 };
 
@@ -186,7 +187,7 @@ export class UpstreamUnavailableError extends AiError {
   readonly code = 'upstream_unavailable';
   readonly reason: UnavailableReason;
   constructor(reason: UnavailableReason, details: AiErrorDetails = {}, policy: Partial<AiErrorPolicy> = {}) {
-    super(`${UNAVAILABLE_MESSAGES[reason]} Retry after the time in the Retry-After header.`, details, {
+    super(UNAVAILABLE_MESSAGES[reason], details, {
       ...TRANSIENT,
       ...policy,
     });
@@ -209,7 +210,7 @@ export class UpstreamQuotaExhaustedError extends AiError {
 export type TimeoutKind = 'connect' | 'first_byte' | 'stream_idle' | 'deadline';
 
 const TIMEOUT_MESSAGES: Record<TimeoutKind, string> = {
-  connect: 'The gateway could not connect to the upstream in time.',
+  connect: 'No connection to the upstream could be made in time.',
   first_byte: 'The upstream did not start answering in time.',
   stream_idle: 'The upstream stream went silent for too long.',
   deadline: 'The request ran out of time, retries included.',
@@ -255,7 +256,7 @@ export class TenantExistsError extends AiError {
 export class TenantDisabledError extends AiError {
   readonly code = 'tenant_disabled';
   constructor(tenantId: string) {
-    super(`The tenant '${tenantId}' is disabled. Ask the operator of this gateway to enable it.`, {}, NOTHING_TO_RETRY);
+    super(`The tenant '${tenantId}' is disabled. Ask an operator to enable it.`, {}, NOTHING_TO_RETRY);
   }
 }
 
@@ -291,7 +292,7 @@ export class ApiKeyNotFoundError extends AiError {
   }
 }
 
-/** The model is not in the gateway's model table, and the tenant's plan does not pass unknown models through. */
+/** The model is not in the model registry, and the tenant's plan does not pass unknown models through. */
 export class UnknownModelError extends AiError {
   readonly code = 'model_not_found';
   constructor(model: string, known: string[]) {
@@ -320,7 +321,7 @@ export class TenantRateLimitedError extends AiError {
   readonly code = 'rate_limit_exceeded';
   readonly limit: RateLimitName;
   constructor(limit: RateLimitName, retryAfterMs: number) {
-    super(`${RATE_LIMIT_MESSAGES[limit]} Retry after the time in the Retry-After header.`, { retryAfterMs }, NOTHING_TO_RETRY);
+    super(RATE_LIMIT_MESSAGES[limit], { retryAfterMs }, NOTHING_TO_RETRY);
     this.limit = limit;
   }
 }
@@ -338,7 +339,7 @@ export class TenantQuotaExceededError extends AiError {
   readonly code = 'tenant_quota_exceeded';
   readonly quota: QuotaName;
   constructor(quota: QuotaName, retryAfterMs: number) {
-    super(`${QUOTA_MESSAGES[quota]} It renews at the time in the Retry-After header, or ask for a larger plan.`, { retryAfterMs }, NOTHING_TO_RETRY);
+    super(`${QUOTA_MESSAGES[quota]} Wait for it to renew, or ask for a larger plan.`, { retryAfterMs }, NOTHING_TO_RETRY);
     this.quota = quota;
   }
 }
@@ -355,7 +356,7 @@ export class JobNotFoundError extends AiError {
 export class WebhookNotAllowedError extends AiError {
   readonly code = 'webhook_not_allowed';
   constructor(reason: string) {
-    super(`${reason} Ask the operator of this gateway to allow your webhook's host, or leave webhook_url out and poll the job.`, { param: 'webhook_url' }, NOTHING_TO_RETRY);
+    super(`${reason} Ask an operator to allow your webhook's host, or leave webhook_url out and poll the job.`, { param: 'webhook_url' }, NOTHING_TO_RETRY);
   }
 }
 
@@ -364,7 +365,7 @@ export class TooManyJobsError extends AiError {
   readonly code = 'too_many_jobs';
   constructor(limit: number, retryAfterMs: number) {
     super(
-      `You have ${limit} jobs queued or running, the most this gateway holds for one tenant. Submit again once some have finished (see the Retry-After header), or cancel some.`,
+      `You have ${limit} jobs queued or running, the most one tenant may have. Submit again once some have finished, or cancel some.`,
       { retryAfterMs },
       NOTHING_TO_RETRY,
     );
@@ -409,7 +410,7 @@ export class DependencyUnavailableError extends AiError {
   readonly code = 'dependency_unavailable';
   readonly dependency: Dependency;
   constructor(dependency: Dependency, retryAfterMs: number, cause?: unknown) {
-    super(`The gateway cannot reach its ${dependency} right now, so nothing was done with this request. Try again shortly.`, { retryAfterMs, cause }, NOTHING_TO_RETRY);
+    super(`The ${dependency} is unreachable right now, so nothing was done with this request. Try again shortly.`, { retryAfterMs, cause }, NOTHING_TO_RETRY);
     this.dependency = dependency;
   }
 }

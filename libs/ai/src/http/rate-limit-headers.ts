@@ -1,4 +1,4 @@
-import { RateLimitState, TenantRateLimitStates } from '@tollgate/ai';
+import type { RateLimitState, TenantRateLimitStates } from '../limits/rate-limit-state';
 
 /** The tenant's own limits in OpenAI's `x-ratelimit-*` headers, so that OpenAI clients pace themselves. */
 export function rateLimitHeaders(states: TenantRateLimitStates | undefined): Record<string, string> {

@@ -1,0 +1,111 @@
+import { FakeClock } from '../../test/fake-clock';
+import { DependencyUnavailableError } from '../errors/ai-errors';
+import type { RedisConnection } from '../limits/redis-connection';
+import type { Database } from '../persistence/database';
+import type { KeyVerification, KeyVerdict } from '../secrets/key-verification';
+import type { UpstreamKeyManager, UpstreamKeyStatus } from '../secrets/upstream-key-manager';
+import { AiHealthIndicators } from './ai-health.indicators';
+import { StatusPageReport, UpstreamStatusPage } from './upstream-status-page';
+
+interface World {
+  query?: () => Promise<unknown>;
+  redis?: { ping: () => Promise<void> };
+  verdict?: KeyVerdict;
+  lastError?: UpstreamKeyStatus['lastError'];
+  statusPage?: StatusPageReport['indicator'];
+}
+
+function indicatorsFor(world: World = {}): AiHealthIndicators {
+  const db = { dialect: 'sqlite', manager: { query: world.query ?? (async () => [{ 1: 1 }]) } } as unknown as Database;
+  const redis = { client: world.redis, ping: () => world.redis!.ping() } as unknown as RedisConnection;
+  const keys = { status: () => ({ version: 'v2', fingerprint: '0123456789ab', lastError: world.lastError }) } as unknown as UpstreamKeyManager;
+  const verification = { verdict: world.verdict ?? 'accepted' } as KeyVerification;
+  const statusPage = { current: async () => ({ indicator: world.statusPage ?? 'none', description: 'All good', checkedAt: '2026-01-01T00:00:00.000Z' }) } as UpstreamStatusPage;
+  return new AiHealthIndicators(db, redis, keys, verification, new FakeClock(), statusPage);
+}
+
+describe(AiHealthIndicators.name, () => {
+  describe('database', () => {
+    it('should be up, naming the dialect, when the database answers', async () => {
+      expect(await indicatorsFor().database()).toEqual({ database: { status: 'up', dialect: 'sqlite' } });
+    });
+
+    it('should be down when the database is unreachable', async () => {
+      const query = async () => Promise.reject(new DependencyUnavailableError('database', 1000, new Error('connect ECONNREFUSED 10.0.0.7:5432')));
+
+      expect(await indicatorsFor({ query }).database()).toEqual({ database: { status: 'down', message: 'The database is unreachable.' } });
+    });
+
+    it("should never show the driver's words, which may hold the database's address", async () => {
+      const query = async () => Promise.reject(new Error('password authentication failed for postgres://app@10.0.0.7:5432/db'));
+
+      const result = JSON.stringify(await indicatorsFor({ query }).database());
+
+      expect(result).toContain('"status":"down"');
+      expect(result).not.toMatch(/10\.0\.0\.7|postgres:|password/);
+    });
+  });
+
+  describe('redis', () => {
+    it('should be up and say so when no Redis is configured', async () => {
+      expect(await indicatorsFor().redis()).toEqual({ redis: { status: 'up', configured: false } });
+    });
+
+    it('should stay up, degraded, while Redis does not answer: limits fall back to this process', async () => {
+      const redis = { ping: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.8:6379')) };
+
+      const result = await indicatorsFor({ redis }).redis();
+
+      expect(result).toEqual({ redis: { status: 'up', configured: true, degraded: true, message: expect.stringContaining('Redis is unreachable') } });
+      expect(JSON.stringify(result)).not.toContain('10.0.0.8');
+    });
+  });
+
+  describe('upstreamKey', () => {
+    it("should be up with the key's version and fingerprint, and the store's failure without its message", () => {
+      const result = indicatorsFor({ lastError: { failure: 'timeout', message: 'vault https://vault.internal timed out', at: 'now' } }).upstreamKey();
+
+      expect(result).toEqual({ upstreamKey: { status: 'up', version: 'v2', fingerprint: '0123456789ab', verified: 'accepted', storeFailing: 'timeout' } });
+    });
+
+    it('should be down once the upstream refused the key', () => {
+      expect(indicatorsFor({ verdict: 'refused' }).upstreamKey()).toMatchObject({ upstreamKey: { status: 'down', verified: 'refused' } });
+    });
+  });
+
+  describe('upstreamStatusPage', () => {
+    it.each<[StatusPageReport['indicator'], string]>([
+      ['none', 'up'],
+      ['minor', 'down'],
+      ['major', 'down'],
+      ['unknown', 'down'],
+    ])('should be %s → %s', async (indicator, status) => {
+      expect(await indicatorsFor({ statusPage: indicator }).upstreamStatusPage()).toMatchObject({ upstreamStatusPage: { status, indicator } });
+    });
+  });
+
+  it('should take the key each check is reported under', async () => {
+    expect(Object.keys(await indicatorsFor().database('primary-db'))).toEqual(['primary-db']);
+  });
+});
+
+describe('@nestjs/terminus as an optional peer dependency', () => {
+  afterEach(() => jest.resetModules());
+
+  it('should not be needed to import @tollgate/ai, only to build the health indicators', () => {
+    jest.isolateModules(() => {
+      jest.doMock('@nestjs/terminus', () => {
+        throw new Error("Cannot find module '@nestjs/terminus'");
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const library = require('../index') as typeof import('../index');
+
+      expect(library.AiModule).toBeDefined();
+      expect(() => indicatorsWith(library.AiHealthIndicators)).toThrow("Tollgate's health indicators need @nestjs/terminus: npm install @nestjs/terminus@^11");
+    });
+  });
+});
+
+function indicatorsWith(Indicators: typeof AiHealthIndicators): AiHealthIndicators {
+  return new Indicators({} as Database, {} as RedisConnection, {} as UpstreamKeyManager, {} as KeyVerification, new FakeClock());
+}

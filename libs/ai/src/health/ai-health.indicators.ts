@@ -1,0 +1,100 @@
+import { Injectable, Optional } from '@nestjs/common';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { Clock, InjectClock } from '../common/clock';
+import { DependencyUnavailableError } from '../errors/ai-errors';
+import { RedisConnection } from '../limits/redis-connection';
+import { Database } from '../persistence/database';
+import { KeyVerification } from '../secrets/key-verification';
+import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { loadTerminus } from './terminus';
+import { UpstreamStatusPage } from './upstream-status-page';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Terminus health indicators for what AiModule runs on; provide this class beside AiModule and call
+ * its checks from `HealthCheckService.check([...])`. Readiness should depend on the database and the
+ * upstream key, never on the upstream itself. Redis is reported but never fails: without it limits
+ * fall back to this process and jobs wait for dispatch, so the replica still serves; pulling every
+ * replica out of the load balancer would turn a degraded service into an outage. The probes answer
+ * anyone, so no check shows an address, a secret's name or a driver's words.
+ *
+ * Needs @nestjs/terminus (an optional peer dependency), loaded when this class is built.
+ */
+@Injectable()
+export class AiHealthIndicators {
+  private readonly health: HealthIndicatorService;
+  private readonly statusPage: UpstreamStatusPage;
+
+  constructor(
+    private readonly db: Database,
+    private readonly redisConnection: RedisConnection,
+    private readonly keys: UpstreamKeyManager,
+    private readonly verification: KeyVerification,
+    @InjectClock() clock: Clock,
+    @Optional() statusPage?: UpstreamStatusPage,
+  ) {
+    this.health = new (loadTerminus().HealthIndicatorService)();
+    this.statusPage = statusPage ?? new UpstreamStatusPage(undefined, clock);
+  }
+
+  /** Down when the database does not answer `SELECT 1` within two seconds. */
+  async database(key = 'database'): Promise<HealthIndicatorResult> {
+    const check = this.health.check(key);
+    try {
+      await withTimeout(this.db.manager.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      return check.up({ dialect: this.db.dialect });
+    } catch (error) {
+      return check.down({ message: databaseFailure(error) });
+    }
+  }
+
+  /** Always up; `degraded: true` while a configured Redis does not answer. */
+  async redis(key = 'redis'): Promise<HealthIndicatorResult> {
+    const check = this.health.check(key);
+    if (!this.redisConnection.client) return check.up({ configured: false });
+    try {
+      await withTimeout(this.redisConnection.ping(), PROBE_TIMEOUT_MS);
+      return check.up({ configured: true, degraded: false });
+    } catch {
+      return check.up({ configured: true, degraded: true, message: 'Redis is unreachable: limits are counted in this replica alone, and jobs wait for dispatch.' });
+    }
+  }
+
+  /**
+   * Up while a key is loaded, even if its store now fails (the last good key keeps serving); the
+   * details say so. Down once the upstream refused the key. Shows the key's version and fingerprint,
+   * never the key, the secret's name or the store's messages.
+   */
+  upstreamKey(key = 'upstreamKey'): HealthIndicatorResult {
+    const check = this.health.check(key);
+    const { version, fingerprint, lastError } = this.keys.status();
+    const details = { version, fingerprint, verified: this.verification.verdict, ...(lastError ? { storeFailing: lastError.failure } : {}) };
+    return this.verification.verdict === 'refused' ? check.down(details) : check.up(details);
+  }
+
+  /**
+   * Down while the upstream's status page reports an incident (or cannot be read). Informative: never
+   * wire it into a probe, or an upstream outage takes every replica out of the load balancer.
+   */
+  async upstreamStatusPage(key = 'upstreamStatusPage'): Promise<HealthIndicatorResult> {
+    const check = this.health.check(key);
+    const report = await this.statusPage.current();
+    return report.indicator === 'none' ? check.up({ ...report }) : check.down({ ...report });
+  }
+}
+
+function databaseFailure(error: unknown): string {
+  if (error instanceof DependencyUnavailableError) return 'The database is unreachable.';
+  if (error instanceof ProbeTimeoutError) return `The database gave no answer within ${PROBE_TIMEOUT_MS} ms.`;
+  return 'The database failed the check query.';
+}
+
+class ProbeTimeoutError extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new ProbeTimeoutError(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}
