@@ -1,31 +1,68 @@
-// What the request log costs: the same gateway build twice in front of one simulator, one with
+// What the request log costs: the same gateway build twice in front of the fake upstream, one with
 // LOG_LEVEL=info (a JSON line per request, to a pipe this process drains) and one with
 // LOG_LEVEL=silent as the baseline, in one run with alternating rounds.
 //
 //   npm run bench:logging     (builds first)
 'use strict';
-const { mkdtempSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const { mkdtempSync, rmSync } = require('node:fs');
+const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { startSimulator, startGateway, startSilentGateway, createTenantKey, load, summary, measure, report } = require('./support');
+const { ADMIN_TOKEN, METRICS_TOKEN, startProcess, stopProcess, createTenantKey, load, measure, markdownTable } = require('./support');
 
 const NO_LIMITS = { requestsPerMinute: null, tokensPerMinute: null, requestsPerDay: null, tokensPerMonth: null, costPerMonthUsd: null, concurrentRequests: null };
 
+/** A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const gatewayEnv = (upstreamUrl, database) => ({ NODE_ENV: 'production', OPENAI_BASE_URL: `${upstreamUrl}/v1`, OPENAI_API_KEY: 'sk-bench-upstream', OPENAI_STATUS_URL: `${upstreamUrl}/status.json`, ADMIN_TOKEN, METRICS_TOKEN, DATABASE_URL: `sqlite:${database}` });
+
+/** A gateway that logs nothing never prints its URL: it gets a port, and is ready when it says so. */
+async function startSilentGateway(upstreamUrl, database) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], { cwd: join(__dirname, '..'), env: { ...process.env, ...gatewayEnv(upstreamUrl, database), PORT: String(port), LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dist/main.js exited (${child.exitCode}) before listening`);
+    if (await fetch(`${url}/health/ready`).then((response) => response.ok, () => false)) return { child, url };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function main() {
-  const simulator = await startSimulator();
+  const upstream = await startProcess('bench/upstream.js');
   const folder = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
-  const silent = await startSilentGateway(simulator.url, { DATABASE_URL: `sqlite:${join(folder, 'silent.sqlite')}` });
-  const logging = await startGateway(simulator.url, { DATABASE_URL: `sqlite:${join(folder, 'logging.sqlite')}`, LOG_LEVEL: 'info' });
+  const silent = await startSilentGateway(upstream.url, join(folder, 'silent.sqlite'));
+  const logging = await startProcess('dist/main.js', { ...gatewayEnv(upstream.url, join(folder, 'logging.sqlite')), PORT: '0', LOG_LEVEL: 'info' });
   try {
     const silentKey = await createTenantKey(silent.url, 'bench', NO_LIMITS);
     const loggingKey = await createTenantKey(logging.url, 'bench', NO_LIMITS);
+    const throughput = async (url, key) => {
+      const { requests, latency } = await load(url, [key]);
+      return { rps: requests.average, p50: latency.p50, p99: latency.p99 };
+    };
     const rows = await measure([
-      { label: 'gateway, LOG_LEVEL=silent (baseline)', run: async () => summary(await load(`${silent.url}/v1/chat/completions`, silentKey)) },
-      { label: 'gateway, LOG_LEVEL=info', run: async () => summary(await load(`${logging.url}/v1/chat/completions`, loggingKey)) },
+      { label: 'gateway, LOG_LEVEL=silent (baseline)', run: () => throughput(silent.url, silentKey) },
+      { label: 'gateway, LOG_LEVEL=info', run: () => throughput(logging.url, loggingKey) },
     ]);
-    report(rows, rows[0]);
+    console.log(markdownTable(rows, [
+      ['target', (row) => row.label],
+      ['requests/s', (row) => Math.round(row.rps)],
+      ['× baseline', (row) => (row.rps / rows[0].rps).toFixed(2)],
+      ['p50 ms', (row) => row.p50],
+      ['p99 ms', (row) => row.p99],
+    ]));
   } finally {
-    for (const { child } of [silent, logging, simulator]) child.kill('SIGTERM');
+    for (const { child } of [silent, logging, upstream]) await stopProcess(child);
+    rmSync(folder, { recursive: true, force: true });
   }
 }
 
