@@ -1,19 +1,8 @@
+import { writeChoices } from './chat-answer';
+import type { ChatRequest } from './chat-request';
 import type { Exchange } from './exchange';
-import type { CompletionLimits } from './types';
 import { chatCompletion, chatCompletionEvents, type OpenAIErrorBody, type Reply } from './openai-shapes';
-import { completionText, countPromptTokens } from './usage';
-import { InvalidInput, isRecord } from './validation';
-
-export interface ChatRequest {
-  /** As requested, `:fault=` suffix included. */
-  model: string;
-  messages: Record<string, unknown>[];
-  stream: boolean;
-  includeUsage: boolean;
-  maxTokens?: number;
-  /** Both limit fields as sent, absent ones left out. */
-  completionLimits: CompletionLimits;
-}
+import { countPromptTokens } from './usage';
 
 export interface StreamPlan {
   intervalMs: number;
@@ -24,58 +13,20 @@ export interface StreamPlan {
   truncated?: boolean;
 }
 
-/** Checks what the simulator needs of a request, with OpenAI's error for what is missing. */
-export function parseChatRequest(body: unknown): ChatRequest {
-  if (!isRecord(body)) throw new InvalidInput('The request body must be a JSON object.');
-  const { model, messages } = body;
-  if (typeof model !== 'string' || model === '') throw new InvalidInput('you must provide a model parameter');
-  if (!Array.isArray(messages)) {
-    throw new InvalidInput("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
-  }
-  if (messages.length === 0) throw new InvalidInput("[] is too short - 'messages'", 'messages', 'empty_array');
-  const notObject = messages.findIndex((message) => !isRecord(message));
-  if (notObject >= 0) {
-    throw new InvalidInput(`Invalid type for 'messages[${notObject}]': expected an object.`, `messages[${notObject}]`, 'invalid_type');
-  }
-  const streamOptions = body.stream_options;
-  return {
-    model,
-    messages: messages as Record<string, unknown>[],
-    stream: body.stream === true,
-    includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
-    maxTokens: maxTokensOf(body),
-    completionLimits: completionLimitsOf(body),
-  };
-}
-
-function completionLimitsOf(body: Record<string, unknown>): CompletionLimits {
-  const sent = (['max_tokens', 'max_completion_tokens'] as const).filter((param) => body[param] !== undefined);
-  return Object.fromEntries(sent.map((param) => [param, body[param]])) as CompletionLimits;
-}
-
-function maxTokensOf(body: Record<string, unknown>): number | undefined {
-  const param = body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
-  const value = body[param];
-  if (value === undefined || value === null) return undefined;
-  if (!Number.isInteger(value) || (value as number) < 1) {
-    throw new InvalidInput(`Invalid value for '${param}': expected a positive integer.`, param, 'invalid_value');
-  }
-  return value as number;
-}
-
-/** `completionWords` words, cut to the request's max tokens (one word is one token) with finish_reason 'length'. */
+/**
+ * The reply: `n` choices of a tool call, JSON or `completionWords` words (see writeChoices), each cut at the
+ * request's max tokens with finish_reason 'length'; usage counts the completion tokens of every choice.
+ */
 export function buildReply(request: ChatRequest, model: string, seq: number, completionWords: number): Reply {
-  const cut = request.maxTokens !== undefined && request.maxTokens < completionWords;
-  const text = completionText(cut ? (request.maxTokens as number) : completionWords);
+  const choices = writeChoices(request, seq, completionWords);
   const promptTokens = countPromptTokens(request.messages);
+  const completionTokens = choices.reduce((total, choice) => total + choice.tokens, 0);
   return {
     id: `chatcmpl-sim-${seq}`,
     created: Math.floor(Date.now() / 1000),
     model,
-    pieces: text.pieces,
-    content: text.content,
-    finishReason: cut ? 'length' : 'stop',
-    usage: { prompt_tokens: promptTokens, completion_tokens: text.tokens, total_tokens: promptTokens + text.tokens },
+    choices,
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
   };
 }
 

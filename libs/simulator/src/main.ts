@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { startSimulator } from './simulator';
 
 /** `npm run simulator`: SIMULATOR_PORT (default 4010) and SIMULATOR_HOST (default 127.0.0.1). */

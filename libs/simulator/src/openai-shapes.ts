@@ -1,3 +1,4 @@
+import type { TokenLogprob } from './logprobs';
 import type { SimulatorCall } from './types';
 
 export interface OpenAIErrorBody {
@@ -10,14 +11,24 @@ export interface Usage {
   total_tokens: number;
 }
 
+export interface ReplyChoice {
+  /** What the model wrote (the content, or the tool call's arguments), each piece one streamed delta. */
+  pieces: readonly string[];
+  content: string;
+  /** Completion tokens of this choice. */
+  tokens: number;
+  /** When set, the choice calls this function and `content` is its arguments. */
+  toolCall?: { id: string; name: string };
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  /** One per piece, when the request asked for logprobs. */
+  logprobs?: readonly TokenLogprob[];
+}
+
 export interface Reply {
   id: string;
   created: number;
   model: string;
-  /** The content word by word, each piece as one streamed delta. */
-  pieces: readonly string[];
-  content: string;
-  finishReason: 'stop' | 'length';
+  choices: readonly ReplyChoice[];
   usage: Usage;
 }
 
@@ -33,20 +44,28 @@ export function chatCompletion(reply: Reply) {
     object: 'chat.completion',
     created: reply.created,
     model: reply.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: reply.content, refusal: null },
-        logprobs: null,
-        finish_reason: reply.finishReason,
-      },
-    ],
+    choices: reply.choices.map((choice, index) => ({
+      index,
+      message: choice.toolCall
+        ? {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [{ id: choice.toolCall.id, type: 'function', function: { name: choice.toolCall.name, arguments: choice.content } }],
+          }
+        : { role: 'assistant', content: choice.content, refusal: null },
+      logprobs: choice.logprobs ? { content: choice.logprobs, refusal: null } : null,
+      finish_reason: choice.finishReason,
+    })),
     usage: reply.usage,
     system_fingerprint: SYSTEM_FINGERPRINT,
   };
 }
 
-/** The server-sent events of a streamed reply, `data: [DONE]` included, one string per event. */
+/**
+ * The server-sent events of a streamed reply, `data: [DONE]` included, one string per event.
+ * Each chunk carries one choice; the choices take turns, step by step, as OpenAI interleaves them.
+ */
 export function chatCompletionEvents(reply: Reply, includeUsage: boolean): string[] {
   const chunk = (choices: unknown[], usage: Usage | null) => ({
     id: reply.id,
@@ -58,20 +77,40 @@ export function chatCompletionEvents(reply: Reply, includeUsage: boolean): strin
     // OpenAI sends `usage: null` on every chunk but the last when usage is requested.
     ...(includeUsage ? { usage } : {}),
   });
-  const choice = (delta: object, finishReason: Reply['finishReason'] | null = null) => ({
-    index: 0,
-    delta,
-    logprobs: null,
-    finish_reason: finishReason,
-  });
 
-  const chunks = [
-    chunk([choice({ role: 'assistant', content: '', refusal: null })], null),
-    ...reply.pieces.map((content) => chunk([choice({ content })], null)),
-    chunk([choice({}, reply.finishReason)], null),
-  ];
+  const perChoice = reply.choices.map(streamedChoice);
+  const longest = Math.max(...perChoice.map((steps) => steps.length));
+  const chunks: object[] = [];
+  for (let step = 0; step < longest; step++) {
+    for (const steps of perChoice) if (step < steps.length) chunks.push(chunk([steps[step]], null));
+  }
   if (includeUsage) chunks.push(chunk([], reply.usage));
   return [...chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`), 'data: [DONE]\n\n'];
+}
+
+/** A choice's deltas: the role (with the tool call's id and name), then each piece, then the finish reason. */
+function streamedChoice(choice: ReplyChoice, index: number): object[] {
+  const step = (delta: object, logprobs: TokenLogprob | null = null, finishReason: ReplyChoice['finishReason'] | null = null) => ({
+    index,
+    delta,
+    logprobs: logprobs && { content: [logprobs], refusal: null },
+    finish_reason: finishReason,
+  });
+  const { toolCall } = choice;
+  const opening = toolCall
+    ? {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.name, arguments: '' } }],
+        refusal: null,
+      }
+    : { role: 'assistant', content: '', refusal: null };
+  const delta = toolCall ? (piece: string) => ({ tool_calls: [{ index: 0, function: { arguments: piece } }] }) : (content: string) => ({ content });
+  return [
+    step(opening),
+    ...choice.pieces.map((piece, i) => step(delta(piece), choice.logprobs?.[i] ?? null)),
+    step({}, null, choice.finishReason),
+  ];
 }
 
 const MODELS: ReadonlyArray<readonly [id: string, created: number]> = [

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { buildReply, firstHalfOf, parseChatRequest, sendCompletion, streamCompletion } from './chat-completions';
+import { buildReply, firstHalfOf, sendCompletion, streamCompletion } from './chat-completions';
+import { parseChatRequest } from './chat-request';
 import { CONTROL_PREFIX, handleControl } from './control';
 import { Exchange } from './exchange';
 import { FAULT_HEADER, parseFaultHeader, splitModelFault } from './faults';
@@ -21,7 +22,8 @@ const API_ROUTES: Record<string, ApiRoute> = {
 };
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const state = new SimulatorState({ acceptedKeys: options.acceptedKeys, seed: options.seed ?? 1 });
+  const faults = parseFaults(options.faults ?? []);
+  const state = new SimulatorState({ acceptedKeys: parseKeys(options.acceptedKeys), seed: options.seed ?? 1, faults });
   const server = createServer((req, res) => void handleRequest(state, req, res));
   const sockets = trackSockets(server);
   const host = options.host ?? '127.0.0.1';

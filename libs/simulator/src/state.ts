@@ -20,6 +20,8 @@ const MAX_RECORDED_CALLS = 50_000;
 export interface StateOptions {
   acceptedKeys?: readonly string[];
   seed: number;
+  /** Queued at the start and again on every reset. */
+  faults: readonly SimulatedFault[];
 }
 
 /** Where a call's fault may come from, highest precedence first. */
@@ -43,6 +45,7 @@ export class SimulatorState {
   constructor(private readonly options: StateOptions) {
     this.acceptedKeys = toKeySet(options.acceptedKeys);
     this.random = new RandomFaults(options.seed);
+    this.queue.enqueue(options.faults);
   }
 
   isAccepted(key: string | undefined): boolean {
@@ -80,11 +83,12 @@ export class SimulatorState {
     return this.log.map((call) => ({ ...call }));
   }
 
-  /** Back to a fresh simulator: sequence numbers restart at 1 and the random faults replay from the seed. */
+  /** Back to a fresh simulator: sequence numbers restart at 1, the start faults are queued again and the random faults replay from the seed. */
   reset(): void {
     this.config = defaultConfig();
     this.acceptedKeys = toKeySet(this.options.acceptedKeys);
     this.queue.clear();
+    this.queue.enqueue(this.options.faults);
     this.random = new RandomFaults(this.options.seed);
     this.log = [];
     this.seq = 0;

@@ -10,6 +10,11 @@ export interface SimulatorOptions {
   acceptedKeys?: string[];
   /** Seed for the random-fault generator. @default 1 */
   seed?: number;
+  /**
+   * Faults scripted from the start, queued in order as `enqueueFaults` queues them; `reset()` queues them again.
+   * @default [] (every call answered normally)
+   */
+  faults?: SimulatedFault[];
 }
 
 export interface RunningSimulator {
@@ -23,7 +28,7 @@ export interface RunningSimulator {
   setAcceptedKeys(keys: string[] | undefined): void;
   /** Every call received, oldest first (a copy). */
   calls(): SimulatorCall[];
-  /** Clears faults, calls and config; accepted keys go back to the start option. */
+  /** Clears faults, calls and config; accepted keys and scripted faults go back to the start options. */
   reset(): void;
   /** Stops listening and destroys open sockets, hung requests included. */
   close(): Promise<void>;

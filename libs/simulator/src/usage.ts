@@ -1,4 +1,4 @@
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens, decodeGenerator, encode } from 'gpt-tokenizer';
 import { isRecord } from './validation';
 
 /** Each of these words (with its leading space) is one o200k_base token, so completion tokens = words. */
@@ -12,7 +12,7 @@ const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING_TOKENS = 3;
 
 export interface CompletionText {
-  /** The content split into streamed deltas: the first word, then each next word with its leading space. */
+  /** The text split into streamed deltas: for words, the first word, then each next word with its leading space. */
   pieces: readonly string[];
   content: string;
   tokens: number;
@@ -21,15 +21,30 @@ export interface CompletionText {
 const MAX_CACHED_WORDS = 4096;
 const textCache = new Map<number, CompletionText>();
 
-/** The deterministic content of `words` words; cached, since benchmarks ask for the same lengths over and over. */
-export function completionText(words: number): CompletionText {
-  const cached = textCache.get(words);
+/**
+ * The deterministic content of `words` words: "Lorem", then the words from the `variant`-th on,
+ * so that the choices of one request differ. Cached for variant 0, since benchmarks ask for the same lengths over and over.
+ */
+export function completionText(words: number, variant = 0): CompletionText {
+  const cached = variant === 0 ? textCache.get(words) : undefined;
   if (cached) return cached;
-  const pieces = Array.from({ length: words }, (_, i) => (i === 0 ? '' : ' ') + WORDS[i % WORDS.length]);
+  const pieces = Array.from({ length: words }, (_, i) => (i === 0 ? WORDS[0] : ' ' + WORDS[(i + variant) % WORDS.length]));
   const content = pieces.join('');
   const text = { pieces, content, tokens: countTokens(content) };
-  if (words <= MAX_CACHED_WORDS) textCache.set(words, text);
+  if (variant === 0 && words <= MAX_CACHED_WORDS) textCache.set(words, text);
   return text;
+}
+
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
+/** Any text as the model would write it, token by token: cut after `maxTokens` tokens when it is longer. */
+export function tokenizedText(text: string, maxTokens = Infinity): CompletionText & { cut: boolean } {
+  // What the model writes is text: `<|endoftext|>` in it is characters, not the special token.
+  const all = encode(text, AS_TEXT);
+  const kept = all.length > maxTokens ? all.slice(0, maxTokens) : all;
+  // One piece per token, but a character split across tokens comes whole with its last token.
+  const pieces = [...decodeGenerator(kept)];
+  return { pieces, content: pieces.join(''), tokens: kept.length, cut: kept.length < all.length };
 }
 
 /** Prompt tokens as OpenAI bills them: each message's string fields, plus framing tokens. */

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { RunningSimulator } from '@tollgate/simulator';
 
 export const MESSAGES = [{ role: 'user' as const, content: 'Say hello' }];
@@ -39,4 +40,11 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error('expected a rejection');
+}
+
+/** Every chunk of a stream, read to its end. */
+export async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
 }

@@ -2,13 +2,7 @@ import { startSimulator, type RunningSimulator } from '@tollgate/simulator';
 import { countTokens, encodeChat } from 'gpt-tokenizer';
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { clientFor, MESSAGES, originOf, postJson } from './helpers';
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
+import { clientFor, collect, MESSAGES, originOf, postJson } from './helpers';
 
 describe('simulator', () => {
   let sim: RunningSimulator;
