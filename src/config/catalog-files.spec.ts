@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveAiOptions } from '../../libs/ai/src/ai-module-options';
+import { DEFAULT_MODELS } from '../../libs/ai/src/context/default-models';
 import { loadCatalogs } from './catalog-files';
 
 const PLANS = 'plans:\n  default: { requestsPerMinute: 10 }\n';
@@ -24,6 +26,19 @@ describe(loadCatalogs.name, () => {
 
     expect(models['gpt-4o'].imageTokens).toEqual({ baseTokens: 85, tileTokens: 170 });
     expect(models['gpt-4.1-nano'].imageTokens).toEqual({ patchMultiplier: 2.46 });
+  });
+
+  it('should ship the library’s default table in config/models.yaml, so that the gateway prices as the library does', () => {
+    expect({ ...loadCatalogs('config').models }).toEqual(DEFAULT_MODELS);
+  });
+
+  it('should let the gateway’s models.yaml win for the models it lists, the library’s defaults serving the others', () => {
+    const { models } = load('  gpt-4o: { inputPerMillionUsd: 7, outputPerMillionUsd: 21, contextWindow: 64000 }\n');
+
+    const table = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, models }).models;
+
+    expect(table['gpt-4o']).toEqual({ inputPerMillionUsd: 7, outputPerMillionUsd: 21, contextWindow: 64000 });
+    expect(table['gpt-4o-mini']).toEqual(DEFAULT_MODELS['gpt-4o-mini']);
   });
 
   it('should take tiled and patched image rules, audio tokens a second and a file bound', () => {

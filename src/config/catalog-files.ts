@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 
 /** What `config/models.yaml`, `config/plans.yaml` and `config/alerts.yaml` hold, checked at start-up. */
 export interface Catalogs {
+  /** The gateway's overrides of the library's default model table: each model listed replaces its default entry whole. */
   models: Record<string, ModelInfo>;
   plans: Record<string, Partial<TenantLimits>>;
   /** The library's defaults when there is no alerts.yaml. */

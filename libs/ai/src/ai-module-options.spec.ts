@@ -1,6 +1,7 @@
 import { DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
 import { DEFAULT_BASE_URL, resolveAiOptions } from './ai-module-options';
 import { DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
+import { DEFAULT_MODELS } from './context/default-models';
 
 describe('resolveAiOptions', () => {
   it('should fill in every default', () => {
@@ -15,7 +16,7 @@ describe('resolveAiOptions', () => {
       database: { url: 'sqlite::memory:', migrate: true },
       redis: undefined,
       plans: { default: DEFAULT_PLAN },
-      models: {},
+      models: DEFAULT_MODELS,
       tenancy: {
         autoProvision: true,
         keyCacheTtlMs: 5_000,
@@ -55,6 +56,28 @@ describe('resolveAiOptions', () => {
 
     expect(resolved.plans.default).toEqual(DEFAULT_PLAN);
     expect(resolved.plans.pro).toEqual({ ...UNLIMITED, requestsPerDay: 10 });
+  });
+
+  it('should let a listed model replace its default entry whole, keep the other defaults and add a new one', () => {
+    const mine = { inputPerMillionUsd: 5, outputPerMillionUsd: 20, contextWindow: 64_000 };
+    const local = { inputPerMillionUsd: 0, outputPerMillionUsd: 0 };
+
+    const { models } = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, models: { 'gpt-4o': mine, local } });
+
+    expect(models['gpt-4o']).toEqual(mine);
+    expect(models['gpt-4o-mini']).toEqual(DEFAULT_MODELS['gpt-4o-mini']);
+    expect(Object.keys(models)).toEqual([...Object.keys(DEFAULT_MODELS), 'local']);
+  });
+
+  it('should hold only the listed models with modelDefaults: false, and none with no models', () => {
+    const local = { inputPerMillionUsd: 1, outputPerMillionUsd: 2 };
+
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' }, modelDefaults: false, models: { local } }).models).toEqual({ local });
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' }, modelDefaults: false }).models).toEqual({});
+  });
+
+  it('should know no model by a name of Object.prototype, defaults or not', () => {
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' } }).models.constructor).toBeUndefined();
   });
 
   it('should keep the defaults of the fields an override leaves out', () => {

@@ -1,5 +1,7 @@
 import type { SecretProvider } from './secrets/secret-provider';
 import { AlertRule, assertValidAlertRules, DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
+import { DEFAULT_MODELS } from './context/default-models';
+import type { ModelInfo } from './context/model-info';
 import { DEFAULT_PLAN, TenantLimits, UNLIMITED } from './tenancy/tenant-limits';
 
 /** Where and how to reach the OpenAI-compatible upstream. */
@@ -65,60 +67,7 @@ export interface BreakerOptions {
   resetTimeoutMs: number;
 }
 
-/** A model's size, tokenizer, price and media bills: for context policies, token counts, cost quotas and reservations. */
-export interface ModelInfo {
-  /** USD per million prompt tokens. */
-  inputPerMillionUsd: number;
-  /** USD per million completion tokens. */
-  outputPerMillionUsd: number;
-  /** Prompt and completion tokens together. @default undefined: no context check */
-  contextWindow?: number;
-  /**
-   * The most completion tokens the model writes: a larger `max_tokens` is refused, and a request that names
-   * none reserves this much (less when the prompt leaves less room in the window).
-   * @default undefined: no check; a request without a limit reserves the window's room, or `UNLISTED_MODEL_COMPLETION_BOUND`
-   */
-  maxOutputTokens?: number;
-  /** @default 'o200k_base' */
-  encoding?: TokenEncoding;
-  /** A model with a larger window to switch to under the `upgrade` policy. @default undefined */
-  largerContextModel?: string;
-  /** How the model bills an image part, whose size the request does not tell: it is reserved at the most it can cost. @default DEFAULT_IMAGE_TOKENS (gpt-4o's tiles) */
-  imageTokens?: ImageTokenRule;
-  /**
-   * Prompt tokens per second of `input_audio`. Audio is reserved at the longest it can last: its decoded bytes at
-   * 8 kbit/s, MP3's lowest bitrate. Audio tokens priced above text tokens need this scaled by the ratio of the prices.
-   * @default 10 (OpenAI bills one audio token per 100 ms)
-   */
-  audioTokensPerSecond?: number;
-  /**
-   * The most prompt tokens one `file` part can be billed: its text and, for a PDF, an image of every page cannot be
-   * sized without reading it (a `file_id` carries nothing at all), so the default is all the window can hold.
-   * @default contextWindow, or UNLISTED_MODEL_FILE_TOKENS without one
-   */
-  fileTokens?: number;
-}
-
-/**
- * OpenAI's two ways of billing an image (platform.openai.com/docs/guides/images-vision, "Calculating costs"): tiles
- * (gpt-4o, gpt-4.1, o1, o3) or 32-px patches (gpt-4.1-mini, gpt-4.1-nano, o4-mini).
- */
-export type ImageTokenRule = TileImageTokens | PatchImageTokens;
-
-/** `detail: low` costs `baseTokens`; high or auto adds `tileTokens` per 512-px tile of the image scaled into 2048 × 2048, short side at most 768 px: at most 8 tiles. */
-export interface TileImageTokens {
-  baseTokens: number;
-  tileTokens: number;
-}
-
-/** Tokens = 32-px patches covering the image, scaled down to at most `maxPatches`, × `patchMultiplier`, whatever the detail. */
-export interface PatchImageTokens {
-  patchMultiplier: number;
-  /** @default 1536 */
-  maxPatches?: number;
-}
-
-export type TokenEncoding = 'o200k_base' | 'cl100k_base';
+export type { ImageTokenRule, ModelInfo, PatchImageTokens, TileImageTokens, TokenEncoding } from './context/model-info';
 
 export interface SecretOptions {
   /** How long a read key is trusted; it is re-read in the background at 80% of this. @default 300_000 */
@@ -232,8 +181,17 @@ export interface AiModuleOptions {
   redis?: { url: string };
   /** Quota plans by name; a tenant without a plan gets `default`. @default { default: DEFAULT_PLAN } */
   plans?: Record<string, Partial<TenantLimits>>;
-  /** Sizes and prices by model; a model without one is priced as the dearest listed. @default {} (no cost, no check) */
+  /**
+   * Sizes and prices by model, over the library's `DEFAULT_MODELS`: a model listed here replaces its default entry
+   * whole, and the other defaults stay. A model the table does not list is refused unless the tenant's plan has
+   * `allowUnknownModels`, and is then priced as the dearest listed. @default {} (`DEFAULT_MODELS` as shipped)
+   */
   models?: Record<string, ModelInfo>;
+  /**
+   * Whether the model table starts from `DEFAULT_MODELS` (OpenAI's models at their list prices); `false` leaves
+   * `models` alone in it. @default true
+   */
+  modelDefaults?: boolean;
   /** @default see TenancyOptions */
   tenancy?: Partial<TenancyOptions>;
   /** @default see SecretOptions */
@@ -301,6 +259,11 @@ function withDefaults<T extends object>(defaults: T, overrides: Partial<T> = {})
   return { ...defaults, ...Object.fromEntries(defined) };
 }
 
+/** The user's models replace the defaults of the same name, whole: a partial entry would mix two price lists. */
+function resolveModels({ models = {}, modelDefaults = true }: Pick<AiModuleOptions, 'models' | 'modelDefaults'>): Record<string, ModelInfo> {
+  return byName([...(modelDefaults ? Object.entries(DEFAULT_MODELS) : []), ...Object.entries(models)]);
+}
+
 function resolveAlerts(options: Partial<AlertOptions> = {}): AlertOptions {
   const alerts = withDefaults({ rules: [...DEFAULT_ALERT_RULES], evaluationIntervalMs: 15_000 }, options);
   assertValidAlertRules(alerts.rules);
@@ -313,7 +276,7 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
     database: { url: options.database?.url ?? 'sqlite::memory:', migrate: options.database?.migrate ?? true },
     redis: options.redis,
     plans: resolvePlans(options.plans),
-    models: byName(Object.entries(options.models ?? {})),
+    models: resolveModels(options),
     tenancy: withDefaults(
       {
         autoProvision: true,

@@ -21,6 +21,7 @@ export type {
   UpstreamOptions,
 } from './ai-module-options';
 export { AiService } from './ai.service';
+export { DEFAULT_MODELS } from './context/default-models';
 export { DEFAULT_IMAGE_TOKENS, UNLISTED_MODEL_FILE_TOKENS } from './context/media-token-bounds';
 export { UNLISTED_MODEL_COMPLETION_BOUND } from './context/model-registry';
 export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './chat/chat-request';

@@ -13,7 +13,8 @@ const MODELS: Record<string, ModelInfo> = {
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 describe(ModelRegistry.name, () => {
-  const registry = new ModelRegistry(resolvedOptions({ models: MODELS }));
+  // Only these models: the bounds of unlisted ones below are the largest of this table, not of the defaults.
+  const registry = new ModelRegistry(resolvedOptions({ models: MODELS, modelDefaults: false }));
 
   describe('prototype names', () => {
     it.each(PROTOTYPE_NAMES)('should know no model named %s unless listed', (name) => {
@@ -26,6 +27,23 @@ describe(ModelRegistry.name, () => {
 
       expect(listing.info('constructor')).toEqual({ ...PRICE, maxOutputTokens: 10 });
       expect(() => listing.assertCallable('toString', false)).toThrow(UnknownModelError);
+    });
+  });
+
+  describe('assertCallable', () => {
+    it('should let a model of the default table pass and refuse one it does not list with model_not_found, unless the plan allows unknown models', () => {
+      const defaults = new ModelRegistry(resolvedOptions());
+
+      expect(() => defaults.assertCallable('gpt-4o', false)).not.toThrow();
+      expect(() => defaults.assertCallable('gpt-9', false)).toThrow(expect.objectContaining({ code: 'model_not_found', param: 'model' }));
+      expect(() => defaults.assertCallable('gpt-9', true)).not.toThrow();
+    });
+
+    it('should refuse every model of an empty table unless the plan allows unknown models', () => {
+      const empty = new ModelRegistry(resolvedOptions({ modelDefaults: false }));
+
+      expect(() => empty.assertCallable('gpt-4o', false)).toThrow(UnknownModelError);
+      expect(() => empty.assertCallable('gpt-4o', true)).not.toThrow();
     });
   });
 

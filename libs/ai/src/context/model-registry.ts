@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
-import { ModelInfo, ResolvedAiOptions, TokenEncoding } from '../ai-module-options';
+import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { CompletionLimitTooLargeError, UnknownModelError } from '../errors/ai-errors';
 import { largestMediaTokenBounds, MediaTokenBounds, mediaTokenBoundsOf } from './media-token-bounds';
+import { ModelInfo, TokenEncoding } from './model-info';
 
 /** The completion a model the table does not list may write when asked for no limit: GPT-5's 128,000, the most OpenAI sells. */
 export const UNLISTED_MODEL_COMPLETION_BOUND = 128_000;
@@ -24,9 +25,9 @@ export class ModelRegistry {
     };
   }
 
-  /** With no table at all every model passes: a library user who configured none checks none. */
+  /** The table ships with the library's defaults, so an empty one was chosen: it, too, lets only the plan's `allowUnknownModels` through. */
   assertCallable(model: string, allowUnknownModels: boolean): void {
-    if (allowUnknownModels || this.names().length === 0 || this.info(model)) return;
+    if (allowUnknownModels || this.info(model)) return;
     throw new UnknownModelError(model, this.names());
   }
 

@@ -1,28 +1,57 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ModelInfo, ResolvedAiOptions } from '../ai-module-options';
+import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { ModelNotPricedError } from '../errors/ai-errors';
+import { ModelInfo } from './model-info';
 
-/** Prices from the module's model table, in micro-USD so that sums stay exact. */
+type Price = Pick<ModelInfo, 'inputPerMillionUsd' | 'outputPerMillionUsd'>;
+
+/**
+ * Prices from the module's model table, in micro-USD so that sums stay exact. A listed model has its own price (0 if
+ * listed so); an unlisted one is priced as the dearest listed, an upper bound. Only a table that prices nothing at all
+ * leaves an unlisted model without a price, and then no plan with a cost limit may reach one: the module refuses to start.
+ */
 @Injectable()
 export class Pricing {
-  /** An unlisted model is priced as the dearest listed one, so that it cannot dodge a cost quota. */
-  private readonly fallback: ModelInfo;
+  /** An unlisted model is priced as the dearest listed one, so that it cannot dodge a cost quota; undefined: none has a price. */
+  private readonly unlisted?: Price;
 
   constructor(@Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions) {
-    const models = Object.values(options.models);
-    this.fallback = {
-      inputPerMillionUsd: Math.max(0, ...models.map((model) => model.inputPerMillionUsd)),
-      outputPerMillionUsd: Math.max(0, ...models.map((model) => model.outputPerMillionUsd)),
-    };
+    this.unlisted = dearestOf(Object.values(options.models));
+    this.assertCostLimitsPriced();
   }
 
   /** USD per million tokens × tokens = micro-USD; rounded up, never in the tenant's favour by a fraction. */
   costMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
-    const price = this.priceOf(model);
+    // No price costs nothing: start-up has refused every plan with a cost limit that could reach such a model.
+    const price = this.priceOf(model) ?? { inputPerMillionUsd: 0, outputPerMillionUsd: 0 };
     return Math.ceil(promptTokens * price.inputPerMillionUsd + completionTokens * price.outputPerMillionUsd);
   }
 
-  private priceOf(model: string): ModelInfo {
-    return this.options.models[model] ?? this.fallback;
+  /** Whether a call to `model` can be priced: it is listed, or the table has a dearest price to bound it by. */
+  isPriced(model: string): boolean {
+    return this.priceOf(model) !== undefined;
   }
+
+  /** A plan that limits cost must reach no model without a price, or its spend would count as 0 and the limit do nothing. */
+  private assertCostLimitsPriced(): void {
+    for (const [name, plan] of Object.entries(this.options.plans)) {
+      if (plan.costPerMonthUsd === null) continue;
+      if (plan.allowUnknownModels && !this.unlisted) throw new ModelNotPricedError(`plan '${name}'`);
+      const fallbacks = Object.values(plan.fallbackModels ?? this.options.fallbackModels).flat();
+      const unpriced = fallbacks.find((model) => !this.isPriced(model));
+      if (unpriced !== undefined) throw new ModelNotPricedError(`plan '${name}'`, unpriced);
+    }
+  }
+
+  private priceOf(model: string): Price | undefined {
+    return this.options.models[model] ?? this.unlisted;
+  }
+}
+
+/** The dearest input and output prices listed (each the most of any model), or undefined when no model costs anything. */
+function dearestOf(models: ModelInfo[]): Price | undefined {
+  const input = Math.max(0, ...models.map((model) => model.inputPerMillionUsd));
+  const output = Math.max(0, ...models.map((model) => model.outputPerMillionUsd));
+  return input > 0 || output > 0 ? { inputPerMillionUsd: input, outputPerMillionUsd: output } : undefined;
 }

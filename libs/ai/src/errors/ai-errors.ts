@@ -32,7 +32,8 @@ export type AiErrorCode =
   | 'job_not_found'
   | 'webhook_not_allowed'
   | 'too_many_jobs'
-  | 'dependency_unavailable';
+  | 'dependency_unavailable'
+  | 'model_not_priced';
 
 export interface AiErrorDetails {
   /** The upstream's `x-request-id`, when the upstream answered. */
@@ -400,7 +401,8 @@ export type AnyAiError =
   | JobNotFoundError
   | WebhookNotAllowedError
   | TooManyJobsError
-  | DependencyUnavailableError;
+  | DependencyUnavailableError
+  | ModelNotPricedError;
 
 /** A service the library itself runs on, as opposed to the upstream it calls. */
 export type Dependency = 'database' | 'redis';
@@ -412,5 +414,27 @@ export class DependencyUnavailableError extends AiError {
   constructor(dependency: Dependency, retryAfterMs: number, cause?: unknown) {
     super(`The ${dependency} is unreachable right now, so nothing was done with this request. Try again shortly.`, { retryAfterMs, cause }, NOTHING_TO_RETRY);
     this.dependency = dependency;
+  }
+}
+
+/**
+ * A plan limits spend (`costPerMonthUsd`) but may call a model the model table gives no price, whose cost would be
+ * counted as 0: refused rather than letting the limit do nothing. `model` undefined: any model the table does not list.
+ */
+export class ModelNotPricedError extends AiError {
+  readonly code = 'model_not_priced';
+  readonly model?: string;
+  /** Whose cost limit cannot be kept: `plan 'free'`, or `tenant 'acme'` for a tenant's own limit. */
+  readonly limitedBy: string;
+  constructor(limitedBy: string, model?: string) {
+    const what = model === undefined ? 'models the model table does not list (allowUnknownModels)' : `the model '${model}', which the model table does not list`;
+    super(
+      `The ${limitedBy} limits cost per month but may call ${what}, and the table has no price for them. ` +
+        'List the models with their prices, or set costPerMonthUsd to null.',
+      { param: 'model' },
+      NOTHING_TO_RETRY,
+    );
+    this.model = model;
+    this.limitedBy = limitedBy;
   }
 }

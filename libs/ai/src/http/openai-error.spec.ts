@@ -10,6 +10,7 @@ import {
   InvalidTenantIdError,
   JobNotFoundError,
   ModelNotAllowedError,
+  ModelNotPricedError,
   RequestAbortedError,
   RequestTooLargeError,
   TenantDisabledError,
@@ -107,6 +108,10 @@ const MAPPING: Record<AiErrorCode, Expected[]> = {
   too_many_jobs: [{ error: new TooManyJobsError(10, 5000), status: 429, type: 'requests', code: 'too_many_jobs', param: null, retryAfter: ['5', '5000'] }],
   dependency_unavailable: [
     { error: new DependencyUnavailableError('database', 2000), status: 503, type: 'server_error', code: 'dependency_unavailable', param: null, retryAfter: ['2', '2000'] },
+  ],
+  model_not_priced: [
+    { error: new ModelNotPricedError("plan 'default'", 'local-llm'), status: 400, type: 'invalid_request_error', code: 'model_not_priced', param: 'model' },
+    { error: new ModelNotPricedError("plan 'default'"), status: 400, type: 'invalid_request_error', code: 'model_not_priced', param: 'model' },
   ],
 };
 

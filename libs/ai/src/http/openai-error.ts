@@ -110,6 +110,8 @@ function statusOf(error: AnyAiError): OpenAiErrorResponse {
       return respond(429, { message: withRetryHint(message), type: 'requests', code, param: null }, error.retryAfterMs);
     case 'dependency_unavailable':
       return respond(503, { message, type: 'server_error', code, param: null }, error.retryAfterMs);
+    case 'model_not_priced':
+      return respond(400, { message, type: 'invalid_request_error', code, param: 'model' });
     default: {
       const unhandled: never = error;
       throw new Error(`No HTTP mapping for ${(unhandled as Error).name}`);

@@ -9,7 +9,7 @@ import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
-import { DependencyUnavailableError, isAiError, ModelNotAllowedError } from '../errors/ai-errors';
+import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPricedError } from '../errors/ai-errors';
 import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
@@ -103,6 +103,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     try {
       if (limits.requestsPerMinute !== null && !context.requestAlreadyCounted) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
       this.assertModelAllowed(limits, request.model);
+      this.assertCostLimitPriced(tenant, context.servingModels ?? [request.model]);
       const estimate = this.estimate(request, context.servingModels, context.promptTokens);
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
       if (limits.tokensPerMinute !== null) {
@@ -149,6 +150,13 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
   /** A plan that lists its models must list `model`. */
   assertModelAllowed(limits: TenantLimits, model: string): void {
     if (limits.allowedModels !== null && !limits.allowedModels.includes(model)) throw new ModelNotAllowedError(model, limits.allowedModels);
+  }
+
+  /** A tenant's cost limit, its plan's or its own, holds only for models with a price: a call priced at 0 would pass it for free. */
+  private assertCostLimitPriced(tenant: ActiveTenant, servingModels: string[]): void {
+    if (tenant.limits.costPerMonthUsd === null) return;
+    const unpriced = servingModels.find((model) => !this.pricing.isPriced(model));
+    if (unpriced !== undefined) throw new ModelNotPricedError(`tenant '${tenant.id}'`, unpriced);
   }
 
   /** The tenant and its limits, as a call for it would see them. */
