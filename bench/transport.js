@@ -1,5 +1,5 @@
 // What one upstream call costs the gateway's process in CPU, transport alone: (a) the openai SDK
-// over undici's fetch (OpenAiUpstreamClient, the transport before issue 12), (b) UndiciUpstreamClient
+// over undici's fetch, with no retries (the library's transport before issue 12), (b) UndiciUpstreamClient
 // (undici's Pool.request and its own parsing), (c) bare undici Pool.request reading the body and
 // parsing nothing — for a chat completion and for a stream of SSE chunks, against a fast node:http
 // upstream in a child process (so that its CPU is not counted). Targets alternate within each round
@@ -9,7 +9,7 @@
 //   BENCH_CALLS=5000 BENCH_CONCURRENCY=8 BENCH_ROUNDS=5 node bench/transport.js
 'use strict';
 const { createServer } = require('node:http');
-const { Pool } = require('undici');
+const { Agent, Pool, fetch: undiciFetch } = require('undici');
 const { ROUNDS, startProcess, stopProcess, measure, markdownTable } = require('./support');
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
@@ -60,10 +60,28 @@ function respond(response, contentType, body) {
 
 const CHAT = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] };
 
-/** (a) and (b): an UpstreamClient of the library, as the module would build it. */
-function libraryTarget(label, Client, baseURL, streamed) {
+/** (a): the official SDK as the library used it before, over an undici agent, each call with its own key. */
+async function sdkClient(baseURL) {
+  const { default: OpenAI } = await import('openai');
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  const sdk = new OpenAI({ apiKey: 'set-per-request', baseURL, maxRetries: 0, fetch: undiciFetch, fetchOptions: { dispatcher } });
+  const options = ({ signal, apiKey }) => ({ signal, headers: { Authorization: `Bearer ${apiKey}` } });
+  return {
+    createChatCompletion: async (body, call) => ({ data: await sdk.chat.completions.create(body, options(call)) }),
+    streamChatCompletion: async (body, call) => ({ data: await sdk.chat.completions.create(body, options(call)) }),
+    close: () => dispatcher.destroy(),
+  };
+}
+
+/** (b): the library's UpstreamClient, as the module builds it. */
+function libraryClient(baseURL) {
   const { resolveAiOptions } = require('../libs/ai/dist/ai-module-options');
-  const client = new Client(resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: `${baseURL}/v1` } }));
+  const { UndiciUpstreamClient } = require('../libs/ai/dist/upstream/undici-upstream.client');
+  return new UndiciUpstreamClient(resolveAiOptions({ upstream: { apiKey: 'unused', baseURL } }));
+}
+
+/** (a) and (b): calls through an UpstreamClient-shaped transport. */
+function clientTarget(label, client, streamed) {
   const call = () => ({ signal: new AbortController().signal, apiKey: API_KEY });
   const once = streamed
     ? async () => {
@@ -107,15 +125,13 @@ async function run(target) {
 }
 
 async function main() {
-  const { OpenAiUpstreamClient } = require('../libs/ai/dist/upstream/openai-upstream.client');
-  const { UndiciUpstreamClient } = require('../libs/ai/dist/upstream/undici-upstream.client');
   const upstream = await startProcess(__filename, { BENCH_TRANSPORT_ROLE: 'upstream' });
   const tables = [];
   try {
     for (const streamed of [false, true]) {
       const targets = [
-        libraryTarget('openai SDK over undici fetch (before)', OpenAiUpstreamClient, upstream.url, streamed),
-        libraryTarget('UndiciUpstreamClient (now)', UndiciUpstreamClient, upstream.url, streamed),
+        clientTarget('openai SDK over undici fetch (before)', await sdkClient(`${upstream.url}/v1`), streamed),
+        clientTarget('UndiciUpstreamClient (now)', libraryClient(`${upstream.url}/v1`), streamed),
         barePoolTarget(upstream.url, streamed),
       ].map((target) => ({ ...target, run: () => run(target) }));
       try {

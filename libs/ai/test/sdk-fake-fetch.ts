@@ -1,7 +1,5 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { errors as undiciErrors } from 'undici';
-import { keepingConnectTimeouts } from '../src/upstream/openai-upstream.client';
 import { UpstreamResponse } from '../src/upstream/upstream-client';
 import { UPSTREAM_REQUEST_ID } from './factories';
 
@@ -14,7 +12,7 @@ function sdkOver(fetch: Fetch): OpenAI {
 /**
  * Opens a chat completion stream through the real `openai` SDK, over a fetch that sends
  * `chunks` as SSE and then stays silent; aborting the request errors the body with an
- * AbortError, as undici's fetch does. The SDK's stream is what the production client returns.
+ * AbortError, as undici's fetch does: a stream that ends quietly when aborted, as the SDK's does.
  */
 export async function openStreamThroughSdk(
   chunks: ChatCompletionChunk[],
@@ -37,20 +35,4 @@ export async function openStreamThroughSdk(
     .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true }, { signal })
     .withResponse();
   return { data, requestId: request_id ?? undefined };
-}
-
-/**
- * What the SDK throws when undici's connect timeout fires (`connect: { timeout }` on the Agent),
- * through the fetch wrapper the production client installs.
- */
-export async function sdkErrorOnConnectTimeout(): Promise<unknown> {
-  const fetch: Fetch = async () => {
-    throw new TypeError('fetch failed', { cause: new undiciErrors.ConnectTimeoutError() });
-  };
-  return sdkOver(keepingConnectTimeouts(fetch as typeof globalThis.fetch))
-    .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] })
-    .then(
-      () => undefined,
-      (error: unknown) => error,
-    );
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   APIConnectionError,
+  APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
   AuthenticationError,
@@ -18,7 +19,9 @@ import {
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { resolveAiOptions } from '../ai-module-options';
 import { aChatCompletion, aChatCompletionChunk, aModel, UPSTREAM_REQUEST_ID } from '../../test/factories';
-import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
+import { Pool, errors as undiciErrors } from 'undici';
+import { SecretScrubber } from '../secrets/secret-scrubber';
+import { causeCodes, classifyUpstreamError, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { UndiciUpstreamClient } from './undici-upstream.client';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
@@ -221,6 +224,21 @@ describe(UndiciUpstreamClient.name, () => {
 
       expect(error).toBeInstanceOf(APIConnectionError);
       expect(causeCodes(error)).toContain('ECONNRESET');
+    });
+
+    // The connect limit is kept apart from other timeouts: it says the upstream was never reached, so it is a connect timeout.
+    it('should throw a plain APIConnectionError caused by UND_ERR_CONNECT_TIMEOUT when connecting runs out of time', async () => {
+      const options = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9/v1' } });
+      const neverConnects = new Pool('http://127.0.0.1:9', { connect: (_options, callback) => callback(new undiciErrors.ConnectTimeoutError(), null) });
+      const client = new UndiciUpstreamClient(options, neverConnects);
+
+      const error = await rejectionOf(client.createChatCompletion(CHAT, call()));
+      await client.close();
+
+      expect(error).toBeInstanceOf(APIConnectionError);
+      expect(error).not.toBeInstanceOf(APIConnectionTimeoutError);
+      expect(causeCodes(error)).toContain('UND_ERR_CONNECT_TIMEOUT');
+      expect(classifyUpstreamError(error, 'gpt-4o', Date.now(), new SecretScrubber())).toMatchObject({ code: 'upstream_timeout', timeout: 'connect' });
     });
 
     it('should throw APIConnectionError caused by UND_ERR_SOCKET when the upstream closes without answering', async () => {

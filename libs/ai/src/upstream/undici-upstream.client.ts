@@ -24,12 +24,13 @@ export class UndiciUpstreamClient implements UpstreamClient {
   private readonly basePath: string;
   private readonly organization?: string;
 
-  constructor(options: ResolvedAiOptions) {
+  /** @param pool the connections to the upstream's origin; a test may hand in one that fails as it needs. */
+  constructor(options: ResolvedAiOptions, pool?: Pool) {
     const base = new URL(options.upstream.baseURL);
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.organization = options.upstream.organization;
     // First-byte, idle and total limits are the call policy's; the socket only bounds connecting.
-    this.pool = new Pool(base.origin, { connect: { timeout: options.timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
+    this.pool = pool ?? new Pool(base.origin, { connect: { timeout: options.timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
   }
 
   async createChatCompletion(
