@@ -24,6 +24,7 @@ describe('resolveAiOptions', () => {
         sweepIntervalMs: 30_000,
         ledgerBatchSize: 200,
         ledgerFlushIntervalMs: 1_000,
+        leaseIdleMs: 10_000,
       },
       secrets: { ttlMs: 300_000, verifyOnStart: false },
       summaryModel: 'gpt-4o-mini',

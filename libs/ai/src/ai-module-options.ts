@@ -167,6 +167,11 @@ export interface TenancyOptions {
   /** Ledger rows are written in batches: at most this many, at least this often. @default 200, 1_000 */
   ledgerBatchSize: number;
   ledgerFlushIntervalMs: number;
+  /**
+   * A replica admits calls from a lease of each tenant's quota (see QuotaLeases); a lease no call has used for this
+   * long goes back, so that other replicas can have its budget. @default 10_000
+   */
+  leaseIdleMs: number;
 }
 
 export interface AiModuleOptions {
@@ -285,6 +290,7 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
         sweepIntervalMs: 30_000,
         ledgerBatchSize: 200,
         ledgerFlushIntervalMs: 1_000,
+        leaseIdleMs: 10_000,
       },
       options.tenancy,
     ),

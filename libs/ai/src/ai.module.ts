@@ -22,6 +22,7 @@ import { JobEntity } from './jobs/job.entity';
 import { ApiKeyService } from './tenancy/api-key.service';
 import { Governance } from './tenancy/governance';
 import { PlanCatalog } from './tenancy/plan-catalog';
+import { QuotaLeases } from './tenancy/quota-leases';
 import { QuotaRepository } from './tenancy/quota.repository';
 import { QuotaService } from './tenancy/quota.service';
 import { TenantService } from './tenancy/tenant.service';
@@ -126,6 +127,7 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     TenantService,
     ApiKeyService,
     QuotaRepository,
+    QuotaLeases,
     QuotaService,
     UsageLedger,
     UsageService,

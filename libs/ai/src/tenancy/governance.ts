@@ -13,6 +13,7 @@ import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPr
 import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
+import { QuotaLeases } from './quota-leases';
 import { QuotaRepository, Reservation } from './quota.repository';
 import { ActiveTenant, TenantService } from './tenant.service';
 import { TenantLimits } from './tenant-limits';
@@ -84,6 +85,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     private readonly rateLimiter: TenantRateLimiter,
     private readonly concurrency: ConcurrencyLimiter,
     private readonly quota: QuotaRepository,
+    private readonly leases: QuotaLeases,
     private readonly ledger: UsageLedger,
     private readonly pricing: Pricing,
     private readonly tokens: TokenCounter,
@@ -113,7 +115,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       }
       const releaseSlot = limits.concurrentRequests !== null ? await this.concurrency.acquire(tenant.id, limits.concurrentRequests) : noSlot;
       undo.push(releaseSlot);
-      const reservation = await this.quota.reserve({
+      const reservation = await this.leases.reserve({
         tenantId: tenant.id,
         requestId: context.requestId,
         keyId: context.keyId ?? null,
@@ -194,27 +196,34 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.renewer);
   }
 
-  /** Resolves once every settlement started so far is done and its ledger row written. */
+  /** Resolves once every settlement started so far is done and its ledger row written; then the quota leases go back. */
   async drain(): Promise<void> {
     await Promise.all([...this.settling]);
     await this.ledger.flush();
+    await this.leases.returnAll();
   }
 
-  /** Bills, as reserved, the reservations no replica renewed in time (their replica died mid-call); returns how many. */
+  /**
+   * Bills, as reserved, the reservations no replica renewed in time (their replica died mid-call), and gives back
+   * what its expired quota leases held; returns how many reservations were billed.
+   */
   async billExpiredReservations(): Promise<number> {
     try {
-      return await this.quota.billExpired(this.clock.now());
+      const now = this.clock.now();
+      await this.quota.returnExpiredLeases(now);
+      return await this.quota.billExpired(now);
     } catch (error) {
       if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not bill expired reservations: ${(error as Error).message}`);
       return 0;
     }
   }
 
-  /** Pushes out the expiry of every reservation whose call is still running here. */
+  /** Pushes out the expiry of every reservation whose call is still running here, and of this replica's quota leases. */
   async renewLiveReservations(): Promise<void> {
-    if (this.live.size === 0) return;
+    const expiresAt = this.clock.now() + this.options.tenancy.reservationTtlMs;
     try {
-      await this.quota.renew([...this.live.keys()], this.clock.now() + this.options.tenancy.reservationTtlMs);
+      await this.leases.renew(expiresAt);
+      if (this.live.size > 0) await this.quota.renew([...this.live.keys()], expiresAt);
     } catch (error) {
       if (!(error instanceof DependencyUnavailableError)) this.logger.error(`could not renew ${this.live.size} reservations: ${(error as Error).message}`);
     }

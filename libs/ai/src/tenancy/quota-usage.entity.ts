@@ -26,4 +26,14 @@ export class QuotaUsageEntity {
 
   @Column({ name: 'cost_micro_usd', type: 'bigint', transformer: bigintAsNumber })
   costMicroUsd: number;
+
+  /** Budget leased to replicas and not yet reserved by a call: `leasedRequests` for `day`, the others for the month. */
+  @Column({ name: 'leased_requests', type: 'bigint', transformer: bigintAsNumber, default: 0 })
+  leasedRequests: number;
+
+  @Column({ name: 'leased_tokens', type: 'bigint', transformer: bigintAsNumber, default: 0 })
+  leasedTokens: number;
+
+  @Column({ name: 'leased_cost_micro_usd', type: 'bigint', transformer: bigintAsNumber, default: 0 })
+  leasedCostMicroUsd: number;
 }

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager, In, LessThan } from 'typeorm';
 import { QuotaName, TenantQuotaExceededError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
+import { leaseGrant } from './lease-sizing';
+import { QuotaLeaseEntity } from './quota-lease.entity';
 import { QuotaUsageEntity } from './quota-usage.entity';
 import { ReservationEntity } from './reservation.entity';
 import { TenantLimits } from './tenant-limits';
@@ -15,6 +17,15 @@ export interface Spend {
   costMicroUsd: number;
 }
 
+/** What a call reserves, one figure per quota: itself, its tokens and its cost. */
+export interface Budget {
+  requests: number;
+  tokens: number;
+  costMicroUsd: number;
+}
+
+export type QuotaLimits = Pick<TenantLimits, 'requestsPerDay' | 'tokensPerMonth' | 'costPerMonthUsd'>;
+
 export interface ReservationRequest extends Spend {
   tenantId: string;
   requestId: string;
@@ -24,7 +35,7 @@ export interface ReservationRequest extends Spend {
   stream: boolean;
   /** The part of `tokens` that is the prompt. */
   promptTokens: number;
-  limits: Pick<TenantLimits, 'requestsPerDay' | 'tokensPerMonth' | 'costPerMonthUsd'>;
+  limits: QuotaLimits;
   now: number;
   /** When the reservation, unless renewed, is taken for one whose replica died. */
   expiresAt: number;
@@ -35,6 +46,32 @@ export interface Reservation extends Spend {
   tenantId: string;
   day: string;
   month: string;
+}
+
+/** A lease of a tenant's quota for one UTC day (its requests) and month (its tokens and cost). */
+export interface LeaseKey {
+  id: string;
+  tenantId: string;
+  day: string;
+  month: string;
+}
+
+export interface LeaseTopUp extends LeaseKey {
+  limits: QuotaLimits;
+  /** What the lease holds for new calls, as its replica knows it, and what the asking call needs (0 for a quota without limit). */
+  held: Budget;
+  need: Budget;
+  /** The last UTC instant of the day, so that a refusal says when the quota renews. */
+  now: number;
+  expiresAt: number;
+}
+
+/** A call admitted from a lease, to be written as a reservation: `fromLease` is what it took from the lease. */
+export interface LeasedReservation {
+  leaseId: string;
+  fromLease: Budget;
+  request: ReservationRequest;
+  reservation: Reservation;
 }
 
 /** A call's end: its reservation replaced by the usage of its ledger row. */
@@ -74,27 +111,62 @@ function sql(text: string): Sql {
   return { text, sqlite: { text: sqliteText, order } };
 }
 
-const TODAYS_REQUESTS = '(CASE WHEN day = $1 THEN day_requests ELSE 0 END)';
-
-/** $1 day, $2 tokens, $3 cost, $4 tenant, $5 month, $6..$8 the limits (NULL: none). Raw SQL: it runs on every call. */
-const RESERVE_TEMPLATE = (cast: (parameter: string) => string) => `UPDATE quota_usage
-  SET day_requests = ${TODAYS_REQUESTS} + 1, day = $1, tokens = tokens + $2, cost_micro_usd = cost_micro_usd + $3
-  WHERE tenant_id = $4 AND month = $5
-    AND (${cast('$6')} IS NULL OR ${TODAYS_REQUESTS} + 1 <= $6)
-    AND (${cast('$7')} IS NULL OR tokens + $2 <= $7)
-    AND (${cast('$8')} IS NULL OR cost_micro_usd + $3 <= $8)`;
-const RESERVE = sql(RESERVE_TEMPLATE((parameter) => parameter));
-// PostgreSQL must know a parameter's type before it can test it for NULL.
-const RESERVE_ON_POSTGRES = sql(RESERVE_TEMPLATE((parameter) => `${parameter}::bigint`));
-
 const INSERT_MONTH_ROW = sql(
-  `INSERT INTO quota_usage (tenant_id, month, day, day_requests, tokens, cost_micro_usd) VALUES ($1, $2, $3, 0, 0, 0) ON CONFLICT DO NOTHING`,
+  `INSERT INTO quota_usage (tenant_id, month, day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd)
+   VALUES ($1, $2, $3, 0, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING`,
+);
+const MONTH_ROW = `SELECT day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd FROM quota_usage WHERE tenant_id = $1 AND month = $2`;
+const READ_MONTH_ROW = sql(MONTH_ROW);
+// PostgreSQL: the row stays locked until the top-up commits, so that replicas topping up at once take turns.
+const LOCK_MONTH_ROW = sql(`${MONTH_ROW} FOR UPDATE`);
+
+/** $3 day, $4 its requests, $5 the day's leased requests, $6/$7 tokens and cost added to the lease. */
+const ADD_TO_LEASED = sql(
+  `UPDATE quota_usage SET day = $3, day_requests = $4, leased_requests = $5, leased_tokens = leased_tokens + $6, leased_cost_micro_usd = leased_cost_micro_usd + $7
+   WHERE tenant_id = $1 AND month = $2`,
 );
 
-const INSERT_RESERVATION = sql(
-  `INSERT INTO reservations (id, tenant_id, request_id, key_id, model, stream, day, month, tokens, prompt_tokens, cost_micro_usd, expires_at, created_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+const UPSERT_LEASE = sql(
+  `INSERT INTO quota_leases (id, tenant_id, month, day, requests, tokens, cost_micro_usd, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+   ON CONFLICT (id) DO UPDATE SET requests = quota_leases.requests + $5, tokens = quota_leases.tokens + $6,
+     cost_micro_usd = quota_leases.cost_micro_usd + $7, expires_at = $8`,
 );
+
+/** Takes calls' budget out of a lease, only if it still holds it (a lease swept as expired holds nothing). */
+const TAKE_FROM_LEASE = sql(
+  `UPDATE quota_leases SET requests = requests - $2, tokens = tokens - $3, cost_micro_usd = cost_micro_usd - $4
+   WHERE id = $1 AND requests >= $2 AND tokens >= $3 AND cost_micro_usd >= $4`,
+);
+
+/**
+ * Moves calls from the leased columns to the spent ones: $3 the lease's day, $4 the calls, $5 the requests they took
+ * from the lease, $6/$7 their tokens and what of them came from the lease, $8/$9 the same for cost. Requests count
+ * against their lease's day only: after midnight the row counts the new day.
+ */
+const RESERVE_FROM_LEASED = sql(
+  `UPDATE quota_usage SET
+     day_requests = CASE WHEN day = $3 THEN day_requests + $4 ELSE day_requests END,
+     leased_requests = CASE WHEN day = $3 THEN leased_requests - $5 ELSE leased_requests END,
+     tokens = tokens + $6, leased_tokens = leased_tokens - $7,
+     cost_micro_usd = cost_micro_usd + $8, leased_cost_micro_usd = leased_cost_micro_usd - $9
+   WHERE tenant_id = $1 AND month = $2`,
+);
+
+const LEASE = `SELECT tenant_id, month, day, requests, tokens, cost_micro_usd FROM quota_leases WHERE id = $1`;
+const READ_LEASE = sql(LEASE);
+const LOCK_LEASE = sql(`${LEASE} FOR UPDATE`);
+const DELETE_LEASE = sql(`DELETE FROM quota_leases WHERE id = $1`);
+const GIVE_BACK_LEASED = sql(
+  `UPDATE quota_usage SET leased_requests = CASE WHEN day = $3 THEN leased_requests - $4 ELSE leased_requests END,
+     leased_tokens = leased_tokens - $5, leased_cost_micro_usd = leased_cost_micro_usd - $6
+   WHERE tenant_id = $1 AND month = $2`,
+);
+const EXPIRED_LEASES = sql(`SELECT id FROM quota_leases WHERE expires_at < $1 LIMIT $2`);
+
+const RESERVATION_COLUMNS = 'id, tenant_id, request_id, key_id, model, stream, day, month, tokens, prompt_tokens, cost_micro_usd, expires_at, created_at';
+const RESERVATION_COLUMN_COUNT = 13;
+/** Rows per multi-row INSERT: 13 parameters a row stays far inside every driver's limit. */
+const INSERT_BATCH = 500;
 
 /**
  * Quota counters and reservations. A reservation is one conditional UPDATE of the tenant's row
@@ -105,15 +177,90 @@ const INSERT_RESERVATION = sql(
 export class QuotaRepository {
   constructor(private readonly db: Database) {}
 
-  async reserve(request: ReservationRequest): Promise<Reservation> {
-    const { day, month } = utcPeriods(request.now);
+  /**
+   * Adds to a lease enough for the asking call (see leaseGrant), within what every quota has left once spent,
+   * reserved and leased budget is counted; returns what was added. Throws TenantQuotaExceededError when a quota
+   * cannot cover the call even so.
+   */
+  async topUpLease(topUp: LeaseTopUp): Promise<Budget> {
+    const { id, tenantId, day, month, limits, held, need, now, expiresAt } = topUp;
     return this.db.transaction(async (manager) => {
-      if (!(await this.addWithinQuota(manager, request, day, month))) throw await this.exceeded(manager, request, day, month);
-      const reservation = { id: randomUUID(), tenantId: request.tenantId, day, month, tokens: request.tokens, costMicroUsd: request.costMicroUsd };
-      const { requestId, keyId, model, stream, promptTokens, expiresAt, now } = request;
-      await this.run(manager, INSERT_RESERVATION, [reservation.id, reservation.tenantId, requestId, keyId, model, stream, day, month, reservation.tokens, promptTokens, reservation.costMicroUsd, expiresAt, now]);
-      return reservation;
+      // Leases are locked before quota rows, here as in every transaction that takes both, so that none deadlock.
+      await this.run(manager, UPSERT_LEASE, [id, tenantId, month, day, 0, 0, 0, expiresAt]);
+      await this.run(manager, INSERT_MONTH_ROW, [tenantId, month, day]);
+      const [row] = await this.select(manager, this.db.dialect === 'postgres' ? LOCK_MONTH_ROW : READ_MONTH_ROW, [tenantId, month]);
+      // A new day starts with no requests made and none leased: the old day's leases hold nothing of it.
+      const sameDay = row.day === day;
+      const dayRequests = sameDay ? Number(row.day_requests) : 0;
+      const leasedRequests = sameDay ? Number(row.leased_requests) : 0;
+      const grant = (quota: QuotaName, limit: number | null, committed: number, key: keyof Budget): number => {
+        if (limit === null) return 0;
+        const added = leaseGrant({ limit, committed, held: held[key], need: need[key] });
+        if (added === undefined) throw exceeded(quota, now);
+        return added;
+      };
+      const added: Budget = {
+        requests: grant('requests_per_day', limits.requestsPerDay, dayRequests + leasedRequests, 'requests'),
+        tokens: grant('tokens_per_month', limits.tokensPerMonth, Number(row.tokens) + Number(row.leased_tokens), 'tokens'),
+        costMicroUsd: grant('cost_per_month', limitInMicroUsd(limits.costPerMonthUsd), Number(row.cost_micro_usd) + Number(row.leased_cost_micro_usd), 'costMicroUsd'),
+      };
+      await this.run(manager, ADD_TO_LEASED, [tenantId, month, day, dayRequests, leasedRequests + added.requests, added.tokens, added.costMicroUsd]);
+      await this.run(manager, UPSERT_LEASE, [id, tenantId, month, day, added.requests, added.tokens, added.costMicroUsd, expiresAt]);
+      return added;
     });
+  }
+
+  /**
+   * Writes the reservations of calls admitted from leases, in one transaction: each lease gives up what its calls
+   * took, and their budget moves from leased to reserved. Returns the leases that no longer held it (swept as
+   * expired): their calls are not written, and must not go upstream.
+   */
+  async commitReservations(items: LeasedReservation[]): Promise<Set<string>> {
+    return this.db.transaction(async (manager) => {
+      const lost = new Set<string>();
+      for (const [leaseId, taken] of takenByLease(items)) {
+        // Calls that took nothing (their tenant has no quota limit) used no lease, which may not exist at all.
+        if (isNothing(taken)) continue;
+        if ((await this.run(manager, TAKE_FROM_LEASE, [leaseId, taken.requests, taken.tokens, taken.costMicroUsd])) !== 1) lost.add(leaseId);
+      }
+      const kept = items.filter((item) => !lost.has(item.leaseId));
+      for (let from = 0; from < kept.length; from += INSERT_BATCH) await this.insertReservations(manager, kept.slice(from, from + INSERT_BATCH));
+      for (const { tenantId, month, day, calls, fromLease, tokens, costMicroUsd } of deltasByRow(kept)) {
+        const parameters = [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
+        if ((await this.run(manager, RESERVE_FROM_LEASED, parameters)) === 1) continue;
+        // A tenant without quota limits has taken no lease, so its first call of the month has no row yet.
+        await this.run(manager, INSERT_MONTH_ROW, [tenantId, month, day]);
+        await this.run(manager, RESERVE_FROM_LEASED, parameters);
+      }
+      return lost;
+    });
+  }
+
+  /** Gives back what the leases still hold and deletes them; a lease already returned (or swept) is skipped. */
+  async returnLeases(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.transaction(async (manager) => {
+      for (const id of ids) {
+        const [lease] = await this.select(manager, this.db.dialect === 'postgres' ? LOCK_LEASE : READ_LEASE, [id]);
+        if (lease === undefined || (await this.run(manager, DELETE_LEASE, [id])) !== 1) continue;
+        await this.run(manager, GIVE_BACK_LEASED, [lease.tenant_id, lease.month, lease.day, Number(lease.requests), Number(lease.tokens), Number(lease.cost_micro_usd)]);
+      }
+    });
+  }
+
+  /** Keeps the leases of a live replica from being taken for those of a dead one. */
+  async renewLeases(ids: string[], expiresAt: number): Promise<void> {
+    for (let from = 0; from < ids.length; from += RENEW_BATCH) {
+      const batch = ids.slice(from, from + RENEW_BATCH);
+      await this.db.transaction((manager) => manager.update(QuotaLeaseEntity, { id: In(batch) }, { expiresAt }));
+    }
+  }
+
+  /** Gives back the budget of leases no replica renewed in time (their replica died); returns how many. */
+  async returnExpiredLeases(now: number, batch = 500): Promise<number> {
+    const expired = await this.db.transaction((manager) => this.select(manager, EXPIRED_LEASES, [now, batch]));
+    await this.returnLeases(expired.map((row) => String(row.id)));
+    return expired.length;
   }
 
   /**
@@ -134,7 +281,8 @@ export class QuotaRepository {
         deltas.set(key, delta);
         rows.push(row);
       }
-      for (const delta of deltas.values()) await this.addToMonth(manager, delta, delta);
+      const byRow = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      for (const [, delta] of byRow) await this.addToMonth(manager, delta, delta);
       if (rows.length > 0) await manager.insert(UsageRecordEntity, rows);
     });
   }
@@ -190,24 +338,6 @@ export class QuotaRepository {
     };
   }
 
-  /**
-   * The month's row exists for every call but a tenant's first of the month: it is created only when the
-   * reservation found none (or a concurrent first call is creating it), and the reservation is tried again.
-   */
-  private async addWithinQuota(manager: EntityManager, request: ReservationRequest, day: string, month: string): Promise<boolean> {
-    if (await this.conditionalAdd(manager, request, day, month)) return true;
-    await this.run(manager, INSERT_MONTH_ROW, [request.tenantId, month, day]);
-    return this.conditionalAdd(manager, request, day, month);
-  }
-
-  /** The reservation itself: one conditional UPDATE that adds the request only if every quota holds (a NULL limit holds). */
-  private async conditionalAdd(manager: EntityManager, request: ReservationRequest, day: string, month: string): Promise<boolean> {
-    const { requestsPerDay, tokensPerMonth, costPerMonthUsd } = request.limits;
-    const maxCost = costPerMonthUsd === null ? null : usdToMicro(costPerMonthUsd);
-    const parameters = [day, request.tokens, request.costMicroUsd, request.tenantId, month, requestsPerDay, tokensPerMonth, maxCost];
-    return (await this.run(manager, this.db.dialect === 'postgres' ? RESERVE_ON_POSTGRES : RESERVE, parameters)) === 1;
-  }
-
   /** Runs one statement written with `$n` placeholders; returns the rows it changed. */
   private async run(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<number> {
     const runner = manager.queryRunner!;
@@ -218,20 +348,22 @@ export class QuotaRepository {
     return result.affected ?? 0;
   }
 
-  /** Which quota refused the reservation, and when it renews. */
-  private async exceeded(manager: EntityManager, request: ReservationRequest, day: string, month: string): Promise<TenantQuotaExceededError> {
-    const row = await manager.findOneByOrFail(QuotaUsageEntity, { tenantId: request.tenantId, month });
-    const periods = utcPeriods(request.now);
-    const { requestsPerDay, tokensPerMonth } = request.limits;
-    const requestsToday = row.day === day ? row.dayRequests : 0;
-    const quota: QuotaName =
-      requestsPerDay !== null && requestsToday + 1 > requestsPerDay
-        ? 'requests_per_day'
-        : tokensPerMonth !== null && row.tokens + request.tokens > tokensPerMonth
-          ? 'tokens_per_month'
-          : 'cost_per_month';
-    const renewsAt = quota === 'requests_per_day' ? periods.dayEndsAt : periods.monthEndsAt;
-    return new TenantQuotaExceededError(quota, renewsAt - request.now);
+  /** Runs one query written with `$n` placeholders; returns its rows. */
+  private async select(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
+    const runner = manager.queryRunner!;
+    return this.db.dialect === 'postgres'
+      ? runner.query(statement.text, parameters)
+      : runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]));
+  }
+
+  private async insertReservations(manager: EntityManager, items: LeasedReservation[]): Promise<void> {
+    if (items.length === 0) return;
+    const placeholders = items.map((_, row) => `(${Array.from({ length: RESERVATION_COLUMN_COUNT }, (_, column) => `$${row * RESERVATION_COLUMN_COUNT + column + 1}`).join(', ')})`);
+    const parameters = items.flatMap(({ request, reservation }) => [
+      reservation.id, reservation.tenantId, request.requestId, request.keyId, request.model, request.stream,
+      reservation.day, reservation.month, reservation.tokens, request.promptTokens, reservation.costMicroUsd, request.expiresAt, request.now,
+    ]);
+    await this.run(manager, sql(`INSERT INTO reservations (${RESERVATION_COLUMNS}) VALUES ${placeholders.join(', ')}`), parameters);
   }
 
   /** Whether this caller removed the reservation (and so owns its settlement). */
@@ -249,6 +381,65 @@ export class QuotaRepository {
       .setParameters({ tokens: delta.tokens, cost: delta.costMicroUsd })
       .execute();
   }
+}
+
+/** Which quota refused a call, and when it renews. */
+function exceeded(quota: QuotaName, now: number): TenantQuotaExceededError {
+  const periods = utcPeriods(now);
+  const renewsAt = quota === 'requests_per_day' ? periods.dayEndsAt : periods.monthEndsAt;
+  return new TenantQuotaExceededError(quota, renewsAt - now);
+}
+
+function limitInMicroUsd(usd: number | null): number | null {
+  return usd === null ? null : usdToMicro(usd);
+}
+
+const noBudget = (): Budget => ({ requests: 0, tokens: 0, costMicroUsd: 0 });
+
+const isNothing = (budget: Budget): boolean => budget.requests === 0 && budget.tokens === 0 && budget.costMicroUsd === 0;
+
+function addTo(sum: Budget, budget: Budget): void {
+  sum.requests += budget.requests;
+  sum.tokens += budget.tokens;
+  sum.costMicroUsd += budget.costMicroUsd;
+}
+
+/** What the calls took from each lease. */
+function takenByLease(items: LeasedReservation[]): Map<string, Budget> {
+  const taken = new Map<string, Budget>();
+  for (const { leaseId, fromLease } of items) {
+    const sum = taken.get(leaseId) ?? noBudget();
+    addTo(sum, fromLease);
+    taken.set(leaseId, sum);
+  }
+  return taken;
+}
+
+/** How the calls change each quota row, for the day they count in. */
+interface RowDelta {
+  tenantId: string;
+  month: string;
+  day: string;
+  calls: number;
+  tokens: number;
+  costMicroUsd: number;
+  fromLease: Budget;
+}
+
+function deltasByRow(items: LeasedReservation[]): RowDelta[] {
+  const deltas = new Map<string, RowDelta>();
+  for (const { reservation, fromLease } of items) {
+    const { tenantId, month, day } = reservation;
+    const key = `${tenantId}/${month}/${day}`;
+    const delta = deltas.get(key) ?? { tenantId, month, day, calls: 0, tokens: 0, costMicroUsd: 0, fromLease: noBudget() };
+    delta.calls += 1;
+    delta.tokens += reservation.tokens;
+    delta.costMicroUsd += reservation.costMicroUsd;
+    addTo(delta.fromLease, fromLease);
+    deltas.set(key, delta);
+  }
+  // Every transaction locks quota rows in the same order, so that two replicas' batches cannot deadlock.
+  return [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, delta]) => delta);
 }
 
 function abandonedRow(reservation: ReservationEntity, now: number): UsageRecordEntity {

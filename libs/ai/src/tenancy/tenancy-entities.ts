@@ -1,5 +1,6 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { PlanEntity } from './plan.entity';
+import { QuotaLeaseEntity } from './quota-lease.entity';
 import { QuotaUsageEntity } from './quota-usage.entity';
 import { ReservationEntity } from './reservation.entity';
 import { TenantEntity } from './tenant.entity';
@@ -7,4 +8,4 @@ import { UsageDeadLetterEntity } from './usage-dead-letter.entity';
 import { UsageRecordEntity } from './usage-record.entity';
 
 /** The tables of tenants, keys, plans, quotas, reservations and the usage ledger. */
-export const TENANCY_ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity];
+export const TENANCY_ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, QuotaLeaseEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity];

@@ -42,4 +42,25 @@ describeWithPostgres('Settlements while PostgreSQL is away', (url) => {
     expect(await query(replica.database, 'SELECT id FROM reservations')).toEqual([]);
     expect(await query(replica.database, 'SELECT id FROM usage_dead_letters')).toEqual([]);
   });
+
+  it('should refuse calls whose reservations cannot be written while it is away, and hold no budget for them', async () => {
+    const tenant = await aTenant(replica, { tokensPerMonth: 1_000_000, requestsPerDay: 1_000 });
+    const admit = (i: number) => replica.governance.admit(aChatRequest({ max_tokens: 100 }), { tenantId: tenant.id, requestId: `away-${i}`, stream: false });
+    // A first call leases a slice of the quota; the calls during the outage are admitted from it in memory.
+    (await admit(0)).finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 5, completionTokens: 7 } });
+
+    await proxy.cut();
+    const during = await Promise.allSettled(Array.from({ length: CALLS }, (_, i) => admit(1 + i)));
+    await proxy.restore();
+    const after = await Promise.all(Array.from({ length: CALLS }, (_, i) => admit(100 + i)));
+    for (const admission of after) admission.finish({ outcome: 'success', attempts: 1, usage: { promptTokens: 5, completionTokens: 7 } });
+    await replica.governance.drain();
+
+    expect(during.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : 'admitted'))).toEqual(
+      Array.from({ length: CALLS }, () => 'dependency_unavailable'),
+    );
+    expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1 + CALLS, tokensThisMonth: (1 + CALLS) * 12 });
+    const [leased] = await query(replica.database, 'SELECT leased_requests, leased_tokens FROM quota_usage WHERE tenant_id = $1', [tenant.id]);
+    expect({ requests: Number(leased.leased_requests), tokens: Number(leased.leased_tokens) }).toEqual({ requests: 0, tokens: 0 });
+  });
 });

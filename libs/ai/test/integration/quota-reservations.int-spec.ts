@@ -19,7 +19,7 @@ interface Burst {
 
 /** Every reservation at once, as concurrent requests would ask for them, spread over the replicas. */
 async function reserveAll(replicas: Replica[], requests: ReservationRequest[]): Promise<Burst> {
-  const outcomes = await Promise.allSettled(requests.map((request, i) => replicas[i % replicas.length].quota.reserve(request)));
+  const outcomes = await Promise.allSettled(requests.map((request, i) => replicas[i % replicas.length].leases.reserve(request)));
   return {
     admitted: outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : [])),
     refused: outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : [])),
@@ -127,10 +127,10 @@ describeEachDatabase('Quota reservations', (databases) => {
       const tenant = await aTenant(replica, { tokensPerMonth: 10_000 });
       const now = replica.clock.now();
 
-      const larger = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
+      const larger = await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
       const whileHeld = await replica.quota.usage(tenant.id, now);
       await replica.quota.settleAll([aSettlement(larger, { tokens: 150, costMicroUsd: 1_500 })]);
-      const smaller = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
+      const smaller = await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 1_000 }));
       await replica.quota.settleAll([aSettlement(smaller, { tokens: 40, costMicroUsd: 400 })]);
 
       expect(whileHeld).toMatchObject({ tokensThisMonth: 100, costThisMonthMicroUsd: 1_000 });
@@ -143,7 +143,7 @@ describeEachDatabase('Quota reservations', (databases) => {
       const first = await aTenant(replica);
       const second = await aTenant(replica);
       const reservations = await Promise.all(
-        [first, first, second].map((tenant) => replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 10 }))),
+        [first, first, second].map((tenant) => replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 100, costMicroUsd: 10 }))),
       );
 
       await replica.quota.settleAll(reservations.map((reservation, i) => aSettlement(reservation, { tokens: 10 * (i + 1), costMicroUsd: i + 1 })));
@@ -155,7 +155,7 @@ describeEachDatabase('Quota reservations', (databases) => {
 
     it('should leave a reservation billed as reserved when its call settles after the sweep billed it', async () => {
       const tenant = await aTenant(replica);
-      const reservation = await replica.quota.reserve(
+      const reservation = await replica.leases.reserve(
         aReservationRequest(replica, tenant, { tokens: 100, promptTokens: 30, costMicroUsd: 1_000, expiresAt: replica.clock.now() + 1_000 }),
       );
       replica.clock.advance(1_001);
@@ -173,7 +173,7 @@ describeEachDatabase('Quota reservations', (databases) => {
 
     it('should not bill a reservation that was settled before it expired', async () => {
       const tenant = await aTenant(replica);
-      const reservation = await replica.quota.reserve(
+      const reservation = await replica.leases.reserve(
         aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }),
       );
       await replica.quota.settleAll([aSettlement(reservation, { tokens: 80, costMicroUsd: 0 })]);
@@ -186,7 +186,7 @@ describeEachDatabase('Quota reservations', (databases) => {
 
     it('should keep a renewed reservation from being billed as abandoned', async () => {
       const tenant = await aTenant(replica);
-      const reservation = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }));
+      const reservation = await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 100, expiresAt: replica.clock.now() + 1_000 }));
       replica.clock.advance(900);
       await replica.quota.renew([reservation.id], replica.clock.now() + 1_000);
       replica.clock.advance(900);
@@ -199,16 +199,16 @@ describeEachDatabase('Quota reservations', (databases) => {
   describe(`${QuotaRepository.name} periods`, () => {
     it('should renew the day\'s requests at UTC midnight and the month\'s tokens on the first of the month', async () => {
       const tenant = await aTenant(replica, { requestsPerDay: 2, tokensPerMonth: 100 });
-      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 60 }));
-      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 40 }));
-      await expect(replica.quota.reserve(aReservationRequest(replica, tenant))).rejects.toMatchObject({ quota: 'requests_per_day' });
+      await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 60 }));
+      await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 40 }));
+      await expect(replica.leases.reserve(aReservationRequest(replica, tenant))).rejects.toMatchObject({ quota: 'requests_per_day' });
 
       replica.clock.advance(Date.UTC(2023, 10, 15) - replica.clock.now());
-      const nextDay = replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 1 }));
+      const nextDay = replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 1 }));
       await expect(nextDay).rejects.toMatchObject({ quota: 'tokens_per_month' });
-      const counted = await replica.quota.reserve(aReservationRequest(replica, tenant));
+      const counted = await replica.leases.reserve(aReservationRequest(replica, tenant));
       replica.clock.advance(Date.UTC(2023, 11, 1) - replica.clock.now());
-      const nextMonth = await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 100 }));
+      const nextMonth = await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 100 }));
 
       expect(counted).toMatchObject({ day: '2023-11-15', month: '2023-11' });
       expect(nextMonth).toMatchObject({ day: '2023-12-01', month: '2023-12' });
@@ -219,9 +219,9 @@ describeEachDatabase('Quota reservations', (databases) => {
   describe('an unsettled reservation (its process died)', () => {
     it('should be billed as reserved once expired, once, with one ledger row', async () => {
       const tenant = await aTenant(replica, { tokensPerMonth: 1_000 });
-      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 800, promptTokens: 300, costMicroUsd: 8, expiresAt: replica.clock.now() + 1_000 }));
+      await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 800, promptTokens: 300, costMicroUsd: 8, expiresAt: replica.clock.now() + 1_000 }));
       const tooLarge = aReservationRequest(replica, tenant, { tokens: 500 });
-      await expect(replica.quota.reserve(tooLarge)).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      await expect(replica.leases.reserve(tooLarge)).rejects.toMatchObject({ quota: 'tokens_per_month' });
       const beforeExpiry = await replica.quota.billExpired(replica.clock.now());
       replica.clock.advance(1_001);
 
@@ -229,7 +229,7 @@ describeEachDatabase('Quota reservations', (databases) => {
 
       expect(beforeExpiry).toBe(0);
       expect(billed).toEqual([1, 0]);
-      await expect(replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 500 }))).rejects.toMatchObject({ quota: 'tokens_per_month' });
+      await expect(replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 500 }))).rejects.toMatchObject({ quota: 'tokens_per_month' });
       expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 800, costThisMonthMicroUsd: 8 });
       expect(await ledgerOf(tenant.id)).toEqual({ rows: 1, tokens: 800, cost: 8 });
       expect(await heldReservations(tenant.id)).toBe(0);
@@ -238,7 +238,7 @@ describeEachDatabase('Quota reservations', (databases) => {
     it('should be billed by Governance after reservationTtlMs, while a call still running on a live replica keeps its reservation', async () => {
       const tenant = await aTenant(replica, { tokensPerMonth: 1_000 });
       // A call of a replica that died: its reservation is in the database and nobody renews it.
-      await replica.quota.reserve(aReservationRequest(replica, tenant, { tokens: 300, expiresAt: replica.clock.now() + 1_000 }));
+      await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 300, expiresAt: replica.clock.now() + 1_000 }));
       const running = await replica.governance.admit(aChatRequest({ max_tokens: 500 }), { tenantId: tenant.id, requestId: 'running', stream: true });
       replica.clock.advance(700);
       await replica.governance.renewLiveReservations();

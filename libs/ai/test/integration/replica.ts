@@ -10,6 +10,7 @@ import { TenantRateLimiter } from '../../src/limits/tenant-rate-limiter';
 import { Database } from '../../src/persistence/database';
 import { ApiKeyService } from '../../src/tenancy/api-key.service';
 import { Governance } from '../../src/tenancy/governance';
+import { QuotaLeases } from '../../src/tenancy/quota-leases';
 import { QuotaRepository, Reservation, ReservationRequest, Settlement, Spend } from '../../src/tenancy/quota.repository';
 import { QuotaService } from '../../src/tenancy/quota.service';
 import { TenantService } from '../../src/tenancy/tenant.service';
@@ -32,6 +33,8 @@ export interface Replica {
   usage: UsageService;
   governance: Governance;
   quota: QuotaRepository;
+  /** Where calls reserve their budget: from this replica's leases of each tenant's quota. */
+  leases: QuotaLeases;
   rateLimiter: TenantRateLimiter;
   concurrency: ConcurrencyLimiter;
   database: Database;
@@ -79,6 +82,7 @@ export async function startReplica({ clock = new FakeClock(), ...options }: Repl
     usage: moduleRef.get(UsageService),
     governance: moduleRef.get(Governance),
     quota: moduleRef.get(QuotaRepository),
+    leases: moduleRef.get(QuotaLeases),
     rateLimiter: moduleRef.get(TenantRateLimiter),
     concurrency: moduleRef.get(ConcurrencyLimiter),
     database: moduleRef.get(Database),
