@@ -163,9 +163,17 @@ const GIVE_BACK_LEASED = sql(
 );
 const EXPIRED_LEASES = sql(`SELECT id FROM quota_leases WHERE expires_at < $1 LIMIT $2`);
 
-const RESERVATION_COLUMNS = 'id, tenant_id, request_id, key_id, model, stream, day, month, tokens, prompt_tokens, cost_micro_usd, expires_at, created_at';
-const RESERVATION_COLUMN_COUNT = 13;
-/** Rows per multi-row INSERT: 13 parameters a row stays far inside every driver's limit. */
+const SETTLE_MONTH = sql(`UPDATE quota_usage SET tokens = tokens + $3, cost_micro_usd = cost_micro_usd + $4 WHERE tenant_id = $1 AND month = $2`);
+
+const RESERVATION_INSERT = {
+  table: 'reservations',
+  columns: ['id', 'tenant_id', 'request_id', 'key_id', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at'],
+};
+const LEDGER_INSERT = {
+  table: 'usage_ledger',
+  columns: ['id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at'],
+};
+/** Rows per multi-row INSERT (and ids per DELETE): 14 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
 /**
@@ -270,27 +278,26 @@ export class QuotaRepository {
    */
   async settleAll(settlements: Settlement[]): Promise<void> {
     await this.db.transaction(async (manager) => {
+      const taken = await this.takeReservations(manager, settlements.map(({ reservation }) => reservation.id));
+      const owned = settlements.filter(({ reservation }) => taken.has(reservation.id));
       const deltas = new Map<string, Spend & { tenantId: string; month: string }>();
-      const rows: UsageRecordEntity[] = [];
-      for (const { reservation, row } of settlements) {
-        if (!(await this.takeReservation(manager, reservation.id))) continue;
+      for (const { reservation, row } of owned) {
         const key = `${reservation.tenantId}/${reservation.month}`;
         const delta = deltas.get(key) ?? { tenantId: reservation.tenantId, month: reservation.month, tokens: 0, costMicroUsd: 0 };
         delta.tokens += row.promptTokens + row.completionTokens - reservation.tokens;
         delta.costMicroUsd += row.costMicroUsd - reservation.costMicroUsd;
         deltas.set(key, delta);
-        rows.push(row);
       }
       const byRow = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-      for (const [, delta] of byRow) await this.addToMonth(manager, delta, delta);
-      if (rows.length > 0) await manager.insert(UsageRecordEntity, rows);
+      for (const [, { tenantId, month, tokens, costMicroUsd }] of byRow) await this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd]);
+      await this.insertRows(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row)));
     });
   }
 
   /** Takes a settlement whose ledger row cannot be written out of the way; its reservation's budget stays counted. */
   async deadLetter({ reservation, row }: Settlement, error: string, now: number): Promise<void> {
     await this.db.transaction(async (manager) => {
-      await this.takeReservation(manager, reservation.id);
+      await this.takeReservations(manager, [reservation.id]);
       await manager.insert(UsageDeadLetterEntity, {
         id: randomUUID(),
         tenantId: reservation.tenantId,
@@ -318,10 +325,10 @@ export class QuotaRepository {
     const expired = await this.db.manager.find(ReservationEntity, { where: { expiresAt: LessThan(now) }, take: batch });
     if (expired.length === 0) return 0;
     return this.db.transaction(async (manager) => {
-      const rows: UsageRecordEntity[] = [];
       // Deleting first makes this idempotent against a settlement or another replica's sweep.
-      for (const reservation of expired) if (await this.takeReservation(manager, reservation.id)) rows.push(abandonedRow(reservation, now));
-      if (rows.length > 0) await manager.insert(UsageRecordEntity, rows);
+      const taken = await this.takeReservations(manager, expired.map((reservation) => reservation.id));
+      const rows = expired.filter((reservation) => taken.has(reservation.id)).map((reservation) => abandonedRow(reservation, now));
+      await this.insertRows(manager, LEDGER_INSERT, rows.map(ledgerValues));
       return rows.length;
     });
   }
@@ -348,39 +355,46 @@ export class QuotaRepository {
     return result.affected ?? 0;
   }
 
-  /** Runs one query written with `$n` placeholders; returns its rows. */
+  /** Runs one query written with `$n` placeholders; returns its rows (a DELETE's, RETURNING). */
   private async select(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
     const runner = manager.queryRunner!;
-    return this.db.dialect === 'postgres'
-      ? runner.query(statement.text, parameters)
-      : runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]));
+    const result =
+      this.db.dialect === 'postgres'
+        ? await runner.query(statement.text, parameters, true)
+        : await runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]), true);
+    return result.records ?? [];
   }
 
   private async insertReservations(manager: EntityManager, items: LeasedReservation[]): Promise<void> {
-    if (items.length === 0) return;
-    const placeholders = items.map((_, row) => `(${Array.from({ length: RESERVATION_COLUMN_COUNT }, (_, column) => `$${row * RESERVATION_COLUMN_COUNT + column + 1}`).join(', ')})`);
-    const parameters = items.flatMap(({ request, reservation }) => [
+    const values = items.map(({ request, reservation }) => [
       reservation.id, reservation.tenantId, request.requestId, request.keyId, request.model, request.stream,
       reservation.day, reservation.month, reservation.tokens, request.promptTokens, reservation.costMicroUsd, request.expiresAt, request.now,
     ]);
-    await this.run(manager, sql(`INSERT INTO reservations (${RESERVATION_COLUMNS}) VALUES ${placeholders.join(', ')}`), parameters);
+    await this.insertRows(manager, RESERVATION_INSERT, values);
   }
 
-  /** Whether this caller removed the reservation (and so owns its settlement). */
-  private async takeReservation(manager: EntityManager, id: string): Promise<boolean> {
-    const taken = await manager.delete(ReservationEntity, { id });
-    return taken.affected === 1;
+  /** Multi-row INSERTs of at most INSERT_BATCH rows each. */
+  private async insertRows(manager: EntityManager, insert: { table: string; columns: string[] }, rows: unknown[][]): Promise<void> {
+    const width = insert.columns.length;
+    for (let from = 0; from < rows.length; from += INSERT_BATCH) {
+      const batch = rows.slice(from, from + INSERT_BATCH);
+      const placeholders = batch.map((_, row) => `(${insert.columns.map((_, column) => `$${row * width + column + 1}`).join(', ')})`);
+      await this.run(manager, sql(`INSERT INTO ${insert.table} (${insert.columns.join(', ')}) VALUES ${placeholders.join(', ')}`), batch.flat());
+    }
   }
 
-  private async addToMonth(manager: EntityManager, at: { tenantId: string; month: string }, delta: Spend): Promise<void> {
-    await manager
-      .createQueryBuilder()
-      .update(QuotaUsageEntity)
-      .set({ tokens: () => 'tokens + :tokens', costMicroUsd: () => 'cost_micro_usd + :cost' })
-      .where('tenant_id = :tenantId AND month = :month', { tenantId: at.tenantId, month: at.month })
-      .setParameters({ tokens: delta.tokens, cost: delta.costMicroUsd })
-      .execute();
+  /** The ids of the reservations this caller removed, and so owns the settlement of. */
+  private async takeReservations(manager: EntityManager, ids: string[]): Promise<Set<string>> {
+    const taken = new Set<string>();
+    for (let from = 0; from < ids.length; from += INSERT_BATCH) {
+      const batch = ids.slice(from, from + INSERT_BATCH);
+      const rows = await this.select(manager, sql(`DELETE FROM reservations WHERE id IN (${batch.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`), batch);
+      for (const row of rows) taken.add(String(row.id));
+    }
+    return taken;
   }
+
+
 }
 
 /** Which quota refused a call, and when it renews. */
@@ -440,6 +454,11 @@ function deltasByRow(items: LeasedReservation[]): RowDelta[] {
   }
   // Every transaction locks quota rows in the same order, so that two replicas' batches cannot deadlock.
   return [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, delta]) => delta);
+}
+
+function ledgerValues(row: UsageRecordEntity): unknown[] {
+  const { id, requestId, tenantId, keyId, modelRequested, modelServed, promptTokens, completionTokens, costMicroUsd, attempts, outcome, stream, latencyMs, createdAt } = row;
+  return [id, requestId, tenantId, keyId, modelRequested, modelServed, promptTokens, completionTokens, costMicroUsd, attempts, outcome, stream, latencyMs, createdAt];
 }
 
 function abandonedRow(reservation: ReservationEntity, now: number): UsageRecordEntity {
