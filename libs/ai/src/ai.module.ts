@@ -12,9 +12,8 @@ import { ContextFitter } from './context/context-fitter';
 import { ModelRegistry } from './context/model-registry';
 import { Pricing } from './context/pricing';
 import { TokenCounter } from './context/token-counter';
-import { ConcurrencyLimiter } from './limits/concurrency-limiter';
 import { RedisConnection } from './limits/redis-connection';
-import { TenantRateLimiter } from './limits/tenant-rate-limiter';
+import { TenantLimiter } from './limits/tenant-limiter';
 import { Database, DatabaseSchema } from './persistence/database';
 import { MIGRATIONS } from './persistence/migrations';
 import { TENANCY_ENTITIES } from './tenancy/tenancy-entities';
@@ -131,8 +130,7 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     QuotaService,
     UsageLedger,
     UsageService,
-    TenantRateLimiter,
-    ConcurrencyLimiter,
+    TenantLimiter,
     Governance,
     JobRepository,
     RunningJobs,

@@ -2,7 +2,7 @@ import { resolveAiOptions } from '../ai-module-options';
 import { ModelRegistry } from '../context/model-registry';
 import { JobNotFoundError, ModelNotAllowedError, TenantRateLimitedError, WebhookNotAllowedError } from '../errors/ai-errors';
 import { RedisConnection } from '../limits/redis-connection';
-import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
+import { TenantLimiter } from '../limits/tenant-limiter';
 import { Governance } from '../tenancy/governance';
 import { TenantLimits, UNLIMITED } from '../tenancy/tenant-limits';
 import { aChatRequest } from '../../test/factories';
@@ -99,8 +99,9 @@ describe(JobsService.name, () => {
       assertModelAllowed: Governance.prototype.assertModelAllowed,
     } as unknown as Governance;
     const webhooks = new WebhookNotifier(options, async () => ({ status: 200 }), new FakeClock(), () => 0.5, async () => []);
-    const rateLimiter = new TenantRateLimiter({ client: undefined } as RedisConnection);
-    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, rateLimiter, new ModelRegistry(options), new FakeClock(), options);
+    const clock = new FakeClock();
+    const limiter = new TenantLimiter({ client: undefined } as RedisConnection, clock, options);
+    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, limiter, new ModelRegistry(options), clock, options);
   }
 
   it('should store the job, queue it, and estimate its wait from the jobs ahead and the recent pace', async () => {

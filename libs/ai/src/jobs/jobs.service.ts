@@ -7,7 +7,7 @@ import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';
 import { isAiError, JobNotFoundError, TooManyJobsError } from '../errors/ai-errors';
-import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
+import { TenantLimiter } from '../limits/tenant-limiter';
 import { Governance } from '../tenancy/governance';
 import { ContextPolicy } from '../tenancy/tenant-limits';
 import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
@@ -70,7 +70,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     private readonly running: RunningJobs,
     private readonly webhooks: WebhookNotifier,
     private readonly governance: Governance,
-    private readonly rateLimiter: TenantRateLimiter,
+    private readonly limiter: TenantLimiter,
     private readonly registry: ModelRegistry,
     @InjectClock() private readonly clock: Clock,
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
@@ -87,7 +87,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     this.registry.assertCompletionLimit(request);
     this.governance.assertModelAllowed(limits, request.model);
     // Last: a submit refused for what it asks stores nothing and is not counted, as a call refused before admission.
-    if (limits.requestsPerMinute !== null) await this.rateLimiter.takeRequest(context.tenantId, limits.requestsPerMinute);
+    if (limits.requestsPerMinute !== null) await this.limiter.takeRequest(context.tenantId, limits.requestsPerMinute);
     const { maxUnfinishedPerTenant } = this.options.jobs;
     const job = await this.repository.insert(
       {

@@ -10,9 +10,8 @@ import { TokenCounter } from '../context/token-counter';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
 import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPricedError } from '../errors/ai-errors';
-import { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter';
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
-import { TenantRateLimiter } from '../limits/tenant-rate-limiter';
+import { TakenLimits, TenantLimiter } from '../limits/tenant-limiter';
 import { QuotaLeases } from './quota-leases';
 import { QuotaRepository, Reservation } from './quota.repository';
 import { ActiveTenant, TenantService } from './tenant.service';
@@ -74,7 +73,6 @@ export interface Admission {
 @Injectable()
 export class Governance implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Governance.name);
-  private readonly settling = new Set<Promise<void>>();
   /** The reservations of calls still running on this replica, renewed so that no sweep takes them for abandoned. */
   private readonly live = new Map<string, Reservation>();
   private sweeper?: NodeJS.Timeout;
@@ -82,8 +80,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly tenants: TenantService,
-    private readonly rateLimiter: TenantRateLimiter,
-    private readonly concurrency: ConcurrencyLimiter,
+    private readonly limiter: TenantLimiter,
     private readonly quota: QuotaRepository,
     private readonly leases: QuotaLeases,
     private readonly ledger: UsageLedger,
@@ -100,21 +97,14 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     const admittedAt = this.clock.now();
     const tenant = context.tenant ?? (await this.tenants.resolveActive(context.tenantId));
     const { limits } = tenant;
-    const rateLimits: TenantRateLimitStates = {};
-    const undo: Array<() => Promise<void>> = [];
+    let taken: TakenLimits | undefined;
     try {
-      if (limits.requestsPerMinute !== null && !context.requestAlreadyCounted) rateLimits.requests = await this.rateLimiter.takeRequest(tenant.id, limits.requestsPerMinute);
       this.assertModelAllowed(limits, request.model);
       this.assertCostLimitPriced(tenant, context.servingModels ?? [request.model]);
       const estimate = this.estimate(request, context.servingModels, context.promptTokens);
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
-      if (limits.tokensPerMinute !== null) {
-        const tpm = limits.tokensPerMinute;
-        rateLimits.tokens = await this.rateLimiter.takeTokens(tenant.id, tpm, estimatedTokens);
-        undo.push(() => this.rateLimiter.adjustTokens(tenant.id, -Math.min(estimatedTokens, tpm)));
-      }
-      const releaseSlot = limits.concurrentRequests !== null ? await this.concurrency.acquire(tenant.id, limits.concurrentRequests) : noSlot;
-      undo.push(releaseSlot);
+      const rateLimits = { ...limits, requestsPerMinute: context.requestAlreadyCounted ? null : limits.requestsPerMinute };
+      taken = await this.limiter.take(tenant.id, rateLimits, estimatedTokens);
       const reservation = await this.leases.reserve({
         tenantId: tenant.id,
         requestId: context.requestId,
@@ -128,10 +118,11 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
         now: admittedAt,
         expiresAt: admittedAt + this.options.tenancy.reservationTtlMs,
       });
-      return this.admission({ tenant, estimate, rateLimits, reservation, releaseSlot, request, context, admittedAt });
+      return this.admission({ tenant, estimate, taken, reservation, request, context, admittedAt });
     } catch (error) {
-      await Promise.all(undo.map((step) => step().catch(() => undefined)));
-      if (isAiError(error)) error.rateLimits = { ...rateLimits, ...error.rateLimits };
+      // A call refused after its limits were taken used none of them.
+      taken?.release(0);
+      if (isAiError(error)) error.rateLimits = { ...taken?.rateLimits, ...error.rateLimits };
       const outcome = isAiError(error) ? error.code : 'internal_error';
       const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(request.model) };
       this.announce(context, refusal(request, context, refused));
@@ -196,9 +187,9 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.renewer);
   }
 
-  /** Resolves once every settlement started so far is done and its ledger row written; then the quota leases go back. */
+  /** Resolves once every call ended so far has its limits released and its ledger row written; then the quota leases go back. */
   async drain(): Promise<void> {
-    await Promise.all([...this.settling]);
+    await this.limiter.flush();
     await this.ledger.flush();
     await this.leases.returnAll();
   }
@@ -235,15 +226,14 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     return {
       tenant: held.tenant,
       estimate: held.estimate,
-      rateLimits: held.rateLimits,
+      rateLimits: held.taken.rateLimits,
       finish: (end) => {
         if (finished) return;
         finished = true;
         this.live.delete(held.reservation.id);
         const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? held.request.model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
         const record = this.recordOf(held, end, this.clock.now(), costMicroUsd);
-        const settlement = this.settle(held, record, costMicroUsd).finally(() => this.settling.delete(settlement));
-        this.settling.add(settlement);
+        this.settle(held, record, costMicroUsd);
         this.announce(held.context, record);
       },
     };
@@ -280,9 +270,11 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async settle(held: Held, record: CallRecord, costMicroUsd: number): Promise<void> {
-    const { tenant, estimate, reservation } = held;
+  /** Frees the call's limits and queues its ledger row, which replaces its reservation with what it used. */
+  private settle(held: Held, record: CallRecord, costMicroUsd: number): void {
+    const { tenant, reservation } = held;
     const { promptTokens, completionTokens, outcome } = record;
+    held.taken.release(promptTokens + completionTokens);
     this.ledger.record(reservation, {
       requestId: record.requestId,
       tenantId: tenant.id,
@@ -298,15 +290,6 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       latencyMs: record.latencyMs,
       createdAt: held.admittedAt,
     });
-    try {
-      await held.releaseSlot();
-      const tpm = tenant.limits.tokensPerMinute;
-      const charged = Math.min(estimate.promptTokens + estimate.completionTokens, tpm ?? 0);
-      if (tpm !== null) await this.rateLimiter.adjustTokens(tenant.id, promptTokens + completionTokens - charged);
-    } catch (error) {
-      // Rate limits heal by themselves (slots and windows expire): a failure here never fails a call.
-      this.logger.error(`could not release the limits of request ${record.requestId} of tenant ${tenant.id}: ${(error as Error).message}`);
-    }
   }
 }
 
@@ -314,9 +297,8 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
 interface Held {
   tenant: ActiveTenant;
   estimate: TokenEstimate;
-  rateLimits: TenantRateLimitStates;
+  taken: TakenLimits;
   reservation: Reservation;
-  releaseSlot: ReleaseSlot;
   request: ChatRequest;
   context: AdmissionContext;
   admittedAt: number;
@@ -348,4 +330,3 @@ function refusal(
   };
 }
 
-const noSlot: ReleaseSlot = async () => undefined;

@@ -4,9 +4,8 @@ import { AiModuleOptions } from '../../src/ai-module-options';
 import { AiModule } from '../../src/ai.module';
 import { AiService } from '../../src/ai.service';
 import { Clock } from '../../src/common/clock';
-import { ConcurrencyLimiter } from '../../src/limits/concurrency-limiter';
 import { RedisConnection } from '../../src/limits/redis-connection';
-import { TenantRateLimiter } from '../../src/limits/tenant-rate-limiter';
+import { TenantLimiter } from '../../src/limits/tenant-limiter';
 import { Database } from '../../src/persistence/database';
 import { ApiKeyService } from '../../src/tenancy/api-key.service';
 import { Governance } from '../../src/tenancy/governance';
@@ -35,8 +34,7 @@ export interface Replica {
   quota: QuotaRepository;
   /** Where calls reserve their budget: from this replica's leases of each tenant's quota. */
   leases: QuotaLeases;
-  rateLimiter: TenantRateLimiter;
-  concurrency: ConcurrencyLimiter;
+  limiter: TenantLimiter;
   database: Database;
   redis: RedisConnection;
   close(): Promise<void>;
@@ -83,8 +81,7 @@ export async function startReplica({ clock = new FakeClock(), ...options }: Repl
     governance: moduleRef.get(Governance),
     quota: moduleRef.get(QuotaRepository),
     leases: moduleRef.get(QuotaLeases),
-    rateLimiter: moduleRef.get(TenantRateLimiter),
-    concurrency: moduleRef.get(ConcurrencyLimiter),
+    limiter: moduleRef.get(TenantLimiter),
     database: moduleRef.get(Database),
     redis: moduleRef.get(RedisConnection),
     close: () => moduleRef.close(),
