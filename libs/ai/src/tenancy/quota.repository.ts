@@ -165,14 +165,36 @@ const EXPIRED_LEASES = sql(`SELECT id FROM quota_leases WHERE expires_at < $1 LI
 
 const SETTLE_MONTH = sql(`UPDATE quota_usage SET tokens = tokens + $3, cost_micro_usd = cost_micro_usd + $4 WHERE tenant_id = $1 AND month = $2`);
 
-const RESERVATION_INSERT = {
-  table: 'reservations',
-  columns: ['id', 'tenant_id', 'request_id', 'key_id', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at'],
-};
-const LEDGER_INSERT = {
-  table: 'usage_ledger',
-  columns: ['id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at'],
-};
+/** A statement for a number of rows, made once per number. */
+class StatementsBySize {
+  private readonly made = new Map<number, Sql>();
+
+  constructor(private readonly make: (count: number) => string) {}
+
+  statement(count: number): Sql {
+    let statement = this.made.get(count);
+    if (statement === undefined) this.made.set(count, (statement = sql(this.make(count))));
+    return statement;
+  }
+}
+
+/** `$1, $2, …` for one row of `width` values, the row-th of a statement. */
+const placeholders = (width: number, row = 0) => Array.from({ length: width }, (_, column) => `$${row * width + column + 1}`).join(', ');
+
+/** A multi-row INSERT into `table`. */
+class RowInsert extends StatementsBySize {
+  constructor(table: string, columns: string[]) {
+    super((rows) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, (_, row) => `(${placeholders(columns.length, row)})`).join(', ')}`);
+  }
+}
+
+const RESERVATION_INSERT = new RowInsert('reservations', [
+  'id', 'tenant_id', 'request_id', 'key_id', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at',
+]);
+const LEDGER_INSERT = new RowInsert('usage_ledger', [
+  'id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
+]);
+const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM reservations WHERE id IN (${placeholders(count)}) RETURNING id`);
 /** Rows per multi-row INSERT (and ids per DELETE): 14 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
@@ -374,12 +396,10 @@ export class QuotaRepository {
   }
 
   /** Multi-row INSERTs of at most INSERT_BATCH rows each. */
-  private async insertRows(manager: EntityManager, insert: { table: string; columns: string[] }, rows: unknown[][]): Promise<void> {
-    const width = insert.columns.length;
+  private async insertRows(manager: EntityManager, insert: RowInsert, rows: unknown[][]): Promise<void> {
     for (let from = 0; from < rows.length; from += INSERT_BATCH) {
       const batch = rows.slice(from, from + INSERT_BATCH);
-      const placeholders = batch.map((_, row) => `(${insert.columns.map((_, column) => `$${row * width + column + 1}`).join(', ')})`);
-      await this.run(manager, sql(`INSERT INTO ${insert.table} (${insert.columns.join(', ')}) VALUES ${placeholders.join(', ')}`), batch.flat());
+      await this.run(manager, insert.statement(batch.length), batch.flat());
     }
   }
 
@@ -388,8 +408,7 @@ export class QuotaRepository {
     const taken = new Set<string>();
     for (let from = 0; from < ids.length; from += INSERT_BATCH) {
       const batch = ids.slice(from, from + INSERT_BATCH);
-      const rows = await this.select(manager, sql(`DELETE FROM reservations WHERE id IN (${batch.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`), batch);
-      for (const row of rows) taken.add(String(row.id));
+      for (const row of await this.select(manager, DELETE_RESERVATIONS.statement(batch.length), batch)) taken.add(String(row.id));
     }
     return taken;
   }
