@@ -36,4 +36,16 @@ describe(Watchdog.name, () => {
     expect(expired).toHaveBeenCalledTimes(1);
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('should stay stopped when armed after stop', () => {
+    const expired = jest.fn();
+    const watchdog = new Watchdog(100, expired);
+
+    watchdog.stop();
+    watchdog.arm();
+    jest.advanceTimersByTime(1_000);
+
+    expect(expired).not.toHaveBeenCalled();
+    expect(jest.getTimerCount()).toBe(0);
+  });
 });

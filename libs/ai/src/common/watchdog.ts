@@ -5,6 +5,7 @@
  */
 export class Watchdog {
   private armed = false;
+  private stopped = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(ms: number, onExpiry: () => void) {
@@ -13,8 +14,9 @@ export class Watchdog {
     }, ms);
   }
 
-  /** Starts the wait: `onExpiry` runs unless `disarm` or `stop` comes within the time. */
+  /** Starts the wait: `onExpiry` runs unless `disarm` or `stop` comes within the time. Once stopped, it stays stopped. */
   arm(): void {
+    if (this.stopped) return;
     this.armed = true;
     // Re-arms it from now, and brings it back if it already went off while disarmed.
     this.timer.refresh();
@@ -26,6 +28,7 @@ export class Watchdog {
 
   stop(): void {
     this.armed = false;
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 }

@@ -75,34 +75,49 @@ export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncG
   const { control } = primed;
   const relayed: Relayed = { text: '' };
   const onCallerAbort = () => control.abort(new RequestAbortedError());
-  options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true, signal: control.signal });
+  options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
   let ended = false;
-  const consumerAway = new Watchdog(options.idleMs, () => {
-    const error = new RequestAbortedError();
-    control.abort(error);
-    end(error);
-  });
   const end = (error?: unknown) => {
     if (ended) return;
     ended = true;
-    consumerAway.stop();
+    idle.watchdog.stop();
     options.callerSignal?.removeEventListener('abort', onCallerAbort);
     options.onEnd({ usage: relayed.usage, text: relayed.text, error });
   };
-  consumerAway.arm();
-  return relay(primed, options, relayed, { consumerAway, end });
+  const idle: IdleWatch = {
+    waitingFor: 'consumer',
+    // One timer for both silences, which never overlap: the consumer's while a chunk waits for it, the upstream's while the relay waits for a chunk.
+    watchdog: new Watchdog(options.idleMs, () => {
+      if (idle.waitingFor === 'upstream') return control.abort(new UpstreamTimeoutError('stream_idle'));
+      const error = new RequestAbortedError();
+      control.abort(error);
+      end(error);
+    }),
+  };
+  waitFor(idle, 'consumer');
+  return relay(primed, options, relayed, { idle, end });
+}
+
+/** The relay's one idle timer, and whose silence it is timing. */
+interface IdleWatch {
+  waitingFor: 'consumer' | 'upstream';
+  readonly watchdog: Watchdog;
+}
+
+function waitFor(idle: IdleWatch, party: IdleWatch['waitingFor']): void {
+  idle.waitingFor = party;
+  idle.watchdog.arm();
 }
 
 async function* relay(
   primed: PrimedStream,
   options: RelayOptions,
   relayed: Relayed,
-  hooks: { consumerAway: Watchdog; end(error?: unknown): void },
+  hooks: { idle: IdleWatch; end(error?: unknown): void },
 ): AsyncGenerator<ChatCompletionChunk> {
   const { first, iterator, control } = primed;
-  const { consumerAway } = hooks;
-  consumerAway.disarm();
-  const upstreamSilent = new Watchdog(options.idleMs, () => control.abort(new UpstreamTimeoutError('stream_idle')));
+  const { idle } = hooks;
+  idle.watchdog.disarm();
   let next = first;
   let error: unknown;
   try {
@@ -113,20 +128,19 @@ async function* relay(
       if (!usageOnly || options.forwardUsage) {
         // Counted before it is handed over: a chunk handed to the consumer has been relayed.
         relayed.text += completionTextOf(chunk);
-        consumerAway.arm();
+        waitFor(idle, 'consumer');
         yield chunk;
-        consumerAway.disarm();
+        idle.watchdog.disarm();
       }
-      upstreamSilent.arm();
+      waitFor(idle, 'upstream');
       next = await readNext(iterator, control);
-      upstreamSilent.disarm();
+      idle.watchdog.disarm();
     }
   } catch (failure) {
     error = failure;
     throw failure;
   } finally {
-    upstreamSilent.stop();
-    consumerAway.stop();
+    idle.watchdog.stop();
     // Stopped early (the consumer went away) or failed: make sure the upstream request is cancelled.
     if (!next.done) control.abort(new RequestAbortedError());
     hooks.end(error ?? (next.done ? undefined : new RequestAbortedError()));

@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { AiModuleOptions } from '../ai-module-options';
 import {
+  AiError,
   RequestAbortedError,
   UpstreamAuthFailedError,
   UpstreamBadRequestError,
@@ -453,6 +454,89 @@ describe(ResilientUpstream.name, () => {
       for (let i = 0; i < 3; i++) await callAndWait(0, { signal: appShutdown.signal });
 
       expect(getEventListeners(appShutdown.signal, 'abort')).toHaveLength(0);
+    });
+  });
+
+  describe('timers and controllers', () => {
+    /** Settles a call step by step, counting the AbortControllers it makes and the most timers it keeps pending at once. */
+    async function measureCall(context: CallContext = {}) {
+      const RealAbortController = AbortController;
+      let controllers = 0;
+      jest.spyOn(globalThis, 'AbortController').mockImplementation(function () {
+        controllers++;
+        return new RealAbortController();
+      } as never);
+      const setTimeouts = jest.spyOn(globalThis, 'setTimeout');
+      const before = jest.getTimerCount();
+      const tracked = call(context);
+      let mostTimers = 0;
+      for (let step = 0; step < 1_000 && !tracked.settled; step++) {
+        mostTimers = Math.max(mostTimers, jest.getTimerCount() - before);
+        await jest.advanceTimersByTimeAsync(10);
+      }
+      expect(tracked.settled).toBe(true);
+      return { tracked, controllers, mostTimers, timersMade: setTimeouts.mock.calls.length, timersLeft: jest.getTimerCount() - before };
+    }
+
+    /** The model's breaker is made by its first call, with timers of its own: made before counting. */
+    async function setUpWarm(options: Partial<AiModuleOptions> = {}) {
+      await setUp(options);
+      upstream.always(respond(aChatCompletion()));
+      await callAndWait(0);
+      upstream.calls.length = 0;
+    }
+
+    it('should make one timer and one controller for a call answered at once', async () => {
+      await setUpWarm();
+
+      const measured = await measureCall();
+
+      expect(measured).toMatchObject({ controllers: 1, timersMade: 1, mostTimers: 1, timersLeft: 0 });
+    });
+
+    it('should keep one timer and one controller across a call with two retries', async () => {
+      await setUpWarm();
+      upstream.always(fail(anApiError(500)), fail(anApiError(503)), respond(aChatCompletion()));
+
+      const { tracked, controllers, mostTimers, timersLeft } = await measureCall({ signal: new AbortController().signal });
+
+      expect(tracked.value).toMatchObject({ attempts: 3 });
+      expect(controllers).toBe(1);
+      expect(new Set(upstream.signals).size).toBe(1);
+      expect(mostTimers).toBe(1);
+      expect(timersLeft).toBe(0);
+    });
+
+    it('should keep one timer across first-byte timeouts, with a new controller only for each attempt cancelled on its own', async () => {
+      await setUpWarm({ timeouts: { firstByteMs: 1_000 } });
+      upstream.always(hang(), hang(), respond(aChatCompletion()));
+
+      const { tracked, controllers, mostTimers, timersLeft } = await measureCall();
+
+      expect(tracked.value).toMatchObject({ attempts: 3 });
+      expect(controllers).toBe(3);
+      expect(upstream.signals.slice(0, 2).map((signal) => signal.reason)).toEqual([
+        expect.objectContaining({ timeout: 'first_byte' }),
+        expect.objectContaining({ timeout: 'first_byte' }),
+      ]);
+      expect(upstream.signals[2].aborted).toBe(false);
+      expect(mostTimers).toBe(1);
+      expect(timersLeft).toBe(0);
+    });
+
+    it("should abort attempts with the library's own errors as reasons", async () => {
+      await setUpWarm({ timeouts: { firstByteMs: 1_000, totalMs: 5_000 } });
+      upstream.always(hang());
+      const caller = new AbortController();
+
+      await callAndWait(60_000);
+      const aborting = call({ signal: caller.signal });
+      await jest.advanceTimersByTimeAsync(100);
+      caller.abort();
+      await aborting.rejection();
+
+      expect(upstream.signals.length).toBeGreaterThan(2);
+      expect(upstream.signals.every((signal) => signal.aborted && signal.reason instanceof AiError)).toBe(true);
     });
   });
 });

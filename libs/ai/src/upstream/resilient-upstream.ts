@@ -1,17 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
-import { sleep } from '../common/abort';
 import { Clock, InjectClock } from '../common/clock';
 import { InjectRandom, Random } from '../common/random';
-import {
-  AiError,
-  isAiError,
-  UpstreamAuthFailedError,
-  UpstreamQuotaExhaustedError,
-  UpstreamUnavailableError,
-  UpstreamTimeoutError,
-} from '../errors/ai-errors';
+import { AiError, isAiError, UpstreamAuthFailedError, UpstreamQuotaExhaustedError, UpstreamUnavailableError } from '../errors/ai-errors';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { BreakerRegistry } from './breaker-registry';
 import { classifyUpstreamError } from './classify-upstream-error';
@@ -37,6 +29,7 @@ export interface CallContext {
 
 /** What an attempt gets: its signal and key, and a way to abort it later (a stream's idle timeout). */
 export interface AttemptControl {
+  /** The call's attempts share it until one is aborted: a transport stops listening when its request ends (undici does). */
   readonly signal: AbortSignal;
   /** The upstream key to authenticate this attempt with. */
   readonly apiKey: string;
@@ -88,10 +81,11 @@ export class ResilientUpstream {
   ) {}
 
   async call<T>(model: string, context: CallContext, attempt: Attempt<T>): Promise<CallOutcome<T>> {
-    const durationMs = Math.min(this.options.timeouts.totalMs, context.timeoutMs ?? Infinity);
-    const shortenedByCaller = durationMs < this.options.timeouts.totalMs;
+    const { totalMs, firstByteMs } = this.options.timeouts;
+    const durationMs = Math.min(totalMs, context.timeoutMs ?? Infinity);
+    const limits = { durationMs, firstByteMs, shortenedByCaller: durationMs < totalMs };
     const state: CallState = {
-      deadline: new Deadline(this.clock, durationMs, context.signal, shortenedByCaller),
+      deadline: new Deadline(this.clock, limits, context.signal),
       deferRetryAfter: context.deferRetryAfter,
       attempts: 0,
     };
@@ -142,7 +136,7 @@ export class ResilientUpstream {
         if (!breaker.allowsCalls()) throw breaker.rejection();
         this.spendRetryBudget(decision.delayMs);
         this.events.retried.emit({ model });
-        await sleep(decision.delayMs, state.deadline.signal);
+        await state.deadline.sleep(decision.delayMs);
       }
     }
   }
@@ -175,11 +169,10 @@ export class ResilientUpstream {
 
   /** One upstream call, bounded by the first-byte timeout. */
   private async attemptOnce<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<UpstreamResponse<T>> {
-    if (state.deadline.signal.aborted) throw state.deadline.signal.reason;
+    const controller = state.deadline.beginAttempt();
     state.attempts++;
     state.lastKey = state.replacementKey ?? this.keys.current();
-    const control = this.attemptControl(model, state.deadline, state.lastKey);
-    const firstByte = setTimeout(() => control.abort(new UpstreamTimeoutError('first_byte')), this.options.timeouts.firstByteMs);
+    const control = this.attemptControl(model, controller, state.lastKey);
     const startedAt = this.clock.now();
     let outcome = 'success';
     try {
@@ -189,23 +182,17 @@ export class ResilientUpstream {
       outcome = isAiError(classified) ? classified.code : 'internal_error';
       throw classified;
     } finally {
-      clearTimeout(firstByte);
+      state.deadline.endAttempt();
       this.events.attemptEnded.emit({ model, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
     }
   }
 
-  private attemptControl(model: string, deadline: Deadline, apiKey: string): AttemptControl {
-    // A plain controller that follows the deadline: Node keeps signals made by AbortSignal.any alive
-    // for as long as a listener is attached (nodejs/node#54614, #55351), and the transport attaches one.
-    const own = new AbortController();
-    const signal = own.signal;
-    const followDeadline = () => own.abort(deadline.signal.reason);
-    if (deadline.signal.aborted) followDeadline();
-    else deadline.signal.addEventListener('abort', followDeadline, { once: true, signal });
+  private attemptControl(model: string, controller: AbortController, apiKey: string): AttemptControl {
+    const { signal } = controller;
     return {
       signal,
       apiKey,
-      abort: (reason) => own.abort(reason),
+      abort: (reason) => controller.abort(reason),
       classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now(), this.keys.scrubber)),
     };
   }

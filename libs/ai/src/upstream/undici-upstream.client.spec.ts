@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -269,6 +269,28 @@ describe(UndiciUpstreamClient.name, () => {
 
       expect(await pending).toBeInstanceOf(APIUserAbortError);
       await received[0].closed;
+    });
+  });
+
+  describe('signals', () => {
+    it('should stop listening to the signal once each request has ended, so that the attempts of a call can share it', async () => {
+      const { signal } = new AbortController();
+      const listeners = () => getEventListeners(signal, 'abort').length;
+
+      handle = json(500, { error: { message: 'Upstream answered 500.', type: 'server_error' } });
+      await rejectionOf(create(signal));
+      await waitFor(() => listeners() === 0);
+      handle = json(200, aChatCompletion());
+      await create(signal);
+      await waitFor(() => listeners() === 0);
+      handle = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`data: ${JSON.stringify(aChatCompletionChunk('Hi'))}\n\ndata: [DONE]\n\n`);
+      };
+      for await (const _chunk of (await openStream(signal)).data);
+      await waitFor(() => listeners() === 0);
+
+      expect(signal.aborted).toBe(false);
     });
   });
 
