@@ -23,6 +23,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { hasControlCharacters, HasNoControlCharacters, IsOmittable } from '../admin/admin-validation';
+import { shapedTransform, TransformShape } from '../http/compiled-validator-transforms';
 
 // OpenAI's request body, field by field. Every message is `expected …`: the validation pipe writes
 // it as "Invalid '<param>': expected …" (or "Missing required parameter: …"). `@IsOptional()` marks
@@ -54,7 +55,7 @@ const AsSent = (): PropertyDecorator =>
   applyDecorators(
     // class-transformer copies the value before the Transform replaces it, in time quadratic in its keys: an empty class makes that copy cheap.
     Type(() => NotCopied),
-    Transform(({ obj, key }) => (obj as JsonObject)[key], { toClassOnly: true }),
+    Transform(shapedTransform({ kind: 'sent' }, ({ obj, key }) => (obj as JsonObject)[key]), { toClassOnly: true }),
   );
 
 /** A nested object of one class; `what` says its shape. */
@@ -72,20 +73,20 @@ function OneOf(field: string, variants: Record<string, DtoClass>, options: { eac
   const names = Object.keys(variants);
   class UnknownVariant {}
   IsIn(names, expecting(names.length > 1 ? `one of ${quoted(names)}` : quoted(names)))(UnknownVariant.prototype, field);
-  const build = (value: unknown): unknown => {
-    if (!isJsonObject(value)) return value;
+  const variantOf = (value: JsonObject): DtoClass => {
     const name = value[field];
-    const variant = typeof name === 'string' && Object.hasOwn(variants, name) ? variants[name] : UnknownVariant;
-    return plainToInstance(variant, value);
+    return typeof name === 'string' && Object.hasOwn(variants, name) ? variants[name] : UnknownVariant;
   };
+  const build = (value: unknown): unknown => (isJsonObject(value) ? plainToInstance(variantOf(value), value) : value);
+  const shape: TransformShape = { kind: 'variant', variantOf, variants: [...Object.values(variants), UnknownVariant], each: options.each === true };
   return applyDecorators(
     Type(() => NotCopied), // as in AsSent
     Transform(
-      ({ obj, key }) => {
+      shapedTransform(shape, ({ obj, key }) => {
         const sent = (obj as JsonObject)[key];
         if (!options.each) return build(sent);
         return Array.isArray(sent) ? withNestedArraysRefused(sent.map(build)) : sent;
-      },
+      }),
       { toClassOnly: true },
     ),
     ValidateNested({ each: options.each, ...expecting(options.what) }),
@@ -108,7 +109,10 @@ function EachNested(type: () => DtoClass, what: string): PropertyDecorator {
   return applyDecorators(
     ValidateNested({ each: true, ...expecting(what) }),
     Type(type),
-    Transform(({ value }) => (Array.isArray(value) ? withNestedArraysRefused(value) : value), { toClassOnly: true }),
+    Transform(
+      shapedTransform({ kind: 'nestedArraysRefused' }, ({ value }) => (Array.isArray(value) ? withNestedArraysRefused(value) : value)),
+      { toClassOnly: true },
+    ),
   );
 }
 
