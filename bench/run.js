@@ -4,7 +4,7 @@
 // median over the rounds, so that noise on this shared machine falls on all of them alike.
 //
 //   npm run bench                  (builds first)
-//   BENCH_SECONDS=5 BENCH_RATE=300 BENCH_ROUNDS=3 BENCH_STREAMS=200 BENCH_PROFILE=1 npm run bench
+//   BENCH_SECONDS=5 BENCH_RATE=300 BENCH_ROUNDS=3 BENCH_STREAMS=200 BENCH_PROFILE=sqlite|postgres npm run bench
 'use strict';
 const { randomBytes } = require('node:crypto');
 const { tmpdir } = require('node:os');
@@ -68,7 +68,7 @@ function printResults(rows) {
   console.log(markdownTable(rows, columns));
 }
 
-/** BENCH_PROFILE=1: V8's CPU profile of the SQLite gateway (1 tenant) at full load, by component. */
+/** BENCH_PROFILE=sqlite (or 1) or postgres: V8's CPU profile of that gateway (1 tenant) at full load, by component. */
 async function profile(target) {
   const file = join(tmpdir(), `tollgate-bench-${process.pid}.cpuprofile`);
   await askProbe(target.child, { probe: 'start', profile: true });
@@ -116,7 +116,8 @@ async function main() {
       { onRound: (round) => console.error(`round ${round} of ${ROUNDS} done (${Math.round((Date.now() - started) / 1000)} s)`) },
     );
     printResults(rows);
-    if (process.env.BENCH_PROFILE === '1') await profile(targets[2]);
+    const profiled = { 1: targets[2], sqlite: targets[2], postgres: targets[4] }[process.env.BENCH_PROFILE ?? ''];
+    if (profiled) await profile(profiled);
     console.log(`\n(${Math.round((Date.now() - started) / 1000)} s in all)`);
   } finally {
     for (const gateway of gateways) await gateway.stop();
