@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Listeners } from '../common/listeners';
 import type { Dependency } from '../errors/ai-errors';
 
 export type DependencyListener = (up: boolean) => void;
@@ -9,7 +10,7 @@ export type DependencyListener = (up: boolean) => void;
  */
 export class DependencyStatus {
   private readonly logger = new Logger(DependencyStatus.name);
-  private readonly listeners: DependencyListener[] = [];
+  private readonly changed = new Listeners<boolean>(this.logger);
   private reachableNow = true;
 
   /** `whileDown` says what the library does until the dependency is back, for the log line. */
@@ -38,11 +39,11 @@ export class DependencyStatus {
   }
 
   onChange(listener: DependencyListener): void {
-    this.listeners.push(listener);
+    this.changed.add(listener);
   }
 
   private announce(): void {
-    for (const listener of this.listeners) listener(this.reachableNow);
+    this.changed.emit(this.reachableNow);
   }
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
+import { Listeners } from '../common/listeners';
 import { SecretScrubber } from './secret-scrubber';
 import { fingerprintOf, SecretProvider, SecretUnavailableError } from './secret-provider';
 
@@ -46,7 +47,7 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
   private lastError?: { failure: string; message: string; at: number };
   private refreshes = 0;
   private failures = 0;
-  private readonly listeners: Array<(outcome: RefreshOutcome) => void> = [];
+  private readonly refreshed = new Listeners<RefreshOutcome>(this.logger);
   /** Scrubs the current and the previous key, and anything shaped like a credential, from upstream text. */
   readonly scrubber = new SecretScrubber(() => [this.key?.value, this.previous?.value]);
 
@@ -91,7 +92,7 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
 
   /** Called after every refresh, for metrics. */
   onRefresh(listener: (outcome: RefreshOutcome) => void): void {
-    this.listeners.push(listener);
+    this.refreshed.add(listener);
   }
 
   status(): UpstreamKeyStatus {
@@ -117,7 +118,7 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
 
   private async read(): Promise<RefreshOutcome> {
     const outcome = await this.readOnce();
-    this.listeners.forEach((listener) => listener(outcome));
+    this.refreshed.emit(outcome);
     return outcome;
   }
 

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
 import { ResolvedAiOptions } from '../ai-module-options';
 import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
 import { Clock, InjectClock } from '../common/clock';
+import { Listeners } from '../common/listeners';
 import { isAiError, RequestAbortedError, UpstreamUnavailableError } from '../errors/ai-errors';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -106,7 +107,7 @@ function isOpenBreakerRejection(error: unknown): boolean {
 @Injectable()
 export class BreakerRegistry {
   private readonly breakers = new Map<string, ModelBreaker>();
-  private readonly listeners: Array<(model: string, state: BreakerState) => void> = [];
+  private readonly stateChanged = new Listeners<{ model: string; state: BreakerState }>(new Logger(BreakerRegistry.name));
 
   constructor(
     @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
@@ -126,7 +127,7 @@ export class BreakerRegistry {
 
   /** Called whenever a breaker changes state, for metrics and alerts. */
   onStateChange(listener: (model: string, state: BreakerState) => void): void {
-    this.listeners.push(listener);
+    this.stateChanged.add(({ model, state }) => listener(model, state));
   }
 
   /** Opens every breaker of the upstream: for account-wide failures such as exhausted credit. */
@@ -150,7 +151,7 @@ export class BreakerRegistry {
 
   private create(upstream: string, model: string): ModelBreaker {
     const { errorThresholdPercentage, volumeThreshold, windowMs, resetTimeoutMs } = this.options.breaker;
-    const changed = (state: BreakerState) => this.listeners.forEach((listener) => listener(model, state));
+    const changed = (state: BreakerState) => this.stateChanged.emit({ model, state });
     return new ModelBreaker(upstream, model, resetTimeoutMs, this.clock, {
       name: `${upstream} ${model}`,
       // Time limits belong to the call policy, which aborts the request itself.
