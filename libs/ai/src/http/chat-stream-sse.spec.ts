@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { UpstreamUnavailableError } from '../errors/ai-errors';
+import { rememberAsReceived } from '../upstream/as-received';
 import type { ChatStream } from '../upstream/chat-stream';
 import { FastifyReplyLike, sendChatStream } from './chat-stream-sse';
 
@@ -67,6 +68,15 @@ describe(sendChatStream.name, () => {
     expect(response.headers).toMatchObject({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-served-model': 'gpt-4o-mini' });
     expect(response.written).toEqual([`data: ${JSON.stringify(aChunk('Hel'))}\n\n`, `data: ${JSON.stringify(aChunk('lo'))}\n\n`, 'data: [DONE]\n\n']);
     expect(response.ended).toBe(true);
+  });
+
+  it('should send a chunk as the upstream sent it, and one it knows no text of as JSON', async () => {
+    const response = new FakeResponse();
+    const asSent = '{"id": "c1",  "object":"chat.completion.chunk","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"caf\\u00e9"},"finish_reason":null}]}';
+
+    await sendChatStream(asResponse(response), aStream([rememberAsReceived(JSON.parse(asSent) as ChatCompletionChunk, asSent), aChunk('lo')]));
+
+    expect(response.written.slice(0, 2)).toEqual([`data: ${asSent}\n\n`, `data: ${JSON.stringify(aChunk('lo'))}\n\n`]);
   });
 
   it("should end a stream that fails after its first chunk with OpenAI's error as the last event", async () => {

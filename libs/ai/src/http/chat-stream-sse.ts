@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { jsonOf } from '../upstream/as-received';
 import type { ChatStream } from '../upstream/chat-stream';
 import { OpenAiErrorOptions, toOpenAiError } from './openai-error';
 
@@ -19,7 +20,7 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /**
  * Relays a chat stream (`AiService.chatStream`) as server-sent events, chunk by chunk, the way OpenAI
- * does: `data: <chunk>` per chunk, `data: [DONE]` at the end. A failure after the first chunk can no
+ * does: `data: <chunk>` per chunk (as the upstream sent it), `data: [DONE]` at the end. A failure after the first chunk can no
  * longer change the status, so it is sent as a last `data: {"error": …}` event (what OpenAI's SDKs
  * raise as an error). A failure before the stream opens is thrown by `chatStream` itself, for the
  * exception filter to answer with a status.
@@ -50,7 +51,7 @@ export async function sendChatStream(
   try {
     for await (const chunk of stream) {
       if (raw.destroyed) break;
-      if (!raw.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(raw, drainTimeoutMs);
+      if (!raw.write(`data: ${jsonOf(chunk)}\n\n`)) await drained(raw, drainTimeoutMs);
     }
     if (!raw.destroyed) raw.end('data: [DONE]\n\n');
   } catch (error) {

@@ -22,6 +22,7 @@ import { aChatCompletion, aChatCompletionChunk, aModel, UPSTREAM_REQUEST_ID } fr
 import { Pool, errors as undiciErrors } from 'undici';
 import { SecretScrubber } from '../secrets/secret-scrubber';
 import { causeCodes, classifyUpstreamError, UnreadableUpstreamResponse } from './classify-upstream-error';
+import { jsonOf } from './as-received';
 import { UndiciUpstreamClient } from './undici-upstream.client';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
@@ -346,6 +347,16 @@ describe(UndiciUpstreamClient.name, () => {
 
       // Two data lines make one data text, joined by a newline: JSON reads through it.
       expect(await collect((await openStream()).data)).toEqual([chunk]);
+    });
+
+    it('should keep the text each chunk arrived as, for a relay to send on unchanged', async () => {
+      const asSent = JSON.stringify(chunks[0], null, 1).replace(/\n/g, ' ');
+      handle = sse([events(asSent, '[DONE]')]);
+
+      const [chunk] = await collect((await openStream()).data);
+
+      expect(chunk).toEqual(chunks[0]);
+      expect(jsonOf(chunk)).toBe(asSent);
     });
 
     it('should yield nothing after [DONE]', async () => {

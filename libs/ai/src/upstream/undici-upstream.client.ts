@@ -12,6 +12,7 @@ import { ResolvedAiOptions } from '../ai-module-options';
 import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { ServerSentEventDecoder } from './server-sent-events';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './upstream-client';
+import { rememberAsReceived } from './as-received';
 
 /**
  * The upstream transport: undici's `Pool.request` straight to the upstream, without fetch and the
@@ -154,7 +155,7 @@ function chunkFrom(data: string, headers: IncomingHttpHeaders): ChatCompletionCh
   const chunk = JSON.parse(data);
   // An error reported inside an open stream, thrown as the SDK throws it: an APIError without a status.
   if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headersOf(headers));
-  return chunk as ChatCompletionChunk;
+  return rememberAsReceived(chunk as ChatCompletionChunk, data);
 }
 
 function headersOf(raw: IncomingHttpHeaders): Headers {
