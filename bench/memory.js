@@ -1,5 +1,5 @@
-// Memory under steady load: the gateway (built, production mode, SQLite, a tenant with the default
-// plan's limits lifted) runs in this process, the load comes from a child process, and after every
+// Memory under steady load: the gateway (built, production mode, SQLite, a tenant with every limit
+// set too high to refuse) runs in this process, the load comes from a child process, and after every
 // 10,000 requests a full garbage collection is forced and RSS and the heap are read.
 //
 //   npm run bench:memory      (builds first; node --expose-gc)
@@ -14,7 +14,8 @@ const { CONNECTIONS, CHAT_BODY, startSimulator, createTenantKey } = require('./s
 const TOTAL = Number(process.env.BENCH_MEMORY_REQUESTS ?? 50_000);
 const STEP = 10_000;
 const MB = 1024 * 1024;
-const NO_LIMITS = { requestsPerMinute: null, tokensPerMinute: null, requestsPerDay: null, tokensPerMonth: null, costPerMonthUsd: null, concurrentRequests: null };
+// Every limit on, set too high to refuse: each call takes its rate limits and a slot and reserves from a lease.
+const NEVER_REFUSING_LIMITS = { requestsPerMinute: 10_000_000, tokensPerMinute: 1_000_000_000, requestsPerDay: 100_000_000, tokensPerMonth: 10_000_000_000, costPerMonthUsd: 1_000_000, concurrentRequests: 10_000 };
 
 if (process.argv[2] === 'load') {
   // The child: `amount` requests at CONNECTIONS in flight, then report how many failed.
@@ -52,7 +53,7 @@ async function main() {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = await app.getUrl();
   try {
-    const key = await createTenantKey(url, 'bench-memory', NO_LIMITS);
+    const key = await createTenantKey(url, 'bench-memory', NEVER_REFUSING_LIMITS);
     await loadFromChild(`${url}/v1/chat/completions`, key, STEP); // warm-up: JIT, pools, caches
     const samples = [{ requests: 0, ...afterGc() }];
     for (let done = STEP; done <= TOTAL; done += STEP) {
