@@ -1,6 +1,7 @@
 // What the request log costs: the same gateway build twice in front of the fake upstream, one with
 // LOG_LEVEL=info (a JSON line per request, to a pipe this process drains) and one with
-// LOG_LEVEL=silent as the baseline, in one run with alternating rounds.
+// LOG_LEVEL=silent as the baseline (no request hook at all), in one run with alternating rounds.
+// The gateway's CPU per request, less the baseline's, is what logging costs a request.
 //
 //   npm run bench:logging     (builds first)
 'use strict';
@@ -9,7 +10,7 @@ const { mkdtempSync, rmSync } = require('node:fs');
 const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { ADMIN_TOKEN, METRICS_TOKEN, startProcess, stopProcess, createTenantKey, load, measure, markdownTable } = require('./support');
+const { ADMIN_TOKEN, METRICS_TOKEN, startProcess, stopProcess, cpuSeconds, createTenantKey, load, measure, markdownTable } = require('./support');
 
 const NO_LIMITS = { requestsPerMinute: null, tokensPerMinute: null, requestsPerDay: null, tokensPerMonth: null, costPerMonthUsd: null, concurrentRequests: null };
 
@@ -40,18 +41,24 @@ async function startSilentGateway(upstreamUrl, database) {
 async function main() {
   const upstream = await startProcess('bench/upstream.js');
   const folder = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
-  const silent = await startSilentGateway(upstream.url, join(folder, 'silent.sqlite'));
-  const logging = await startProcess('dist/main.js', { ...gatewayEnv(upstream.url, join(folder, 'logging.sqlite')), PORT: '0', LOG_LEVEL: 'info' });
+  // Stopped however the run ends, a gateway that fails to start included.
+  const started = [upstream];
   try {
+    const silent = await startSilentGateway(upstream.url, join(folder, 'silent.sqlite'));
+    started.push(silent);
+    const logging = await startProcess('dist/main.js', { ...gatewayEnv(upstream.url, join(folder, 'logging.sqlite')), PORT: '0', LOG_LEVEL: 'info' });
+    started.push(logging);
     const silentKey = await createTenantKey(silent.url, 'bench', NO_LIMITS);
     const loggingKey = await createTenantKey(logging.url, 'bench', NO_LIMITS);
-    const throughput = async (url, key) => {
+    const throughput = async ({ child, url }, key) => {
+      const cpuBefore = cpuSeconds(child.pid);
       const { requests, latency } = await load(url, [key]);
-      return { rps: requests.average, p50: latency.p50, p99: latency.p99 };
+      const cpuUsPerRequest = ((cpuSeconds(child.pid) - cpuBefore) * 1e6) / requests.total;
+      return { rps: requests.average, p50: latency.p50, p99: latency.p99, cpuUsPerRequest };
     };
     const rows = await measure([
-      { label: 'gateway, LOG_LEVEL=silent (baseline)', run: () => throughput(silent.url, silentKey) },
-      { label: 'gateway, LOG_LEVEL=info', run: () => throughput(logging.url, loggingKey) },
+      { label: 'gateway, LOG_LEVEL=silent (baseline)', run: () => throughput(silent, silentKey) },
+      { label: 'gateway, LOG_LEVEL=info', run: () => throughput(logging, loggingKey) },
     ]);
     console.log(markdownTable(rows, [
       ['target', (row) => row.label],
@@ -59,9 +66,11 @@ async function main() {
       ['× baseline', (row) => (row.rps / rows[0].rps).toFixed(2)],
       ['p50 ms', (row) => row.p50],
       ['p99 ms', (row) => row.p99],
+      ['CPU µs/req', (row) => Math.round(row.cpuUsPerRequest)],
+      ['− baseline', (row) => Math.round(row.cpuUsPerRequest - rows[0].cpuUsPerRequest)],
     ]));
   } finally {
-    for (const { child } of [silent, logging, upstream]) await stopProcess(child);
+    for (const { child } of started.reverse()) await stopProcess(child);
     rmSync(folder, { recursive: true, force: true });
   }
 }

@@ -2,8 +2,6 @@ import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { RawServerDefault } from 'fastify';
-import { Logger } from 'nestjs-pino';
-import { __resetOutOfContextForTests as forgetPreviousAppLogger } from 'nestjs-pino/PinoLogger';
 import type { DestinationStream } from 'pino';
 import { setUpOpenApi } from './admin/openapi';
 import { AppModule, Environment } from './app.module';
@@ -15,6 +13,9 @@ import { exceededJsonBudget } from './http/json-budget';
 import { OpenAiErrorFilter } from './http/openai-error.filter';
 import { requestIdFor } from './http/request-id';
 import { createValidationPipe } from './http/validation.pipe';
+import { AppLogger } from './logging/app-logger';
+import { GATEWAY_LOG } from './logging/logging.module';
+import { logRequests } from './logging/request-log';
 
 export interface GatewayOptions {
   /** Where the JSON log lines go, or false for nowhere. @default stdout */
@@ -25,17 +26,14 @@ const NOWHERE: DestinationStream = { write: () => undefined };
 
 /** Builds the gateway application (not yet listening); `main.ts` and the e2e suites share it. */
 export async function createGateway(env: Environment = process.env, options: GatewayOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false, ...FASTIFY_EDGE_OPTIONS });
+  // No Nest middleware runs here (the request log is a Fastify hook): middie's hook would run on every
+  // request for nothing. A middleware would need it back.
+  const adapter = new FastifyAdapter({ genReqId: requestIdFor, requestIdHeader: false, skipMiddie: true, ...FASTIFY_EDGE_OPTIONS });
   const destination = options.log === false ? NOWHERE : options.log;
-  // nestjs-pino keeps the logger for lines outside a request in a module-level variable that the first
-  // app sets; without this, a second gateway in one process (the e2e suites) would log into the first's.
-  forgetPreviousAppLogger();
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, destination), adapter, {
-    abortOnError: false,
-    bufferLogs: true,
-    autoFlushLogs: false,
-  });
-  app.useLogger(app.get(Logger));
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, destination), adapter, { abortOnError: false, bufferLogs: true });
+  app.useLogger(app.get(AppLogger));
+  // Before the gateway's other request hooks, so that a request they refuse (a shutdown's 503) is logged too.
+  logRequests(app.getHttpAdapter().getInstance(), app.get(GATEWAY_LOG));
   app.useGlobalFilters(new OpenAiErrorFilter(app.get(HttpAdapterHost)));
   app.useGlobalPipes(createValidationPipe());
   const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
@@ -44,15 +42,14 @@ export async function createGateway(env: Environment = process.env, options: Gat
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onRequest', async (request, reply) => {
+    .addHook('onRequest', (request, reply, done) => {
       void reply.header('x-request-id', request.id);
+      done();
     });
   closeConnectionsOnShutdown(app);
   setUpOpenApi(app);
   app.enableShutdownHooks();
   await app.init();
-  // Held back until now: the logger's destination and redaction are set up by app.init().
-  app.flushLogs();
   return app;
 }
 
@@ -79,12 +76,12 @@ function readJsonBodiesOnly(app: NestFastifyApplication, maxBodyBytes: number): 
       done(null, value);
     });
   });
-  fastify.addHook('preParsing', async (request, reply, payload) => {
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
     if (Number(request.headers['content-length']) > maxBodyBytes) {
       void reply.header('connection', 'close');
-      throw bodyError(413, `The request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`);
+      return done(bodyError(413, `The request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`));
     }
-    return payload;
+    done(null, payload);
   });
 }
 
