@@ -17,6 +17,9 @@ const SECRET_SHAPES: ReadonlyArray<readonly [pattern: RegExp, replacement: strin
  * written and as JSON escapes it), then anything shaped like a credential.
  */
 export class SecretScrubber {
+  /** The known secrets last asked for, and the list made of them. */
+  private last?: { known: ReadonlyArray<string | undefined>; secrets: string[] };
+
   /** `knownSecrets` is asked on every call, so that a rotated key is scrubbed from then on. */
   constructor(private readonly knownSecrets: () => ReadonlyArray<string | undefined> = () => []) {}
 
@@ -32,10 +35,19 @@ export class SecretScrubber {
     return new SecretScrubber(() => [...this.knownSecrets(), ...more()]);
   }
 
+  /** The secrets to replace, worked out again only when the known ones change (a rotation): this runs on every log line. */
   private secrets(): string[] {
-    const known = this.knownSecrets().filter((secret): secret is string => secret !== undefined && secret.length >= MIN_SECRET_LENGTH);
-    const escaped = known.map((secret) => JSON.stringify(secret).slice(1, -1));
+    const known = this.knownSecrets();
+    if (this.last && sameSecrets(this.last.known, known)) return this.last.secrets;
+    const usable = known.filter((secret): secret is string => secret !== undefined && secret.length >= MIN_SECRET_LENGTH);
+    const escaped = usable.map((secret) => JSON.stringify(secret).slice(1, -1));
     // Longest first: a secret that contains another is replaced whole.
-    return [...new Set([...known, ...escaped])].sort((a, b) => b.length - a.length);
+    const secrets = [...new Set([...usable, ...escaped])].sort((a, b) => b.length - a.length);
+    this.last = { known: [...known], secrets };
+    return secrets;
   }
+}
+
+function sameSecrets(a: ReadonlyArray<string | undefined>, b: ReadonlyArray<string | undefined>): boolean {
+  return a.length === b.length && a.every((secret, i) => secret === b[i]);
 }
