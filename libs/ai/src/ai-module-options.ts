@@ -224,10 +224,22 @@ export interface AiModuleOptions {
   fallbackModels?: Record<string, string[]>;
 }
 
+/** The upstream options with the base URL filled in. */
+export type ResolvedUpstreamOptions = Required<Pick<UpstreamOptions, 'baseURL'>> & UpstreamOptions;
+
+export interface DatabaseOptions {
+  url: string;
+  migrate: boolean;
+}
+
+export interface RedisOptions {
+  url: string;
+}
+
 export interface ResolvedAiOptions {
-  upstream: Required<Pick<UpstreamOptions, 'baseURL'>> & UpstreamOptions;
-  database: { url: string; migrate: boolean };
-  redis?: { url: string };
+  upstream: ResolvedUpstreamOptions;
+  database: DatabaseOptions;
+  redis?: RedisOptions;
   plans: Record<string, TenantLimits>;
   models: Record<string, ModelInfo>;
   tenancy: TenancyOptions;

@@ -1,11 +1,31 @@
 import { Module } from '@nestjs/common';
-import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from './ai-module-options';
+import {
+  AiModuleOptions,
+  AlertOptions,
+  DatabaseOptions,
+  JobsOptions,
+  RedisOptions,
+  resolveAiOptions,
+  ResolvedUpstreamOptions,
+  SecretOptions,
+  TimeoutOptions,
+} from './ai-module-options';
 import { AiLifecycle } from './ai-lifecycle';
 import { AiService } from './ai.service';
 import { ChatPipeline } from './chat/chat-pipeline';
 import { JobEvents } from './jobs/job-events';
 import { UpstreamEvents } from './upstream/upstream-events';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, RESOLVED_AI_OPTIONS } from './ai.module-definition';
+import {
+  ALERT_OPTIONS,
+  DATABASE_OPTIONS,
+  JOBS_OPTIONS,
+  OPTION_SLICE_PROVIDERS,
+  REDIS_OPTIONS,
+  SECRET_OPTIONS,
+  TIMEOUT_OPTIONS,
+  UPSTREAM_OPTIONS,
+} from './ai-option-slices';
 import { Clock, SystemClock } from './common/clock';
 import { Random } from './common/random';
 import { ContextFitter } from './context/context-fitter';
@@ -50,45 +70,43 @@ import { RetryBudget } from './upstream/retry-budget';
 import { UndiciUpstreamClient } from './upstream/undici-upstream.client';
 import { UpstreamClient } from './upstream/upstream-client';
 
-/** Connected and migrated before anything that uses it is created. */
 /** Every feature's tables, and the migrations that make them. */
 const SCHEMA: DatabaseSchema = { entities: [...TENANCY_ENTITIES, JobEntity], migrations: MIGRATIONS };
 
-async function openDatabase(options: ResolvedAiOptions): Promise<Database> {
+/** Connected and migrated before anything that uses it is created. */
+async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = new Database(options, SCHEMA);
-  await database.open(options.database.migrate);
+  await database.open(options.migrate);
   return database;
 }
 
 /** The key is read before anything can call the upstream: no key, no start. */
-async function loadUpstreamKey(provider: SecretProvider, clock: Clock, options: ResolvedAiOptions): Promise<UpstreamKeyManager> {
-  const keys = new UpstreamKeyManager(provider, clock, options);
+async function loadUpstreamKey(provider: SecretProvider, clock: Clock, secrets: SecretOptions): Promise<UpstreamKeyManager> {
+  const keys = new UpstreamKeyManager(provider, clock, secrets);
   await keys.load();
   return keys;
 }
 
-function secretProviderFrom(options: ResolvedAiOptions): SecretProvider {
-  const { apiKey, secretProvider } = options.upstream;
+function secretProviderFrom({ apiKey, secretProvider }: ResolvedUpstreamOptions): SecretProvider {
   if (secretProvider) return secretProvider;
   if (apiKey !== undefined) return new StaticSecretProvider(apiKey);
   throw new Error('AiModule needs upstream.apiKey or upstream.secretProvider');
 }
 
-function alertNotifierFrom(options: ResolvedAiOptions): AlertNotifier {
-  return options.alerts.webhookUrl ? new WebhookAlertNotifier(options.alerts.webhookUrl) : new LogAlertNotifier();
+function alertNotifierFrom({ webhookUrl }: AlertOptions): AlertNotifier {
+  return webhookUrl ? new WebhookAlertNotifier(webhookUrl) : new LogAlertNotifier();
 }
 
 /** Jobs go through BullMQ when there is Redis to share, through the jobs table otherwise. */
-async function jobQueueFrom(repository: JobRepository, clock: Clock, options: ResolvedAiOptions): Promise<JobQueue> {
-  const { redis } = options;
-  if (!redis) return new DatabaseJobQueue(repository, clock, options);
-  const queue = new BullMqJobQueue(repository, clock, { ...options, redis });
+async function jobQueueFrom(repository: JobRepository, clock: Clock, redis: RedisOptions | undefined, jobs: JobsOptions): Promise<JobQueue> {
+  if (!redis) return new DatabaseJobQueue(repository, clock, jobs);
+  const queue = new BullMqJobQueue(repository, clock, redis, jobs);
   await queue.ready();
   return queue;
 }
 
-async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection> {
-  const connection = new RedisConnection(options);
+async function connectRedis(redis: RedisOptions | undefined): Promise<RedisConnection> {
+  const connection = new RedisConnection(redis);
   await connection.ready();
   return connection;
 }
@@ -100,21 +118,26 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
 @Module({
   providers: [
     { provide: RESOLVED_AI_OPTIONS, useFactory: resolveAiOptions, inject: [MODULE_OPTIONS_TOKEN] },
+    ...OPTION_SLICE_PROVIDERS,
     { provide: Clock, useClass: SystemClock },
     { provide: Random, useValue: () => Math.random() },
-    { provide: UpstreamClient, useFactory: (options) => new UndiciUpstreamClient(options), inject: [RESOLVED_AI_OPTIONS] },
-    { provide: Database, useFactory: openDatabase, inject: [RESOLVED_AI_OPTIONS] },
-    { provide: SecretProvider, useFactory: secretProviderFrom, inject: [RESOLVED_AI_OPTIONS] },
-    { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, RESOLVED_AI_OPTIONS] },
+    {
+      provide: UpstreamClient,
+      useFactory: (upstream: ResolvedUpstreamOptions, timeouts: TimeoutOptions) => new UndiciUpstreamClient(upstream, timeouts),
+      inject: [UPSTREAM_OPTIONS, TIMEOUT_OPTIONS],
+    },
+    { provide: Database, useFactory: openDatabase, inject: [DATABASE_OPTIONS] },
+    { provide: SecretProvider, useFactory: secretProviderFrom, inject: [UPSTREAM_OPTIONS] },
+    { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, SECRET_OPTIONS] },
     KeyVerification,
     AiMetrics,
     CallEvents,
     UpstreamEvents,
     JobEvents,
     QuotaWatch,
-    { provide: AlertNotifier, useFactory: alertNotifierFrom, inject: [RESOLVED_AI_OPTIONS] },
+    { provide: AlertNotifier, useFactory: alertNotifierFrom, inject: [ALERT_OPTIONS] },
     AlertEvaluator,
-    { provide: RedisConnection, useFactory: connectRedis, inject: [RESOLVED_AI_OPTIONS] },
+    { provide: RedisConnection, useFactory: connectRedis, inject: [REDIS_OPTIONS] },
     BreakerRegistry,
     RetryBudget,
     ResilientUpstream,
@@ -137,7 +160,7 @@ async function connectRedis(options: ResolvedAiOptions): Promise<RedisConnection
     { provide: WebhookTransport, useValue: pinnedHttpTransport },
     { provide: WebhookLookup, useValue: systemLookup },
     WebhookNotifier,
-    { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, RESOLVED_AI_OPTIONS] },
+    { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, REDIS_OPTIONS, JOBS_OPTIONS] },
     JobsService,
     JobRunner,
     ChatPipeline,

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ResolvedAiOptions } from '../src/ai-module-options';
+import { TelemetryOptions } from '../src/ai-module-options';
 import { Listeners } from '../src/common/listeners';
 import { DependencyStatus } from '../src/health/dependency-status';
 import { JobEvents } from '../src/jobs/job-events';
@@ -16,7 +16,7 @@ import { UpstreamEvents } from '../src/upstream/upstream-events';
  * The metrics, listening to the events a unit test announces on `calls` or `jobs`; the key manager, the
  * breakers, the database and Redis are stand-ins that announce nothing.
  */
-export function listeningMetrics(options: ResolvedAiOptions, events: { calls?: CallEvents; jobs?: JobEvents } = {}): AiMetrics {
+export function listeningMetrics(telemetry: TelemetryOptions, events: { calls?: CallEvents; jobs?: JobEvents } = {}): AiMetrics {
   const keys = { onRefresh: () => undefined } as unknown as UpstreamKeyManager;
   const breakers = { onStateChange: () => undefined } as unknown as BreakerRegistry;
   const database = { status: new DependencyStatus('database', 'in a unit test') } as unknown as Database;
@@ -30,7 +30,7 @@ export function listeningMetrics(options: ResolvedAiOptions, events: { calls?: C
     new UpstreamEvents(),
     ledger,
     events.jobs ?? new JobEvents(),
-    options,
+    telemetry,
   );
   metrics.onModuleInit();
   return metrics;

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TimeoutOptions } from '../ai-module-options';
+import { FALLBACK_MODELS, SUMMARY_MODEL, TIMEOUT_OPTIONS } from '../ai-option-slices';
 import { ContextFitter, ContextOutcome } from '../context/context-fitter';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
@@ -47,7 +47,9 @@ export class ChatPipeline {
     private readonly registry: ModelRegistry,
     private readonly fitter: ContextFitter,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TIMEOUT_OPTIONS) private readonly timeouts: TimeoutOptions,
+    @Inject(FALLBACK_MODELS) private readonly fallbackModels: Record<string, string[]>,
+    @Inject(SUMMARY_MODEL) private readonly summaryModel: string,
   ) {}
 
   async chat(original: ChatRequest, context: ChatContext): Promise<ChatResult> {
@@ -80,7 +82,7 @@ export class ChatPipeline {
       });
       const primed = outcome.value;
       const chunks = relayStream(primed, {
-        idleMs: this.options.timeouts.streamIdleMs,
+        idleMs: this.timeouts.streamIdleMs,
         callerSignal: context.signal,
         forwardUsage: original.stream_options?.include_usage === true,
         onEnd: (end) => admission.finish(this.streamEnd(end, outcome, admission, call)),
@@ -116,7 +118,7 @@ export class ChatPipeline {
     const { request: fittedRequest, ...report } = fitted as ContextOutcome & { request: T };
     const request = this.governance.capCompletion(fittedRequest, limits, report.promptTokens);
     const completionAllowance = request === fittedRequest ? undefined : (request.max_completion_tokens ?? undefined);
-    const fallbacks = fallbackChainOf(limits.fallbackModels ?? this.options.fallbackModels, request.model);
+    const fallbacks = fallbackChainOf(limits.fallbackModels ?? this.fallbackModels, request.model);
     return { tenant, request, report, completionAllowance, servingModels: [request.model, ...fallbacks], requestId: context.requestId ?? randomUUID() };
   }
 
@@ -151,7 +153,7 @@ export class ChatPipeline {
     const transcript = messages.map((message) => `${message.role}: ${JSON.stringify(message.content ?? '')}`).join('\n');
     const { completion } = await this.chat(
       {
-        model: this.options.summaryModel,
+        model: this.summaryModel,
         messages: [
           { role: 'system', content: SUMMARY_INSTRUCTIONS },
           { role: 'user', content: transcript },

@@ -40,7 +40,7 @@ const aPlan = (overrides: Partial<TenantLimits> = {}): TenantLimits => ({ ...UNL
 
 describe(ContextFitter.name, () => {
   const counter = new TokenCounter();
-  const registry = new ModelRegistry(resolvedOptions({ models: MODELS }));
+  const registry = new ModelRegistry(resolvedOptions({ models: MODELS }).models);
   const fitter = new ContextFitter(registry, counter);
   let summarize: jest.Mock<Promise<string>, Parameters<Summarizer>>;
 
@@ -291,7 +291,7 @@ describe(ContextFitter.name, () => {
       const total = promptOf(aChatRequest({ messages }));
       // A window one token over what dropping the first old turn alone leaves.
       const tightFitter = new ContextFitter(
-        new ModelRegistry(resolvedOptions({ models: { tight: { ...PRICE, contextWindow: total - sizes[1] + 1 } } })),
+        new ModelRegistry(resolvedOptions({ models: { tight: { ...PRICE, contextWindow: total - sizes[1] + 1 } } }).models),
         counter,
       );
       const request = aChatRequest({ model: 'tight', messages });
@@ -409,7 +409,7 @@ describe(ContextFitter.name, () => {
       const request = wideRequest();
       const bound = counter.boundPrompt(request);
       const tightModel = { ...PRICE, contextWindow: bound + 1_000, maxOutputTokens: 32_768 };
-      const tighter = new ContextFitter(new ModelRegistry(resolvedOptions({ models: { tight: tightModel } })), counter);
+      const tighter = new ContextFitter(new ModelRegistry(resolvedOptions({ models: { tight: tightModel } }).models), counter);
       expect(bound + 32_768).toBeLessThan(window);
 
       const outcome = await tighter.fit({ ...request, model: 'tight' }, aPlan(), 'reject', summarize);

@@ -14,7 +14,7 @@ const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 describe(ModelRegistry.name, () => {
   // Only these models: the bounds of unlisted ones below are the largest of this table, not of the defaults.
-  const registry = new ModelRegistry(resolvedOptions({ models: MODELS, modelDefaults: false }));
+  const registry = new ModelRegistry(resolvedOptions({ models: MODELS, modelDefaults: false }).models);
 
   describe('prototype names', () => {
     it.each(PROTOTYPE_NAMES)('should know no model named %s unless listed', (name) => {
@@ -23,7 +23,7 @@ describe(ModelRegistry.name, () => {
     });
 
     it('should know a model named constructor once it is listed', () => {
-      const listing = new ModelRegistry(resolvedOptions({ models: { constructor: { ...PRICE, maxOutputTokens: 10 } } }));
+      const listing = new ModelRegistry(resolvedOptions({ models: { constructor: { ...PRICE, maxOutputTokens: 10 } } }).models);
 
       expect(listing.info('constructor')).toEqual({ ...PRICE, maxOutputTokens: 10 });
       expect(() => listing.assertCallable('toString', false)).toThrow(UnknownModelError);
@@ -32,7 +32,7 @@ describe(ModelRegistry.name, () => {
 
   describe('assertCallable', () => {
     it('should let a model of the default table pass and refuse one it does not list with model_not_found, unless the plan allows unknown models', () => {
-      const defaults = new ModelRegistry(resolvedOptions());
+      const defaults = new ModelRegistry(resolvedOptions().models);
 
       expect(() => defaults.assertCallable('gpt-4o', false)).not.toThrow();
       expect(() => defaults.assertCallable('gpt-9', false)).toThrow(expect.objectContaining({ code: 'model_not_found', param: 'model' }));
@@ -40,7 +40,7 @@ describe(ModelRegistry.name, () => {
     });
 
     it('should refuse every model of an empty table unless the plan allows unknown models', () => {
-      const empty = new ModelRegistry(resolvedOptions({ modelDefaults: false }));
+      const empty = new ModelRegistry(resolvedOptions({ modelDefaults: false }).models);
 
       expect(() => empty.assertCallable('gpt-4o', false)).toThrow(UnknownModelError);
       expect(() => empty.assertCallable('gpt-4o', true)).not.toThrow();
@@ -79,7 +79,7 @@ describe(ModelRegistry.name, () => {
 
     it('should be the largest listed, at least GPT-5’s, for a model the table does not list', () => {
       expect(registry.largestCompletion('gpt-5-pro', 1_000)).toBe(150_000);
-      expect(new ModelRegistry(resolvedOptions({ models: {} })).largestCompletion('any', 1_000)).toBe(UNLISTED_MODEL_COMPLETION_BOUND);
+      expect(new ModelRegistry(resolvedOptions({ models: {} }).models).largestCompletion('any', 1_000)).toBe(UNLISTED_MODEL_COMPLETION_BOUND);
     });
   });
 

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { MODELS } from '../ai-option-slices';
 import { CompletionLimitTooLargeError, UnknownModelError } from '../errors/ai-errors';
 import { largestMediaTokenBounds, MediaTokenBounds, mediaTokenBoundsOf } from './media-token-bounds';
 import { ModelInfo, TokenEncoding } from './model-info';
@@ -17,8 +16,8 @@ export class ModelRegistry {
   /** A model the table does not list may be any: it is bounded by the largest of every listed one. */
   private readonly unlisted: { maxOutputTokens: number; media: MediaTokenBounds };
 
-  constructor(@Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions) {
-    const listed = Object.values(options.models);
+  constructor(@Inject(MODELS) private readonly models: Record<string, ModelInfo>) {
+    const listed = Object.values(models);
     this.unlisted = {
       maxOutputTokens: Math.max(UNLISTED_MODEL_COMPLETION_BOUND, ...listed.map((model) => model.maxOutputTokens ?? 0)),
       media: largestMediaTokenBounds([mediaTokenBoundsOf(undefined), ...listed.map(mediaTokenBoundsOf)]),
@@ -43,7 +42,7 @@ export class ModelRegistry {
 
   /** The options' model map has no prototype: `constructor` or `__proto__` is no model unless listed. */
   info(model: string): ModelInfo | undefined {
-    return this.options.models[model];
+    return this.models[model];
   }
 
   encodingOf(model: string): TokenEncoding {
@@ -69,6 +68,6 @@ export class ModelRegistry {
   }
 
   names(): string[] {
-    return Object.keys(this.options.models);
+    return Object.keys(this.models);
   }
 }

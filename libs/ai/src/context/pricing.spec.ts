@@ -1,3 +1,4 @@
+import { AiModuleOptions } from '../ai-module-options';
 import { resolvedOptions } from '../../test/factories';
 import { ModelNotPricedError } from '../errors/ai-errors';
 import { DEFAULT_MODELS } from './default-models';
@@ -5,9 +6,14 @@ import { Pricing } from './pricing';
 
 const LOCAL = { inputPerMillionUsd: 0, outputPerMillionUsd: 0 };
 
+function aPricing(overrides: Partial<AiModuleOptions> = {}): Pricing {
+  const { models, plans, fallbackModels } = resolvedOptions(overrides);
+  return new Pricing(models, plans, fallbackModels);
+}
+
 describe(Pricing.name, () => {
   describe('with the default table', () => {
-    const pricing = new Pricing(resolvedOptions());
+    const pricing = aPricing();
 
     it('should price gpt-4o at its list price, rounded up to the micro-USD', () => {
       expect(pricing.costMicroUsd('gpt-4o', 5, 2)).toBe(33); // 5 × 2.50 + 2 × 10.00 = 32.5
@@ -22,14 +28,14 @@ describe(Pricing.name, () => {
   });
 
   it('should price an overridden model at its own price and keep the others', () => {
-    const pricing = new Pricing(resolvedOptions({ models: { 'gpt-4o': { inputPerMillionUsd: 1, outputPerMillionUsd: 1 } } }));
+    const pricing = aPricing({ models: { 'gpt-4o': { inputPerMillionUsd: 1, outputPerMillionUsd: 1 } } });
 
     expect(pricing.costMicroUsd('gpt-4o', 1_000, 1_000)).toBe(2_000);
     expect(pricing.costMicroUsd('gpt-4o-mini', 1_000_000, 0)).toBe(150_000);
   });
 
   it('should price a model listed at 0 at 0: its price was given', () => {
-    const pricing = new Pricing(resolvedOptions({ models: { local: LOCAL } }));
+    const pricing = aPricing({ models: { local: LOCAL } });
 
     expect(pricing.isPriced('local')).toBe(true);
     expect(pricing.costMicroUsd('local', 1_000, 1_000)).toBe(0);
@@ -37,7 +43,7 @@ describe(Pricing.name, () => {
 
   describe('a table that prices nothing', () => {
     it('should refuse at start-up a plan with a cost limit that passes unknown models through, naming the plan', () => {
-      const start = () => new Pricing(resolvedOptions({ modelDefaults: false, plans: { pro: { costPerMonthUsd: 10, allowUnknownModels: true } } }));
+      const start = () => aPricing({ modelDefaults: false, plans: { pro: { costPerMonthUsd: 10, allowUnknownModels: true } } });
 
       expect(start).toThrow(ModelNotPricedError);
       expect(start).toThrow(expect.objectContaining({ code: 'model_not_priced', limitedBy: "plan 'pro'", model: undefined }));
@@ -46,14 +52,14 @@ describe(Pricing.name, () => {
 
     it('should refuse at start-up a plan with a cost limit whose fallback the table does not list, naming the model', () => {
       const plans = { default: { costPerMonthUsd: 10, allowUnknownModels: false } };
-      const start = () => new Pricing(resolvedOptions({ modelDefaults: false, models: { local: LOCAL }, plans, fallbackModels: { local: ['remote'] } }));
+      const start = () => aPricing({ modelDefaults: false, models: { local: LOCAL }, plans, fallbackModels: { local: ['remote'] } });
 
       expect(start).toThrow(expect.objectContaining({ code: 'model_not_priced', limitedBy: "plan 'default'", model: 'remote' }));
     });
 
     it('should start when no plan limits cost, or no plan can reach an unlisted model, and price such a model at nothing', () => {
-      const free = new Pricing(resolvedOptions({ modelDefaults: false, plans: { default: { costPerMonthUsd: null, allowUnknownModels: true } } }));
-      const closed = () => new Pricing(resolvedOptions({ modelDefaults: false, models: { local: LOCAL } })); // DEFAULT_PLAN: $1,000, no unknown models
+      const free = aPricing({ modelDefaults: false, plans: { default: { costPerMonthUsd: null, allowUnknownModels: true } } });
+      const closed = () => aPricing({ modelDefaults: false, models: { local: LOCAL } }); // DEFAULT_PLAN: $1,000, no unknown models
 
       expect(free.isPriced('gpt-4o')).toBe(false);
       expect(free.costMicroUsd('gpt-4o', 1_000, 1_000)).toBe(0);
@@ -62,9 +68,11 @@ describe(Pricing.name, () => {
   });
 
   it('should start a plan with a cost limit that passes unknown models through when the user’s own table has a price', () => {
-    const pricing = new Pricing(
-      resolvedOptions({ modelDefaults: false, models: { mine: { inputPerMillionUsd: 3, outputPerMillionUsd: 6 } }, plans: { default: { costPerMonthUsd: 10 } } }),
-    );
+    const pricing = aPricing({
+      modelDefaults: false,
+      models: { mine: { inputPerMillionUsd: 3, outputPerMillionUsd: 6 } },
+      plans: { default: { costPerMonthUsd: 10 } },
+    });
 
     expect(pricing.costMicroUsd('anything', 1_000, 1_000)).toBe(9_000);
   });

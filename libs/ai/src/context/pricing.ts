@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { FALLBACK_MODELS, MODELS, PLANS } from '../ai-option-slices';
 import { ModelNotPricedError } from '../errors/ai-errors';
+import { TenantLimits } from '../tenancy/tenant-limits';
 import { ModelInfo } from './model-info';
 
 type Price = Pick<ModelInfo, 'inputPerMillionUsd' | 'outputPerMillionUsd'>;
@@ -16,8 +16,12 @@ export class Pricing {
   /** An unlisted model is priced as the dearest listed one, so that it cannot dodge a cost quota; undefined: none has a price. */
   private readonly unlisted?: Price;
 
-  constructor(@Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions) {
-    this.unlisted = dearestOf(Object.values(options.models));
+  constructor(
+    @Inject(MODELS) private readonly models: Record<string, ModelInfo>,
+    @Inject(PLANS) private readonly plans: Record<string, TenantLimits>,
+    @Inject(FALLBACK_MODELS) private readonly fallbackModels: Record<string, string[]>,
+  ) {
+    this.unlisted = dearestOf(Object.values(models));
     this.assertCostLimitsPriced();
   }
 
@@ -35,17 +39,17 @@ export class Pricing {
 
   /** A plan that limits cost must reach no model without a price, or its spend would count as 0 and the limit do nothing. */
   private assertCostLimitsPriced(): void {
-    for (const [name, plan] of Object.entries(this.options.plans)) {
+    for (const [name, plan] of Object.entries(this.plans)) {
       if (plan.costPerMonthUsd === null) continue;
       if (plan.allowUnknownModels && !this.unlisted) throw new ModelNotPricedError(`plan '${name}'`);
-      const fallbacks = Object.values(plan.fallbackModels ?? this.options.fallbackModels).flat();
+      const fallbacks = Object.values(plan.fallbackModels ?? this.fallbackModels).flat();
       const unpriced = fallbacks.find((model) => !this.isPriced(model));
       if (unpriced !== undefined) throw new ModelNotPricedError(`plan '${name}'`, unpriced);
     }
   }
 
   private priceOf(model: string): Price | undefined {
-    return this.options.models[model] ?? this.unlisted;
+    return this.models[model] ?? this.unlisted;
   }
 }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, Job, Queue, Worker } from 'bullmq';
-import { ResolvedAiOptions } from '../ai-module-options';
+import { JobsOptions, RedisOptions } from '../ai-module-options';
 import { Clock } from '../common/clock';
 import { JobEntity } from './job.entity';
 import { JobQueue, JobWorker } from './job-queue';
@@ -33,10 +33,11 @@ export class BullMqJobQueue implements JobQueue {
   constructor(
     private readonly repository: JobRepository,
     private readonly clock: Clock,
-    private readonly options: ResolvedAiOptions & { redis: { url: string } },
+    private readonly redis: RedisOptions,
+    private readonly jobs: JobsOptions,
   ) {
     // A submit must fail at once, not queue up behind a lost connection: the caller hears of it.
-    this.queue = new Queue(BULLMQ_QUEUE_NAME, { connection: { url: options.redis.url, enableOfflineQueue: false }, prefix: options.jobs.queuePrefix });
+    this.queue = new Queue(BULLMQ_QUEUE_NAME, { connection: { url: redis.url, enableOfflineQueue: false }, prefix: jobs.queuePrefix });
     this.queue.on('error', (error) => this.logger.error(`queue: ${error.message}`));
   }
 
@@ -66,10 +67,10 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async start(worker: JobWorker): Promise<void> {
-    const { concurrency, leaseMs, queuePrefix } = this.options.jobs;
+    const { concurrency, leaseMs, queuePrefix } = this.jobs;
     this.worker = new Worker<DispatchData>(BULLMQ_QUEUE_NAME, (job, token) => this.process(job, token, worker), {
       // A worker's blocking reads must wait out a lost connection rather than fail.
-      connection: { url: this.options.redis.url, maxRetriesPerRequest: null },
+      connection: { url: this.redis.url, maxRetriesPerRequest: null },
       prefix: queuePrefix,
       concurrency,
       lockDuration: leaseMs,
@@ -90,7 +91,7 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async process(dispatch: Job<DispatchData>, token: string | undefined, worker: JobWorker): Promise<void> {
-    const { leaseMs, tenantConcurrency, pollIntervalMs } = this.options.jobs;
+    const { leaseMs, tenantConcurrency, pollIntervalMs } = this.jobs;
     let claimed: Awaited<ReturnType<JobRepository['claim']>>;
     try {
       claimed = await this.repository.claim(dispatch.data.jobId, { now: this.clock.now(), leaseMs, tenantConcurrency }, pollIntervalMs);
@@ -123,7 +124,7 @@ export class BullMqJobQueue implements JobQueue {
   async redispatchStranded(): Promise<void> {
     const now = this.clock.now();
     try {
-      const stranded = [...(await this.repository.lapsedLeases(now)), ...(await this.repository.overdueQueued(now - this.options.jobs.leaseMs))];
+      const stranded = [...(await this.repository.lapsedLeases(now)), ...(await this.repository.overdueQueued(now - this.jobs.leaseMs))];
       for (const job of stranded) {
         if (await this.queue.getJob(job.id)) continue;
         await this.enqueue({ ...job, notBefore: this.clock.now() });

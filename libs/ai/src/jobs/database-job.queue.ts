@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
+import { JobsOptions } from '../ai-module-options';
 import { Clock } from '../common/clock';
 import { JobQueue, JobWorker } from './job-queue';
 import { JobRepository } from './job.repository';
@@ -19,7 +19,7 @@ export class DatabaseJobQueue implements JobQueue {
   constructor(
     private readonly repository: JobRepository,
     private readonly clock: Clock,
-    private readonly options: ResolvedAiOptions,
+    private readonly jobs: JobsOptions,
   ) {}
 
   /** The job is in the table already: only wake the workers up. */
@@ -43,7 +43,7 @@ export class DatabaseJobQueue implements JobQueue {
   }
 
   private async claimWhileRunning(worker: JobWorker): Promise<void> {
-    const { concurrency, leaseMs, tenantConcurrency, pollIntervalMs } = this.options.jobs;
+    const { concurrency, leaseMs, tenantConcurrency, pollIntervalMs } = this.jobs;
     while (!this.stopped) {
       if (this.runs.size >= concurrency) {
         await Promise.race([...this.runs, this.wakeUpCall()]);

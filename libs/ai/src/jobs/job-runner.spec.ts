@@ -140,7 +140,7 @@ describe(JobRunner.name, () => {
     const notifier = { deliver: async (url: string, _payload: unknown, jobId: string) => (webhooks.push({ url, jobId }), delivery), stop: () => undefined };
     const queue: JobQueue = { enqueue: async () => undefined, remove: async () => undefined, start: async () => undefined, stop: async () => undefined };
     const events = new JobEvents();
-    metrics = listeningMetrics(options, { jobs: events });
+    metrics = listeningMetrics(options.telemetry, { jobs: events });
     return new JobRunner(
       ai as unknown as ChatPipeline,
       repository as unknown as JobRepository,
@@ -151,7 +151,7 @@ describe(JobRunner.name, () => {
       submitter as unknown as ApiKeyService,
       events,
       clock,
-      options,
+      options.jobs,
     );
   }
 

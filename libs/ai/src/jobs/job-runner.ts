@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
+import { JobErrorFields, JobsOptions } from '../ai-module-options';
 import { ChatPipeline } from '../chat/chat-pipeline';
 import { ChatRequest } from '../chat/chat-request';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { JOBS_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { AiErrorCode, isAiError, TenantDisabledError } from '../errors/ai-errors';
 import { ApiKeyService } from '../tenancy/api-key.service';
@@ -50,11 +50,11 @@ export class JobRunner implements OnApplicationBootstrap {
     private readonly keys: ApiKeyService,
     private readonly events: JobEvents,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(JOBS_OPTIONS) private readonly jobs: JobsOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.jobs.enabled) return;
+    if (!this.jobs.enabled) return;
     await this.queue.start((job) => this.run(job));
     this.webhookSweeper = setInterval(() => void this.redeliverWebhooks(), WEBHOOK_SWEEP_MS);
     this.webhookSweeper.unref();
@@ -63,7 +63,7 @@ export class JobRunner implements OnApplicationBootstrap {
   async run(job: ClaimedJob): Promise<RunOutcome> {
     // Runs are counted at each claim: past maxRuns, earlier runs died with their process (a request that
     // crashes its worker must not be taken up by every replica forever).
-    if (job.runs > this.options.jobs.maxRuns) {
+    if (job.runs > this.jobs.maxRuns) {
       const error = { message: `The job stopped its worker ${job.runs - 1} times and was given up.`, type: 'server_error', code: 'internal_error', param: null };
       return this.end(job, { status: 'failed', error: JSON.stringify(error) });
     }
@@ -98,7 +98,7 @@ export class JobRunner implements OnApplicationBootstrap {
   /** Stops the queue: running jobs get `shutdownGraceMs` to finish, then go back to the queue for the next process. */
   async shutdown(): Promise<void> {
     clearInterval(this.webhookSweeper);
-    const grace = setTimeout(() => this.running.interruptAll('shutdown'), this.options.jobs.shutdownGraceMs);
+    const grace = setTimeout(() => this.running.interruptAll('shutdown'), this.jobs.shutdownGraceMs);
     try {
       await this.queue.stop();
     } finally {
@@ -134,7 +134,7 @@ export class JobRunner implements OnApplicationBootstrap {
 
   /** Renews the lease while the call runs; a renewal refused means the job was cancelled or taken over. */
   private keepLease(job: ClaimedJob): NodeJS.Timeout {
-    const { leaseMs } = this.options.jobs;
+    const { leaseMs } = this.jobs;
     const timer = setInterval(() => {
       this.repository
         .renewLease(job.id, job.leaseToken, this.clock.now() + leaseMs)
@@ -153,7 +153,7 @@ export class JobRunner implements OnApplicationBootstrap {
     const settled = await this.repository.finish(job.id, job.leaseToken, {
       ...end,
       now,
-      expiresAt: now + this.options.jobs.retentionMs,
+      expiresAt: now + this.jobs.retentionMs,
       webhookHeldUntil: job.webhookUrl ? now + this.webhookHoldMs() : undefined,
     });
     if (settled) this.events.finished.emit({ status: end.status });
@@ -182,18 +182,18 @@ export class JobRunner implements OnApplicationBootstrap {
   }
 
   private describe(error: unknown, jobId: string): JobErrorFields {
-    return (this.options.jobs.describeError ?? describeJobError)(error, jobId);
+    return (this.jobs.describeError ?? describeJobError)(error, jobId);
   }
 
   /** How long to wait in the queue before the next run, if waiting can cure `error` and the job has runs left. */
   private waitFor(error: unknown, job: ClaimedJob): number | undefined {
-    if (!isAiError(error) || !WAITS_IN_QUEUE.has(error.code) || job.runs >= this.options.jobs.maxRuns) return undefined;
-    return error.retryAfterMs ?? this.options.jobs.pollIntervalMs;
+    if (!isAiError(error) || !WAITS_IN_QUEUE.has(error.code) || job.runs >= this.jobs.maxRuns) return undefined;
+    return error.retryAfterMs ?? this.jobs.pollIntervalMs;
   }
 
   /** Long enough for every delivery attempt and backoff: only a process that died leaves a webhook pending past it. */
   private webhookHoldMs(): number {
-    const { webhookMaxAttempts, webhookMaxDelayMs, webhookTimeoutMs } = this.options.jobs;
+    const { webhookMaxAttempts, webhookMaxDelayMs, webhookTimeoutMs } = this.jobs;
     return webhookMaxAttempts * (webhookMaxDelayMs + webhookTimeoutMs);
   }
 

@@ -98,10 +98,10 @@ describe(JobsService.name, () => {
       tenant: async (id: string) => ({ id, limits: { ...UNLIMITED, ...limits } }),
       assertModelAllowed: Governance.prototype.assertModelAllowed,
     } as unknown as Governance;
-    const webhooks = new WebhookNotifier(options, async () => ({ status: 200 }), new FakeClock(), () => 0.5, async () => []);
+    const webhooks = new WebhookNotifier(options.jobs, async () => ({ status: 200 }), new FakeClock(), () => 0.5, async () => []);
     const clock = new FakeClock();
-    const limiter = new TenantLimiter({ client: undefined } as RedisConnection, clock, options);
-    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, limiter, new ModelRegistry(options), clock, options);
+    const limiter = new TenantLimiter({ client: undefined } as RedisConnection, clock, options.tenancy);
+    return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, limiter, new ModelRegistry(options.models), clock, options.jobs);
   }
 
   it('should store the job, queue it, and estimate its wait from the jobs ahead and the recent pace', async () => {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { JobErrorFields, ResolvedAiOptions } from '../ai-module-options';
+import { JobErrorFields, JobsOptions } from '../ai-module-options';
 import type { ChatRequest } from '../chat/chat-request';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { JOBS_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { ModelRegistry } from '../context/model-registry';
 import { isAiError, JobNotFoundError, TooManyJobsError } from '../errors/ai-errors';
@@ -73,7 +73,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     private readonly limiter: TenantLimiter,
     private readonly registry: ModelRegistry,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(JOBS_OPTIONS) private readonly jobs: JobsOptions,
   ) {}
 
   /**
@@ -88,7 +88,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     this.governance.assertModelAllowed(limits, request.model);
     // Last: a submit refused for what it asks stores nothing and is not counted, as a call refused before admission.
     if (limits.requestsPerMinute !== null) await this.limiter.takeRequest(context.tenantId, limits.requestsPerMinute);
-    const { maxUnfinishedPerTenant } = this.options.jobs;
+    const { maxUnfinishedPerTenant } = this.jobs;
     const job = await this.repository.insert(
       {
         id: `job_${randomUUID().replaceAll('-', '')}`,
@@ -107,7 +107,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     // Redis's own status logs its outage once; a line per submit would bury it.
     await this.queue.enqueue(job).catch((error: unknown) => this.logger.debug(`job ${job.id} stored, dispatch deferred: ${(error as Error).message}`));
     const ahead = await this.repository.jobsAhead(job);
-    const estimatedWaitMs = (Math.floor(ahead / this.options.jobs.concurrency) + 1) * this.running.averageRunMs;
+    const estimatedWaitMs = (Math.floor(ahead / this.jobs.concurrency) + 1) * this.running.averageRunMs;
     return { ...jobView(job), estimated_wait_seconds: Math.max(1, Math.ceil(estimatedWaitMs / 1000)) };
   }
 
@@ -121,7 +121,7 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
   /** Cancels the job if it has not finished (a running one's upstream call is aborted); a finished job is returned as it is. */
   async cancel(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
     const now = this.clock.now();
-    const outcome = await this.repository.cancel(jobId, tenantId, now, now + this.options.jobs.retentionMs);
+    const outcome = await this.repository.cancel(jobId, tenantId, now, now + this.jobs.retentionMs);
     if (!outcome) throw new JobNotFoundError(jobId);
     if (outcome.cancelled) {
       // A run in another replica notices when it next renews its lease.

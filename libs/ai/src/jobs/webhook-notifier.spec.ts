@@ -43,7 +43,7 @@ function aNotifier(receiver: FakeReceiver, jobs: Record<string, unknown> = {}, c
     jobs: { webhookAllowedHosts: ['hooks.example.com', '*.acme.test'], webhookSecret: SECRET, webhookBaseDelayMs: 1_000, webhookMaxDelayMs: 60_000, ...jobs },
   });
   // Random 0.5: retry n waits half its ceiling, 500 ms, then 1 000 ms, then 2 000 ms.
-  return new WebhookNotifier(options, receiver.transport, clock, () => 0.5, lookup);
+  return new WebhookNotifier(options.jobs, receiver.transport, clock, () => 0.5, lookup);
 }
 
 describe(WebhookNotifier.name, () => {
@@ -200,7 +200,7 @@ describe(WebhookNotifier.name, () => {
           jobs: { webhookAllowedHosts: ['hooks.tenant.test'], webhookAllowedPorts: [server.port], webhookAllowHttp: true, webhookAllowPrivateAddresses: true, webhookSecret: SECRET },
         });
         // No resolver of this machine knows the name: only a connection to the checked address can reach the receiver.
-        const notifier = new WebhookNotifier(options, pinnedHttpTransport, new FakeClock(), () => 0.5, aLookup({ 'hooks.tenant.test': ['127.0.0.1'] }));
+        const notifier = new WebhookNotifier(options.jobs, pinnedHttpTransport, new FakeClock(), () => 0.5, aLookup({ 'hooks.tenant.test': ['127.0.0.1'] }));
 
         const outcome = await notifier.deliver(`http://hooks.tenant.test:${server.port}/hooks/tollgate`, { id: 'job_1' }, 'job_1');
 

@@ -4,8 +4,8 @@ import { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, LookupFunction } from 'node:net';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { JobsOptions } from '../ai-module-options';
+import { JOBS_OPTIONS } from '../ai-option-slices';
 import { sleep } from '../common/abort';
 import { Clock, InjectClock } from '../common/clock';
 import { InjectRandom, Random } from '../common/random';
@@ -86,7 +86,7 @@ export class WebhookNotifier {
   private readonly stopping = new AbortController();
 
   constructor(
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(JOBS_OPTIONS) private readonly jobs: JobsOptions,
     @InjectWebhookTransport() private readonly transport: WebhookTransport,
     @InjectClock() private readonly clock: Clock,
     @InjectRandom() private readonly random: Random,
@@ -95,7 +95,7 @@ export class WebhookNotifier {
 
   /** Refuses a URL that webhooks may not be sent to, by what it says: at submit, and again before each delivery. */
   assertAllowed(url: string): URL {
-    const { webhookAllowedHosts, webhookAllowedPorts, webhookAllowHttp, webhookAllowPrivateAddresses, webhookSecret } = this.options.jobs;
+    const { webhookAllowedHosts, webhookAllowedPorts, webhookAllowHttp, webhookAllowPrivateAddresses, webhookSecret } = this.jobs;
     if (!webhookSecret || webhookAllowedHosts.length === 0) throw new WebhookNotAllowedError('This gateway sends no webhooks.');
     let parsed: URL;
     try {
@@ -129,7 +129,7 @@ export class WebhookNotifier {
     const family = isIP(host);
     const addresses = family === 0 ? await this.lookup(host) : [{ address: host, family }];
     if (addresses.length === 0) throw new Error(`'${host}' has no address`);
-    const refused = this.options.jobs.webhookAllowPrivateAddresses ? undefined : addresses.find(({ address }) => !isPublicAddress(address));
+    const refused = this.jobs.webhookAllowPrivateAddresses ? undefined : addresses.find(({ address }) => !isPublicAddress(address));
     if (refused) throw new WebhookNotAllowedError(`'${host}' resolves to ${refused.address}, which is not a public address.`);
     return addresses[0];
   }
@@ -137,7 +137,7 @@ export class WebhookNotifier {
   /** POSTs `payload` to `url` until it is accepted (2xx), refused for good, or the attempts run out. */
   async deliver(url: string, payload: unknown, jobId: string): Promise<DeliveryOutcome> {
     const body = JSON.stringify(payload);
-    const { webhookMaxAttempts, webhookBaseDelayMs, webhookMaxDelayMs } = this.options.jobs;
+    const { webhookMaxAttempts, webhookBaseDelayMs, webhookMaxDelayMs } = this.jobs;
     for (let attempt = 1; attempt <= webhookMaxAttempts; attempt++) {
       const verdict = await this.attempt(url, body, jobId, attempt);
       if (this.stopping.signal.aborted && verdict !== 'delivered') return 'interrupted';
@@ -168,7 +168,7 @@ export class WebhookNotifier {
       this.logger.warn(`webhook of job ${jobId} refused: ${error.message}`);
       return 'refused';
     }
-    const secret = this.options.jobs.webhookSecret ?? '';
+    const secret = this.jobs.webhookSecret ?? '';
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Tollgate-Webhook/1',
@@ -176,7 +176,7 @@ export class WebhookNotifier {
       'x-tollgate-delivery-attempt': String(attempt),
       [WEBHOOK_SIGNATURE_HEADER]: signWebhook(body, secret, Math.floor(this.clock.now() / 1000)),
     };
-    const signal = AbortSignal.any([AbortSignal.timeout(this.options.jobs.webhookTimeoutMs), this.stopping.signal]);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.jobs.webhookTimeoutMs), this.stopping.signal]);
     try {
       const { status } = await this.transport(url, { body, headers, signal, address });
       if (status >= 200 && status < 300) return 'delivered';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { RedisOptions } from '../ai-module-options';
+import { REDIS_OPTIONS } from '../ai-option-slices';
 import { DependencyStatus, failureOf } from '../health/dependency-status';
 
 /** The library's Redis connection, when one is configured; limits are in-process otherwise. */
@@ -12,9 +12,9 @@ export class RedisConnection {
   readonly status = new DependencyStatus('redis', 'limits are counted in this process alone, and jobs wait for dispatch, until it answers again');
   private closing = false;
 
-  constructor(@Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions) {
+  constructor(@Inject(REDIS_OPTIONS) redis: RedisOptions | undefined) {
     // A limiter must answer now or fall back, not queue behind a lost connection.
-    this.client = options.redis && new Redis(options.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    this.client = redis && new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
     this.client?.on('ready', () => this.status.reachable());
     // ioredis reconnects by itself; every failed attempt repeats the error, the status logs the first.
     this.client?.on('error', (error) => this.status.unreachable(failureOf(error)));

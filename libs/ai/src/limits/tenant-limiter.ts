@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TenancyOptions } from '../ai-module-options';
+import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { RateLimitName, TenantRateLimitedError } from '../errors/ai-errors';
 import { TenantLimits } from '../tenancy/tenant-limits';
@@ -42,7 +42,7 @@ export class TenantLimiter {
   constructor(
     redis: RedisConnection,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {
     this.local = new MemoryLimitStore(clock);
     this.shared = redis.client && new RedisLimitStore(redis.client);
@@ -54,7 +54,7 @@ export class TenantLimiter {
     // A call larger than the whole token limit can still pass in a fresh minute, alone.
     const charged = tokensPerMinute === null ? 0 : Math.min(tokens, tokensPerMinute);
     const holder = randomUUID();
-    const take = { tenantId, now: this.clock.now(), requestsPerMinute, tokensPerMinute, tokens: charged, concurrentRequests, holder, slotTtlMs: this.options.tenancy.reservationTtlMs };
+    const take = { tenantId, now: this.clock.now(), requestsPerMinute, tokensPerMinute, tokens: charged, concurrentRequests, holder, slotTtlMs: this.tenancy.reservationTtlMs };
     const [store, outcome] = await this.inStore((store) => store.take(take));
     const rateLimits = statesOf(limits, outcome);
     if (outcome.refused) throw refusal(outcome, rateLimits);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSource, DataSourceOptions, EntityManager, QueryRunner, ReplicationMode } from 'typeorm';
-import { ResolvedAiOptions } from '../ai-module-options';
+import { DatabaseOptions } from '../ai-module-options';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import { DependencyStatus, failureOf } from '../health/dependency-status';
 import { isConnectionFailure } from './connection-failure';
@@ -109,8 +109,8 @@ export class Database {
   private queue: Promise<unknown> = Promise.resolve();
 
   /** Made by the module (see openDatabase in ai.module.ts), which hands it every feature's schema. */
-  constructor(options: ResolvedAiOptions, schema: DatabaseSchema) {
-    this.dataSource = createDataSource(options.database.url, schema, this.status);
+  constructor(options: DatabaseOptions, schema: DatabaseSchema) {
+    this.dataSource = createDataSource(options.url, schema, this.status);
     this.dialect = this.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 

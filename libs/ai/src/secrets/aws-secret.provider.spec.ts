@@ -144,7 +144,7 @@ describe(`${UpstreamKeyManager.name} with ${AwsSecretProvider.name}`, () => {
   let keys: UpstreamKeyManager;
 
   function keyManager(overrides: Partial<AwsSecretOptions> = {}): UpstreamKeyManager {
-    return new UpstreamKeyManager(awsProvider(endpoint, overrides), new SystemClock(), resolveAiOptions({ upstream: { apiKey: 'unused' } }));
+    return new UpstreamKeyManager(awsProvider(endpoint, overrides), new SystemClock(), resolveAiOptions({ upstream: { apiKey: 'unused' } }).secrets);
   }
 
   // Jest gives each spec file its own modules, so this ends with the file (and catches logs of reads still in flight).

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { SecretOptions } from '../ai-module-options';
+import { SECRET_OPTIONS } from '../ai-option-slices';
 import { InjectUpstreamClient, UpstreamClient } from '../upstream/upstream-client';
 import { UpstreamKeyManager } from './upstream-key-manager';
 
@@ -17,11 +17,11 @@ export class KeyVerification implements OnApplicationBootstrap {
   constructor(
     private readonly keys: UpstreamKeyManager,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(SECRET_OPTIONS) private readonly secrets: SecretOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.secrets.verifyOnStart) return;
+    if (!this.secrets.verifyOnStart) return;
     const { fingerprint } = this.keys.status();
     try {
       await this.client.listModels({ signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS), apiKey: this.keys.current() });

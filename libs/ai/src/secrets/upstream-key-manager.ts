@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { SecretOptions } from '../ai-module-options';
+import { SECRET_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { Listeners } from '../common/listeners';
 import { SecretScrubber } from './secret-scrubber';
@@ -54,7 +54,7 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
   constructor(
     @Inject(SecretProvider) private readonly provider: SecretProvider,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(SECRET_OPTIONS) private readonly secrets: SecretOptions,
   ) {}
 
   /** Reads the key once; start-up fails here, naming the provider and the secret, when it cannot. */
@@ -63,7 +63,7 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
     this.key = this.loaded(value, version);
     this.logger.log(`Upstream key loaded from ${this.provider.description}: version ${version}, fingerprint ${this.key.fingerprint}`);
     // Ahead of expiry: a read that fails once still leaves time for the next before the TTL is out.
-    this.timer = setInterval(() => void this.refresh(), this.options.secrets.ttlMs * 0.8);
+    this.timer = setInterval(() => void this.refresh(), this.secrets.ttlMs * 0.8);
     this.timer.unref();
     this.stopWatching = this.provider.watch?.(() => void this.refresh());
   }

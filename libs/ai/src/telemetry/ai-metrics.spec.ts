@@ -8,7 +8,7 @@ describe(AiMetrics.name, () => {
 
   it('should give the first tenants a label of their own and count the rest as other', async () => {
     const calls = new CallEvents();
-    const metrics = listeningMetrics(resolvedOptions({ telemetry: { maxTenantLabels: 2 } }), { calls });
+    const metrics = listeningMetrics(resolvedOptions({ telemetry: { maxTenantLabels: 2 } }).telemetry, { calls });
 
     ['alpha', 'beta', 'gamma', 'delta', 'alpha'].forEach((tenant) => calls.callEnded(call(tenant)));
     const text = await metrics.registry.metrics();
@@ -22,7 +22,7 @@ describe(AiMetrics.name, () => {
 
   it('should count a refused call as a request of the model it asked for, with nothing billed', async () => {
     const calls = new CallEvents();
-    const metrics = listeningMetrics(resolvedOptions(), { calls });
+    const metrics = listeningMetrics(resolvedOptions().telemetry, { calls });
 
     calls.callEnded(aCallRecord({ admitted: false, modelServed: null, modelRequested: 'gpt-4o-mini', outcome: 'tenant_quota_exceeded', promptTokens: 0, completionTokens: 0 }));
     const text = await metrics.registry.metrics();

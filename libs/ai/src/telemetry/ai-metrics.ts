@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TelemetryOptions } from '../ai-module-options';
+import { TELEMETRY_OPTIONS } from '../ai-option-slices';
 import { DependencyStatus } from '../health/dependency-status';
 import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
@@ -146,7 +146,7 @@ export class AiMetrics implements OnModuleInit {
     private readonly upstream: UpstreamEvents,
     private readonly ledger: UsageLedger,
     private readonly jobs: JobEvents,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TELEMETRY_OPTIONS) private readonly telemetry: TelemetryOptions,
   ) {}
 
   /** Every feature announces what happened; the metrics are written only here. */
@@ -200,7 +200,7 @@ export class AiMetrics implements OnModuleInit {
 
   private tenantLabel(tenantId: string): string {
     if (this.labelledTenants.has(tenantId)) return tenantId;
-    if (this.labelledTenants.size >= this.options.telemetry.maxTenantLabels) return 'other';
+    if (this.labelledTenants.size >= this.telemetry.maxTenantLabels) return 'other';
     this.labelledTenants.add(tenantId);
     return tenantId;
   }

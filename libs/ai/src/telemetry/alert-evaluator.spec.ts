@@ -47,8 +47,8 @@ function setUp(rules: AlertRule[]) {
   const quotas = new FakeQuotaWatch();
   const options = resolvedOptions({ alerts: { rules } });
   const callEvents = new CallEvents();
-  const metrics = listeningMetrics(options, { calls: callEvents });
-  const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, quotas as unknown as QuotaWatch, notifier, clock, options);
+  const metrics = listeningMetrics(options.telemetry, { calls: callEvents });
+  const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, quotas as unknown as QuotaWatch, notifier, clock, options.alerts);
   const calls = (model: string, outcome: string, count: number, seconds = 0.2) => {
     for (let i = 0; i < count; i++) callEvents.callEnded(aCallRecord({ modelServed: model, outcome, latencyMs: seconds * 1000 }));
   };

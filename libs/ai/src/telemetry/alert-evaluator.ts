@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { AlertOptions } from '../ai-module-options';
+import { ALERT_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { BreakerRegistry } from '../upstream/breaker-registry';
 import { AiMetrics } from './ai-metrics';
@@ -59,16 +59,16 @@ export class AlertEvaluator implements OnModuleInit, OnApplicationShutdown {
     private readonly quotas: QuotaWatch,
     @InjectAlertNotifier() private readonly notifier: AlertNotifier,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(ALERT_OPTIONS) private readonly options: AlertOptions,
   ) {
-    this.rules = options.alerts.rules;
+    this.rules = options.rules;
     // Every counter starts at zero with the process: this is the baseline of the first windows.
     this.snapshots.push({ at: clock.now(), calls: new Map(), buckets: new Map() });
   }
 
   onModuleInit(): void {
     if (this.rules.length === 0) return;
-    this.timer = setInterval(() => void this.evaluate(), this.options.alerts.evaluationIntervalMs);
+    this.timer = setInterval(() => void this.evaluate(), this.options.evaluationIntervalMs);
     this.timer.unref();
   }
 

@@ -27,8 +27,8 @@ function setUp(maxTenantLabels = 50, alerts?: { rules: [] }) {
   const quotas = new FakeQuotas();
   const events = new CallEvents();
   const options = resolvedOptions({ telemetry: { maxTenantLabels }, alerts });
-  const metrics = listeningMetrics(options, { calls: events });
-  const watch = new QuotaWatch(quotas as unknown as QuotaService, metrics, events, options);
+  const metrics = listeningMetrics(options.telemetry, { calls: events });
+  const watch = new QuotaWatch(quotas as unknown as QuotaService, metrics, events, options.alerts);
   watch.onModuleInit();
   const call = (tenantId: string) => events.callEnded({ tenantId } as CallRecord);
   const remaining = async () => (await metrics.quotaRemaining.get()).values.map(({ labels, value }) => ({ ...labels, value }));

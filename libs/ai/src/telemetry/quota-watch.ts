@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { AlertOptions } from '../ai-module-options';
+import { ALERT_OPTIONS } from '../ai-option-slices';
 import { QuotaName } from '../errors/ai-errors';
 import { QuotaService, QuotaView, QuotaWindowView } from '../tenancy/quota.service';
 import { AiMetrics } from './ai-metrics';
@@ -28,12 +28,12 @@ export class QuotaWatch implements OnModuleInit {
     private readonly quotas: QuotaService,
     private readonly metrics: AiMetrics,
     private readonly events: CallEvents,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(ALERT_OPTIONS) private readonly alerts: AlertOptions,
   ) {}
 
   /** Only while alerts are evaluated: they are what empties `touched`. */
   onModuleInit(): void {
-    if (this.options.alerts.rules.length === 0) return;
+    if (this.alerts.rules.length === 0) return;
     this.events.onCallEnded((call) => this.touched.add(call.tenantId));
   }
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IsNull } from 'typeorm';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TenancyOptions } from '../ai-module-options';
+import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { ApiKeyNotFoundError, TenantNotFoundError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
@@ -43,9 +43,9 @@ export class ApiKeyService {
   constructor(
     private readonly db: Database,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) tenancy: TenancyOptions,
   ) {
-    this.owners = new TtlCache(clock, options.tenancy.keyCacheTtlMs);
+    this.owners = new TtlCache(clock, tenancy.keyCacheTtlMs);
   }
 
   async issue(tenantId: string, name: string | null = null): Promise<IssuedApiKey> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TenancyOptions } from '../ai-module-options';
+import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
 import { mediaTokenBound } from '../context/media-token-bounds';
@@ -90,7 +90,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     private readonly events: CallEvents,
     private readonly breakers: BreakerRegistry,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {}
 
   async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
@@ -116,7 +116,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
         costMicroUsd: estimate.costMicroUsd,
         limits,
         now: admittedAt,
-        expiresAt: admittedAt + this.options.tenancy.reservationTtlMs,
+        expiresAt: admittedAt + this.tenancy.reservationTtlMs,
       });
       return this.admission({ tenant, estimate, taken, reservation, request, context, admittedAt });
     } catch (error) {
@@ -175,10 +175,10 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => void this.billExpiredReservations(), this.options.tenancy.sweepIntervalMs);
+    this.sweeper = setInterval(() => void this.billExpiredReservations(), this.tenancy.sweepIntervalMs);
     this.sweeper.unref();
     // Three renewals per TTL: a reservation expires only after its replica missed all three.
-    this.renewer = setInterval(() => void this.renewLiveReservations(), this.options.tenancy.reservationTtlMs / 3);
+    this.renewer = setInterval(() => void this.renewLiveReservations(), this.tenancy.reservationTtlMs / 3);
     this.renewer.unref();
   }
 
@@ -211,7 +211,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
 
   /** Pushes out the expiry of every reservation whose call is still running here, and of this replica's quota leases. */
   async renewLiveReservations(): Promise<void> {
-    const expiresAt = this.clock.now() + this.options.tenancy.reservationTtlMs;
+    const expiresAt = this.clock.now() + this.tenancy.reservationTtlMs;
     try {
       await this.leases.renew(expiresAt);
       if (this.live.size > 0) await this.quota.renew([...this.live.keys()], expiresAt);

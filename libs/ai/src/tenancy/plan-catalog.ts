@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { PLANS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { UnknownPlanError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
@@ -11,24 +10,24 @@ import { TenantLimits } from './tenant-limits';
 @Injectable()
 export class PlanCatalog implements OnModuleInit {
   constructor(
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(PLANS) private readonly plans: Record<string, TenantLimits>,
     private readonly db: Database,
     @InjectClock() private readonly clock: Clock,
   ) {}
 
   names(): string[] {
-    return Object.keys(this.options.plans);
+    return Object.keys(this.plans);
   }
 
   limitsOf(plan: string): TenantLimits {
-    const limits = this.options.plans[plan];
+    const limits = this.plans[plan];
     if (!limits) throw new UnknownPlanError(plan, this.names());
     return limits;
   }
 
   async onModuleInit(): Promise<void> {
     const updatedAt = this.clock.now();
-    const rows = Object.entries(this.options.plans).map(([name, limits]) => ({ name, limits, updatedAt }));
+    const rows = Object.entries(this.plans).map(([name, limits]) => ({ name, limits, updatedAt }));
     await this.db.transaction((manager) => manager.upsert(PlanEntity, rows, ['name']));
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TenancyOptions } from '../ai-module-options';
+import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import { Budget, LeasedReservation, QuotaLimits, QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
@@ -80,11 +80,11 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly quota: QuotaRepository,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {}
 
   onModuleInit(): void {
-    const { leaseIdleMs } = this.options.tenancy;
+    const { leaseIdleMs } = this.tenancy;
     this.returner = setInterval(() => void this.returnIdle(), Math.max(1, leaseIdleMs / 2));
     this.returner.unref();
   }
@@ -115,7 +115,7 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
 
   /** Gives back the leases idle for `leaseIdleMs`, and the retired ones whose calls are written. */
   async returnIdle(): Promise<void> {
-    const idleSince = this.clock.now() - this.options.tenancy.leaseIdleMs;
+    const idleSince = this.clock.now() - this.tenancy.leaseIdleMs;
     const returning = [...this.retired].filter((lease) => lease.idle());
     for (const lease of this.leases.values()) if (lease.idle() && lease.usedAt <= idleSince) returning.push(lease);
     await this.giveBack(returning);

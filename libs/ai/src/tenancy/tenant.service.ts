@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { ModelInfo, TenancyOptions } from '../ai-module-options';
+import { MODELS, TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { InvalidLimitsError, InvalidTenantIdError, TenantDisabledError, TenantExistsError, TenantNotFoundError } from '../errors/ai-errors';
 import { Database } from '../persistence/database';
@@ -62,9 +62,10 @@ export class TenantService {
     private readonly plans: PlanCatalog,
     private readonly keys: ApiKeyService,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
+    @Inject(MODELS) private readonly models: Record<string, ModelInfo>,
   ) {
-    this.active = new TtlCache(clock, options.tenancy.keyCacheTtlMs);
+    this.active = new TtlCache(clock, tenancy.keyCacheTtlMs);
   }
 
   async create(input: CreateTenantInput): Promise<TenantView> {
@@ -104,7 +105,7 @@ export class TenantService {
 
   /** Replaces the tenant's limit overrides: an absent field is the plan's value, `null` removes the limit. */
   async setLimits(id: string, overrides: LimitOverrides): Promise<TenantView> {
-    assertValidOverrides(overrides, Object.keys(this.options.models));
+    assertValidOverrides(overrides, Object.keys(this.models));
     return this.modify(id, (tenant) => {
       tenant.limitOverrides = definedOnly(overrides);
     });
@@ -123,7 +124,7 @@ export class TenantService {
   }
 
   private async provision(id: string): Promise<TenantEntity> {
-    if (!this.options.tenancy.autoProvision) throw new TenantNotFoundError(id);
+    if (!this.tenancy.autoProvision) throw new TenantNotFoundError(id);
     try {
       await this.create({ id, name: id });
     } catch (error) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { TenancyOptions } from '../ai-module-options';
+import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import { Listeners } from '../common/listeners';
@@ -29,17 +29,17 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly quota: QuotaRepository,
     @InjectClock() private readonly clock: Clock,
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {}
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.tenancy.ledgerFlushIntervalMs);
+    this.timer = setInterval(() => void this.flush(), this.tenancy.ledgerFlushIntervalMs);
     this.timer.unref();
   }
 
   record(reservation: Reservation, row: UsageRecord): void {
     this.buffer.push({ reservation, row: { id: randomUUID(), ...row } });
-    if (this.buffer.length >= this.options.tenancy.ledgerBatchSize) void this.flush();
+    if (this.buffer.length >= this.tenancy.ledgerBatchSize) void this.flush();
   }
 
   /** Writes every buffered settlement; resolves once they are in the database (or kept for the next flush). */

@@ -26,11 +26,10 @@ describe(BreakerRegistry.name, () => {
   });
 
   // Jest's fake timers fake Date too, so the system clock follows opossum's reset timer.
-  const aRegistry = (breaker: Partial<BreakerOptions> = {}) =>
-    (registry = new BreakerRegistry(
-      resolvedOptions({ upstream: { apiKey: 'sk-test', baseURL: BASE_URL }, breaker: { volumeThreshold: 4, resetTimeoutMs: RESET_MS, ...breaker } }),
-      new SystemClock(),
-    ));
+  const aRegistry = (breaker: Partial<BreakerOptions> = {}) => {
+    const options = resolvedOptions({ upstream: { apiKey: 'sk-test', baseURL: BASE_URL }, breaker: { volumeThreshold: 4, resetTimeoutMs: RESET_MS, ...breaker } });
+    return (registry = new BreakerRegistry(options.upstream, options.breaker, new SystemClock()));
+  };
 
   const transient = () => new UpstreamUnavailableError('upstream_error');
   const succeed = () => Promise.resolve('ok');

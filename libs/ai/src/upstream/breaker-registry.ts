@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { BreakerOptions, ResolvedUpstreamOptions } from '../ai-module-options';
+import { BREAKER_OPTIONS, UPSTREAM_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { Listeners } from '../common/listeners';
 import { isAiError, RequestAbortedError, UpstreamUnavailableError } from '../errors/ai-errors';
@@ -110,12 +110,13 @@ export class BreakerRegistry {
   private readonly stateChanged = new Listeners<{ model: string; state: BreakerState }>(new Logger(BreakerRegistry.name));
 
   constructor(
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(UPSTREAM_OPTIONS) private readonly upstream: ResolvedUpstreamOptions,
+    @Inject(BREAKER_OPTIONS) private readonly breakerOptions: BreakerOptions,
     @InjectClock() private readonly clock: Clock,
   ) {}
 
   forModel(model: string): ModelBreaker {
-    const upstream = this.options.upstream.baseURL;
+    const upstream = this.upstream.baseURL;
     const key = `${upstream} ${model}`;
     let breaker = this.breakers.get(key);
     if (!breaker) {
@@ -141,7 +142,7 @@ export class BreakerRegistry {
 
   /** The state of a model's breaker; closed for a model not called yet. */
   stateOf(model: string): BreakerState {
-    return this.breakers.get(`${this.options.upstream.baseURL} ${model}`)?.state() ?? 'closed';
+    return this.breakers.get(`${this.upstream.baseURL} ${model}`)?.state() ?? 'closed';
   }
 
   /** Called by AiLifecycle once no call can come any more: a shut breaker refuses every call. */
@@ -150,7 +151,7 @@ export class BreakerRegistry {
   }
 
   private create(upstream: string, model: string): ModelBreaker {
-    const { errorThresholdPercentage, volumeThreshold, windowMs, resetTimeoutMs } = this.options.breaker;
+    const { errorThresholdPercentage, volumeThreshold, windowMs, resetTimeoutMs } = this.breakerOptions;
     const changed = (state: BreakerState) => this.stateChanged.emit({ model, state });
     return new ModelBreaker(upstream, model, resetTimeoutMs, this.clock, {
       name: `${upstream} ${model}`,

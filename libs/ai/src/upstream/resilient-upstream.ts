@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ResolvedAiOptions } from '../ai-module-options';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { BreakerOptions, RetryOptions, TimeoutOptions } from '../ai-module-options';
+import { BREAKER_OPTIONS, FALLBACK_MODELS, RETRY_OPTIONS, TIMEOUT_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { InjectRandom, Random } from '../common/random';
 import { AiError, isAiError, UpstreamAuthFailedError, UpstreamQuotaExhaustedError, UpstreamUnavailableError } from '../errors/ai-errors';
@@ -71,7 +71,10 @@ export function fallbackChainOf(chains: Record<string, string[]>, model: string)
 @Injectable()
 export class ResilientUpstream {
   constructor(
-    @Inject(RESOLVED_AI_OPTIONS) private readonly options: ResolvedAiOptions,
+    @Inject(TIMEOUT_OPTIONS) private readonly timeouts: TimeoutOptions,
+    @Inject(RETRY_OPTIONS) private readonly retry: RetryOptions,
+    @Inject(BREAKER_OPTIONS) private readonly breakerOptions: BreakerOptions,
+    @Inject(FALLBACK_MODELS) private readonly fallbackModels: Record<string, string[]>,
     private readonly breakers: BreakerRegistry,
     private readonly budget: RetryBudget,
     @InjectClock() private readonly clock: Clock,
@@ -81,7 +84,7 @@ export class ResilientUpstream {
   ) {}
 
   async call<T>(model: string, context: CallContext, attempt: Attempt<T>): Promise<CallOutcome<T>> {
-    const { totalMs, firstByteMs } = this.options.timeouts;
+    const { totalMs, firstByteMs } = this.timeouts;
     const durationMs = Math.min(totalMs, context.timeoutMs ?? Infinity);
     const limits = { durationMs, firstByteMs, shortenedByCaller: durationMs < totalMs };
     const state: CallState = {
@@ -90,7 +93,7 @@ export class ResilientUpstream {
       attempts: 0,
     };
     this.budget.recordRequest();
-    const fallbacks = context.fallbacks ?? fallbackChainOf(this.options.fallbackModels, model);
+    const fallbacks = context.fallbacks ?? fallbackChainOf(this.fallbackModels, model);
     try {
       return await this.callWithFallbacks([model, ...fallbacks], state, attempt);
     } catch (error) {
@@ -117,7 +120,7 @@ export class ResilientUpstream {
   private async callModel<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<CallOutcome<T>> {
     const breaker = this.breakers.forModel(model);
     // A fallback's first call adds upstream load like a retry, unless an open breaker rejects it for free.
-    if (state.attempts > 0 && breaker.allowsCalls()) this.spendRetryBudget(this.options.retry.baseDelayMs);
+    if (state.attempts > 0 && breaker.allowsCalls()) this.spendRetryBudget(this.retry.baseDelayMs);
     for (let attemptOfModel = 1; ; attemptOfModel++) {
       try {
         const response = await breaker.fire(() => this.attemptOnce(model, state, attempt));
@@ -128,7 +131,7 @@ export class ResilientUpstream {
         this.onFailure(error);
         // The upstream's own wait is the caller's to take (CallContext.deferRetryAfter); fallbacks are still tried.
         if (state.deferRetryAfter && error.policy.retryable && error.retryAfterMs !== undefined) throw error;
-        const decision = decideRetry(error, attemptOfModel, state.deadline.remainingMs(), this.options.retry, this.random);
+        const decision = decideRetry(error, attemptOfModel, state.deadline.remainingMs(), this.retry, this.random);
         if (!decision.retry) {
           error.retryAfterMs ??= decision.retryAfterMs;
           throw error;
@@ -152,7 +155,7 @@ export class ResilientUpstream {
     // An exhausted account fails every model alike: stop calling any of them.
     if (error instanceof UpstreamQuotaExhaustedError) {
       this.breakers.forceOpenAll();
-      error.retryAfterMs ??= this.options.breaker.resetTimeoutMs;
+      error.retryAfterMs ??= this.breakerOptions.resetTimeoutMs;
     }
   }
 

@@ -10,7 +10,7 @@ describe(RetryBudget.name, () => {
     clock = new FakeClock();
   });
 
-  const aBudget = (retryBudget: Partial<RetryBudgetOptions> = {}) => new RetryBudget(resolvedOptions({ retryBudget }), clock);
+  const aBudget = (retryBudget: Partial<RetryBudgetOptions> = {}) => new RetryBudget(resolvedOptions({ retryBudget }).retryBudget, clock);
 
   function acquireAll(budget: RetryBudget): number {
     let granted = 0;

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RetryBudgetOptions, ResolvedAiOptions } from '../ai-module-options';
+import { RetryBudgetOptions } from '../ai-module-options';
 import { Clock, InjectClock } from '../common/clock';
-import { RESOLVED_AI_OPTIONS } from '../ai.module-definition';
+import { RETRY_BUDGET_OPTIONS } from '../ai-option-slices';
 
 interface Bucket {
   start: number;
@@ -18,12 +18,13 @@ const BUCKETS_PER_WINDOW = 10;
  */
 @Injectable()
 export class RetryBudget {
-  private readonly options: RetryBudgetOptions;
   private readonly bucketMs: number;
   private buckets: Bucket[] = [];
 
-  constructor(@Inject(RESOLVED_AI_OPTIONS) options: ResolvedAiOptions, @InjectClock() private readonly clock: Clock) {
-    this.options = options.retryBudget;
+  constructor(
+    @Inject(RETRY_BUDGET_OPTIONS) private readonly options: RetryBudgetOptions,
+    @InjectClock() private readonly clock: Clock,
+  ) {
     this.bucketMs = this.options.windowMs / BUCKETS_PER_WINDOW;
   }
 

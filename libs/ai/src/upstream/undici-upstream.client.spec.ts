@@ -61,7 +61,8 @@ describe(UndiciUpstreamClient.name, () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    client = new UndiciUpstreamClient(resolveAiOptions({ upstream: { apiKey: 'unused', baseURL, organization: 'org-tollgate' } }));
+    const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL, organization: 'org-tollgate' } });
+    client = new UndiciUpstreamClient(upstream, timeouts);
   });
   beforeEach(() => {
     received = [];
@@ -208,7 +209,8 @@ describe(UndiciUpstreamClient.name, () => {
       await once(closedPort, 'listening');
       const { port } = closedPort.address() as AddressInfo;
       await new Promise((resolve) => closedPort.close(resolve));
-      const unreachable = new UndiciUpstreamClient(resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: `http://127.0.0.1:${port}/v1` } }));
+      const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: `http://127.0.0.1:${port}/v1` } });
+      const unreachable = new UndiciUpstreamClient(upstream, timeouts);
 
       const error = await rejectionOf(unreachable.createChatCompletion(CHAT, call()));
       await unreachable.close();
@@ -229,9 +231,9 @@ describe(UndiciUpstreamClient.name, () => {
 
     // The connect limit is kept apart from other timeouts: it says the upstream was never reached, so it is a connect timeout.
     it('should throw a plain APIConnectionError caused by UND_ERR_CONNECT_TIMEOUT when connecting runs out of time', async () => {
-      const options = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9/v1' } });
+      const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9/v1' } });
       const neverConnects = new Pool('http://127.0.0.1:9', { connect: (_options, callback) => callback(new undiciErrors.ConnectTimeoutError(), null) });
-      const client = new UndiciUpstreamClient(options, neverConnects);
+      const client = new UndiciUpstreamClient(upstream, timeouts, neverConnects);
 
       const error = await rejectionOf(client.createChatCompletion(CHAT, call()));
       await client.close();

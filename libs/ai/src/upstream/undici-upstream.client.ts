@@ -8,7 +8,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { Model } from 'openai/resources/models';
 import { type Dispatcher, Pool } from 'undici';
-import { ResolvedAiOptions } from '../ai-module-options';
+import { ResolvedUpstreamOptions, TimeoutOptions } from '../ai-module-options';
 import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { ServerSentEventDecoder } from './server-sent-events';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './upstream-client';
@@ -26,12 +26,12 @@ export class UndiciUpstreamClient implements UpstreamClient {
   private readonly organization?: string;
 
   /** @param pool the connections to the upstream's origin; a test may hand in one that fails as it needs. */
-  constructor(options: ResolvedAiOptions, pool?: Pool) {
-    const base = new URL(options.upstream.baseURL);
+  constructor(upstream: ResolvedUpstreamOptions, timeouts: TimeoutOptions, pool?: Pool) {
+    const base = new URL(upstream.baseURL);
     this.basePath = base.pathname.replace(/\/+$/, '');
-    this.organization = options.upstream.organization;
+    this.organization = upstream.organization;
     // First-byte, idle and total limits are the call policy's; the socket only bounds connecting.
-    this.pool = pool ?? new Pool(base.origin, { connect: { timeout: options.timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
+    this.pool = pool ?? new Pool(base.origin, { connect: { timeout: timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
   }
 
   async createChatCompletion(
