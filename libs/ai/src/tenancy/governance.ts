@@ -13,7 +13,7 @@ import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPr
 import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TakenLimits, TenantLimiter } from '../limits/tenant-limiter';
 import { QuotaLeases } from './quota-leases';
-import { QuotaRepository, Reservation } from './quota.repository';
+import { QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
 import { ActiveTenant, TenantService } from './tenant.service';
 import { TenantLimits } from './tenant-limits';
 import { UsageLedger } from './usage-ledger';
@@ -105,7 +105,7 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
       const rateLimits = { ...limits, requestsPerMinute: context.requestAlreadyCounted ? null : limits.requestsPerMinute };
       taken = await this.limiter.take(tenant.id, rateLimits, estimatedTokens);
-      const reservation = await this.leases.reserve({
+      const reservationRequest: ReservationRequest = {
         tenantId: tenant.id,
         requestId: context.requestId,
         keyId: context.keyId ?? null,
@@ -117,7 +117,9 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
         limits,
         now: admittedAt,
         expiresAt: admittedAt + this.tenancy.reservationTtlMs,
-      });
+      };
+      // Other calls running: more are arriving, and this one's reservation can wait a turn to be written with theirs.
+      const reservation = await this.leases.reserve(reservationRequest, this.live.size > 0);
       return this.admission({ tenant, estimate, taken, reservation, request, context, admittedAt });
     } catch (error) {
       // A call refused after its limits were taken used none of them.

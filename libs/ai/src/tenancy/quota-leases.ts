@@ -10,6 +10,12 @@ import { utcPeriods } from './utc-periods';
 /** Calls written as reservations in one transaction, at most. */
 const COMMIT_BATCH = 500;
 
+/**
+ * The event loop's next turn, as it was when this module loaded: how long a batch waits is a matter of the
+ * loop, not of time, so a test's fake timers must not hold it back.
+ */
+const nextTurn: (run: () => void) => unknown = setImmediate;
+
 /** One replica's lease of one tenant's quota, as the replica knows it. */
 class Lease {
   readonly id = randomUUID();
@@ -49,6 +55,7 @@ class Lease {
 interface PendingCommit {
   lease: Lease;
   item: LeasedReservation;
+  othersRunning: boolean;
   resolve(reservation: Reservation): void;
   reject(error: unknown): void;
 }
@@ -93,13 +100,18 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.returner);
   }
 
-  /** Admits the call within every quota and resolves with its reservation once that is in the database. */
-  async reserve(request: ReservationRequest): Promise<Reservation> {
+  /**
+   * Admits the call within every quota and resolves with its reservation once that is in the database. A call
+   * alone is written at once; one that `othersRunning` are likely to join waits a turn of the event loop, so that
+   * the calls that arrive in that turn are written in one transaction (on SQLite, which writes on the loop, that
+   * is what makes a batch).
+   */
+  async reserve(request: ReservationRequest, othersRunning = false): Promise<Reservation> {
     const need = needOf(request);
     for (let attempt = 1; ; attempt++) {
       const lease = await this.takeFromLease(request, need);
       try {
-        return await this.commit(lease, need, request);
+        return await this.commit(lease, need, request, othersRunning);
       } catch (error) {
         // Swept while its replica could not renew it: start again from a new lease, once.
         if (!(error instanceof LeaseLostError) || attempt === 2) throw error;
@@ -182,12 +194,12 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Queues the call's reservation for the next batch, written as soon as the one before it is. */
-  private commit(lease: Lease, fromLease: Budget, request: ReservationRequest): Promise<Reservation> {
+  private commit(lease: Lease, fromLease: Budget, request: ReservationRequest, othersRunning: boolean): Promise<Reservation> {
     const { day, month } = lease;
     const reservation = { id: randomUUID(), tenantId: request.tenantId, day, month, tokens: request.tokens, costMicroUsd: request.costMicroUsd };
     lease.uncommitted += 1;
     return new Promise((resolve, reject) => {
-      this.pending.push({ lease, item: { leaseId: lease.id, fromLease, request, reservation }, resolve, reject });
+      this.pending.push({ lease, item: { leaseId: lease.id, fromLease, request, reservation }, othersRunning, resolve, reject });
       this.scheduleCommit();
     });
   }
@@ -195,8 +207,9 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
   private scheduleCommit(): void {
     if (this.flushScheduled || this.committing || this.pending.length === 0) return;
     this.flushScheduled = true;
-    // The calls admitted while the previous batch was being written go in this one.
-    queueMicrotask(() => {
+    // The calls admitted while the previous batch was being written, or in this turn of the loop, go in this one.
+    const wait = this.pending.some((pending) => pending.othersRunning) ? nextTurn : queueMicrotask;
+    wait(() => {
       this.flushScheduled = false;
       const batch = this.pending.splice(0, COMMIT_BATCH);
       this.committing = this.write(batch).finally(() => {
