@@ -54,8 +54,8 @@ export class DatabaseJobQueue implements JobQueue {
         return undefined;
       });
       if (this.stopped && job) {
-        // Claimed while stopping: give it straight back.
-        await this.repository.defer(job.id, job.leaseToken, this.clock.now()).catch(() => undefined);
+        // Claimed while stopping: give it straight back, not counted as a run.
+        await this.repository.giveBack(job.id, job.leaseToken, this.clock.now()).catch(() => undefined);
         break;
       }
       if (!job) {

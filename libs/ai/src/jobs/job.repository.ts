@@ -187,6 +187,16 @@ export class JobRepository {
     return result.affected === 1;
   }
 
+  /** Gives back a job claimed but never started (its queue was stopping): the claim does not count as a run. */
+  async giveBack(id: string, token: string, now: number): Promise<boolean> {
+    const result = await this.db.manager.update(
+      JobEntity,
+      { id, leaseToken: token, status: 'running' },
+      { status: 'queued', notBefore: now, leaseToken: null, leaseExpiresAt: null, runs: () => 'runs - 1' },
+    );
+    return result.affected === 1;
+  }
+
   /** Cancels the tenant's unfinished job; returns the job as it now stands, or undefined if it has none by this id. */
   async cancel(id: string, tenantId: string, now: number, expiresAt: number): Promise<{ job: JobEntity; cancelled: boolean } | undefined> {
     const result = await this.db.manager.update(

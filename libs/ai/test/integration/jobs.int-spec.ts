@@ -206,6 +206,36 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     expect(ledger.map((row) => row.request_id).sort()).toEqual(ids.map((id) => `${id}:1`).sort());
   });
 
+  // The database queue claims in a loop: a claim that lands while its queue stops is given straight back.
+  if (!redisUrl) {
+    it('should not count a claim given back by a stopping queue as a run', async () => {
+      const first = await replica();
+      const repository = first.moduleRef.get(JobRepository);
+      const claimNext = repository.claimNext.bind(repository);
+      let claiming!: () => void;
+      const claimStarted = new Promise<void>((resolve) => (claiming = resolve));
+      let letClaimFinish!: () => void;
+      const gate = new Promise<void>((resolve) => (letClaimFinish = resolve));
+      jest.spyOn(repository, 'claimNext').mockImplementation(async (terms) => {
+        claiming();
+        await gate;
+        return claimNext(terms);
+      });
+      const tenant = await aTenant(first);
+      const { id } = await first.ai.submit(aRequestFrom('late-claim'), { tenantId: tenant.id });
+
+      await claimStarted;
+      const closing = first.close();
+      letClaimFinish();
+      await closing;
+      const second = await replica();
+      const job = await finished(second, id, tenant.id);
+
+      expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(first.upstream.calls).toHaveLength(0);
+    });
+  }
+
   it('should run again a job whose worker died, once its lease lapses, and settle it once', async () => {
     const producer = await replica({ workers: false });
     const tenant = await aTenant(producer);
