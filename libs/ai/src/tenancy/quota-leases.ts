@@ -4,7 +4,7 @@ import { TenancyOptions } from '../ai-module-options';
 import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
-import { Budget, LeasedReservation, QuotaLimits, QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
+import { Budget, LeasedReservation, LeaseDayOverError, QuotaLimits, QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
 import { utcPeriods } from './utc-periods';
 
 /** Calls written as reservations in one transaction, at most. */
@@ -79,6 +79,8 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
   private readonly leases = new Map<string, Lease>();
   /** Leases replaced by a new one (a new day, changed limits), returned once their calls are written. */
   private readonly retired = new Set<Lease>();
+  /** The latest UTC day each tenant's quota row is known to count: a call that began before midnight takes a lease of it. */
+  private readonly currentDays = new Map<string, string>();
   private pending: PendingCommit[] = [];
   private flushScheduled = false;
   private committing?: Promise<void>;
@@ -171,12 +173,19 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
       }
       const toppingUp = this.topUp(lease, request, need);
       lease.toppingUp = toppingUp.finally(() => (lease.toppingUp = undefined));
-      await lease.toppingUp;
+      try {
+        await lease.toppingUp;
+      } catch (error) {
+        if (!(error instanceof LeaseDayOverError)) throw error;
+      }
     }
   }
 
   private currentLease(request: ReservationRequest): Lease {
-    const { day, month } = utcPeriods(request.now);
+    const periods = utcPeriods(request.now);
+    const { month } = periods;
+    const known = this.currentDays.get(request.tenantId);
+    const day = known !== undefined && known > periods.day && known.startsWith(month) ? known : periods.day;
     const limitsKey = limitsKeyOf(request.limits);
     const lease = this.leases.get(request.tenantId);
     if (lease && lease.day === day && lease.month === month && lease.limitsKey === limitsKey) return lease;
@@ -188,7 +197,14 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
 
   private async topUp(lease: Lease, request: ReservationRequest, need: Budget): Promise<void> {
     const { id, tenantId, day, month } = lease;
-    const added = await this.quota.topUpLease({ id, tenantId, day, month, limits: request.limits, held: { ...lease.held }, need, now: request.now, expiresAt: request.expiresAt });
+    let added: Budget;
+    try {
+      added = await this.quota.topUpLease({ id, tenantId, day, month, limits: request.limits, held: { ...lease.held }, need, now: request.now, expiresAt: request.expiresAt });
+    } catch (error) {
+      // The row counts a later day already: the next lease is of that day (this one is retired by `currentLease`).
+      if (error instanceof LeaseDayOverError) this.currentDays.set(tenantId, error.currentDay);
+      throw error;
+    }
     lease.add(added);
     lease.stored = true;
   }

@@ -80,6 +80,13 @@ export interface Settlement {
   row: UsageRecordEntity;
 }
 
+/** A lease's day is over: the tenant's quota row already counts a later one. */
+export class LeaseDayOverError extends Error {
+  constructor(readonly currentDay: string) {
+    super(`the quota row already counts ${currentDay}`);
+  }
+}
+
 /** The outcome of a call whose replica stopped before settling it: billed as reserved, the upper bound. */
 export const ABANDONED_OUTCOME = 'abandoned';
 
@@ -141,21 +148,19 @@ const TAKE_FROM_LEASE = sql(
 /**
  * Moves calls from the leased columns to the spent ones: $3 the lease's day, $4 the calls, $5 the requests they took
  * from the lease, $6/$7 their tokens and what of them came from the lease, $8/$9 the same for cost. Requests count
- * against their lease's day only: after midnight the row counts the new day.
+ * against their lease's day only: a row already on a later day leaves them out, and a row on an earlier day (its
+ * tenant has no request limit, so no top-up moved it) starts the new day with them.
  */
 const RESERVE_FROM_LEASED = sql(
   `UPDATE quota_usage SET
-     day_requests = CASE WHEN day = $3 THEN day_requests + $4 ELSE day_requests END,
-     leased_requests = CASE WHEN day = $3 THEN leased_requests - $5 ELSE leased_requests END,
+     day_requests = CASE WHEN day = $3 THEN day_requests + $4 WHEN day < $3 THEN $4 ELSE day_requests END,
+     leased_requests = CASE WHEN day = $3 THEN leased_requests - $5 WHEN day < $3 THEN 0 ELSE leased_requests END,
+     day = CASE WHEN day < $3 THEN $3 ELSE day END,
      tokens = tokens + $6, leased_tokens = leased_tokens - $7,
      cost_micro_usd = cost_micro_usd + $8, leased_cost_micro_usd = leased_cost_micro_usd - $9
    WHERE tenant_id = $1 AND month = $2`,
 );
 
-const LEASE = `SELECT tenant_id, month, day, requests, tokens, cost_micro_usd FROM quota_leases WHERE id = $1`;
-const READ_LEASE = sql(LEASE);
-const LOCK_LEASE = sql(`${LEASE} FOR UPDATE`);
-const DELETE_LEASE = sql(`DELETE FROM quota_leases WHERE id = $1`);
 const GIVE_BACK_LEASED = sql(
   `UPDATE quota_usage SET leased_requests = CASE WHEN day = $3 THEN leased_requests - $4 ELSE leased_requests END,
      leased_tokens = leased_tokens - $5, leased_cost_micro_usd = leased_cost_micro_usd - $6
@@ -194,6 +199,12 @@ const RESERVATION_INSERT = new RowInsert('reservations', [
 const LEDGER_INSERT = new RowInsert('usage_ledger', [
   'id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
 ]);
+/** $1: only leases that expired before it; $2…: their ids. */
+const DELETE_LEASES = new StatementsBySize(
+  (count) =>
+    `DELETE FROM quota_leases WHERE expires_at < $1 AND id IN (${Array.from({ length: count }, (_, i) => `$${i + 2}`).join(', ')})
+     RETURNING tenant_id, month, day, requests, tokens, cost_micro_usd`,
+);
 const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM reservations WHERE id IN (${placeholders(count)}) RETURNING id`);
 /** Rows per multi-row INSERT (and ids per DELETE): 14 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
@@ -220,6 +231,8 @@ export class QuotaRepository {
       await this.run(manager, INSERT_MONTH_ROW, [tenantId, month, day]);
       const [row] = await this.select(manager, this.db.dialect === 'postgres' ? LOCK_MONTH_ROW : READ_MONTH_ROW, [tenantId, month]);
       // A new day starts with no requests made and none leased: the old day's leases hold nothing of it.
+      // A day's lease never moves the row back to its day once a later one has begun (near midnight, or on a slower clock).
+      if (String(row.day) > day) throw new LeaseDayOverError(String(row.day));
       const sameDay = row.day === day;
       const dayRequests = sameDay ? Number(row.day_requests) : 0;
       const leasedRequests = sameDay ? Number(row.leased_requests) : 0;
@@ -248,7 +261,7 @@ export class QuotaRepository {
   async commitReservations(items: LeasedReservation[]): Promise<Set<string>> {
     return this.db.transaction(async (manager) => {
       const lost = new Set<string>();
-      for (const [leaseId, taken] of takenByLease(items)) {
+      for (const [leaseId, taken] of [...takenByLease(items)].sort(([a], [b]) => (a < b ? -1 : 1))) {
         // Calls that took nothing (their tenant has no quota limit) used no lease, which may not exist at all.
         if (isNothing(taken)) continue;
         if ((await this.run(manager, TAKE_FROM_LEASE, [leaseId, taken.requests, taken.tokens, taken.costMicroUsd])) !== 1) lost.add(leaseId);
@@ -266,14 +279,17 @@ export class QuotaRepository {
     });
   }
 
-  /** Gives back what the leases still hold and deletes them; a lease already returned (or swept) is skipped. */
-  async returnLeases(ids: string[]): Promise<void> {
+  /**
+   * Gives back what the leases still hold and deletes them; a lease already returned (or swept) is skipped, and with
+   * `expiredBefore` so is one renewed since it was found expired.
+   */
+  async returnLeases(ids: string[], expiredBefore = Number.MAX_SAFE_INTEGER): Promise<void> {
     if (ids.length === 0) return;
     await this.db.transaction(async (manager) => {
-      for (const id of ids) {
-        const [lease] = await this.select(manager, this.db.dialect === 'postgres' ? LOCK_LEASE : READ_LEASE, [id]);
-        if (lease === undefined || (await this.run(manager, DELETE_LEASE, [id])) !== 1) continue;
-        await this.run(manager, GIVE_BACK_LEASED, [lease.tenant_id, lease.month, lease.day, Number(lease.requests), Number(lease.tokens), Number(lease.cost_micro_usd)]);
+      const sorted = [...ids].sort();
+      const returned = await this.select(manager, DELETE_LEASES.statement(sorted.length), [expiredBefore, ...sorted]);
+      for (const { tenantId, month, day, budget } of leasedByRow(returned)) {
+        await this.run(manager, GIVE_BACK_LEASED, [tenantId, month, day, budget.requests, budget.tokens, budget.costMicroUsd]);
       }
     });
   }
@@ -289,7 +305,7 @@ export class QuotaRepository {
   /** Gives back the budget of leases no replica renewed in time (their replica died); returns how many. */
   async returnExpiredLeases(now: number, batch = 500): Promise<number> {
     const expired = await this.db.transaction((manager) => this.select(manager, EXPIRED_LEASES, [now, batch]));
-    await this.returnLeases(expired.map((row) => String(row.id)));
+    await this.returnLeases(expired.map((row) => String(row.id)), now);
     return expired.length;
   }
 
@@ -446,6 +462,19 @@ function takenByLease(items: LeasedReservation[]): Map<string, Budget> {
     taken.set(leaseId, sum);
   }
   return taken;
+}
+
+/** What returned leases held, by the quota row (and day) it goes back to, in the rows' sorted order. */
+function leasedByRow(leases: Array<Record<string, unknown>>): Array<{ tenantId: string; month: string; day: string; budget: Budget }> {
+  const byRow = new Map<string, { tenantId: string; month: string; day: string; budget: Budget }>();
+  for (const lease of leases) {
+    const [tenantId, month, day] = [String(lease.tenant_id), String(lease.month), String(lease.day)];
+    const key = `${tenantId}/${month}/${day}`;
+    const row = byRow.get(key) ?? { tenantId, month, day, budget: noBudget() };
+    addTo(row.budget, { requests: Number(lease.requests), tokens: Number(lease.tokens), costMicroUsd: Number(lease.cost_micro_usd) });
+    byRow.set(key, row);
+  }
+  return [...byRow.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row);
 }
 
 /** How the calls change each quota row, for the day they count in. */

@@ -65,9 +65,10 @@ describeWithPostgres('Quota leases across three replicas on PostgreSQL', (url) =
   const databases = postgresDatabases(url);
   let replicas: Replica[] = [];
   let clock: FakeClock;
+  let databaseUrl: string;
 
   beforeEach(async () => {
-    const databaseUrl = await databases.fresh();
+    databaseUrl = await databases.fresh();
     clock = new FakeClock();
     // modelDefaults off: a call's reservation is its tokens, priced at nothing.
     replicas = [];
@@ -149,5 +150,40 @@ describeWithPostgres('Quota leases across three replicas on PostgreSQL', (url) =
     // The holder leased 2 of the 16 requests (an eighth) and used 1: the other replica had 14, and then the 1 given back.
     expect(whileHeld.admitted).toHaveLength(14);
     expect(afterReturn.admitted).toHaveLength(1);
+  });
+
+  it('should never move a tenant\'s day back: a replica whose clock is still before midnight leases the new day', async () => {
+    const midnight = Date.UTC(2026, 11, 2);
+    // The same database, two clocks two seconds apart, either side of midnight.
+    const early = await startReplica({ database: { url: databaseUrl }, clock: new FakeClock(midnight + 1_000), modelDefaults: false });
+    const late = await startReplica({ database: { url: databaseUrl }, clock: new FakeClock(midnight - 1_000), modelDefaults: false });
+    replicas.push(early, late);
+    const tenant = await aTenant(early, { requestsPerDay: 100 });
+
+    const after = await admitAll([early], tenant.id, 3);
+    const before = await admitAll([late], tenant.id, 2, 100);
+    finishAll([...after.admitted, ...before.admitted]);
+    await Promise.all([early.governance.drain(), late.governance.drain()]);
+
+    expect([after.admitted.length, before.admitted.length]).toEqual([3, 2]);
+    // Both counted in the new day, none forgotten; and nothing is left leased once both returned their leases.
+    const end = await countersAndLedger(early, tenant.id);
+    expect(end.counters.requests).toBe(5);
+    expect(await early.quota.usage(tenant.id, midnight + 1_000)).toMatchObject({ day: '2026-12-02', requestsToday: 5 });
+    expect({ leased: end.leased, leases: end.leases }).toEqual({ leased: 0, leases: 0 });
+  });
+
+  it('should count a new day\'s requests of a tenant without a request limit', async () => {
+    const [replica] = replicas;
+    // No quota limit at all: it takes no lease, so no top-up moves its row to the new day.
+    const tenant = await aTenant(replica);
+    finishAll((await admitAll([replica], tenant.id, 2)).admitted);
+    await replica.governance.drain();
+    clock.advance(86_400_000);
+
+    finishAll((await admitAll([replica], tenant.id, 3, 10)).admitted);
+    await replica.governance.drain();
+
+    expect((await replica.quota.usage(tenant.id, clock.now())).requestsToday).toBe(3);
   });
 });
