@@ -58,13 +58,15 @@ export class TenantLimiter {
     const [store, outcome] = await this.inStore((store) => store.take(take));
     const rateLimits = statesOf(limits, outcome);
     if (outcome.refused) throw refusal(outcome, rateLimits);
+    // A correction belongs to the minute that was charged: once that minute is over, a new one must not take it.
+    const chargedMinuteEndsAt = take.now + outcome.tokens.resetMs;
     let released = false;
     return {
       rateLimits,
       release: (tokensUsed) => {
         if (released) return;
         released = true;
-        const tokensDelta = tokensPerMinute === null ? 0 : tokensUsed - charged;
+        const tokensDelta = tokensPerMinute === null || this.clock.now() >= chargedMinuteEndsAt ? 0 : tokensUsed - charged;
         if (tokensDelta === 0 && concurrentRequests === null) return;
         this.queueRelease(store, { tenantId, tokensDelta, holder: concurrentRequests === null ? undefined : holder });
       },

@@ -253,7 +253,9 @@ export class QuotaLeases implements OnModuleInit, OnApplicationShutdown {
         resolve(item.reservation);
         continue;
       }
+      // Retired rather than forgotten: should its row still hold anything, returning it gives that back.
       if (this.leases.get(lease.tenantId) === lease) this.leases.delete(lease.tenantId);
+      this.retired.add(lease);
       reject(new LeaseLostError(`the quota lease of tenant ${lease.tenantId} expired before its calls were written`));
     }
   }
