@@ -114,7 +114,8 @@ interface Sql {
 
 function sql(text: string): Sql {
   const order: number[] = [];
-  const sqliteText = text.replace(/\$(\d+)/g, (_, number: string) => (order.push(Number(number) - 1), '?'));
+  // PostgreSQL's casts (`$1::bigint`, which a VALUES list needs) mean nothing to SQLite, which takes values as bound.
+  const sqliteText = text.replace(/\$(\d+)(::[a-z]+)?/g, (_, number: string) => (order.push(Number(number) - 1), '?'));
   return { text, sqlite: { text: sqliteText, order } };
 }
 
@@ -139,11 +140,6 @@ const UPSERT_LEASE = sql(
      cost_micro_usd = quota_leases.cost_micro_usd + $7, expires_at = $8`,
 );
 
-/** Takes calls' budget out of a lease, only if it still holds it (a lease swept as expired holds nothing). */
-const TAKE_FROM_LEASE = sql(
-  `UPDATE quota_leases SET requests = requests - $2, tokens = tokens - $3, cost_micro_usd = cost_micro_usd - $4
-   WHERE id = $1 AND requests >= $2 AND tokens >= $3 AND cost_micro_usd >= $4`,
-);
 
 /**
  * Moves calls from the leased columns to the spent ones: $3 the lease's day, $4 the calls, $5 the requests they took
@@ -199,6 +195,41 @@ const RESERVATION_INSERT = new RowInsert('reservations', [
 const LEDGER_INSERT = new RowInsert('usage_ledger', [
   'id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
 ]);
+/** `(SELECT column1 AS a, … FROM (VALUES ($1::t, …), …))`: rows of typed values to join an UPDATE with. */
+function valuesTable(rows: number, columns: Array<[name: string, type: string]>): string {
+  const row = (index: number) => `(${columns.map(([, type], column) => `$${index * columns.length + column + 1}::${type}`).join(', ')})`;
+  const names = columns.map(([name], column) => `column${column + 1} AS ${name}`).join(', ');
+  return `(SELECT ${names} FROM (VALUES ${Array.from({ length: rows }, (_, index) => row(index)).join(', ')}) AS v) AS t`;
+}
+
+/** Takes calls' budget out of several leases at once, each only if it still holds it; returns the leases that did. */
+const TAKE_FROM_LEASES = new StatementsBySize(
+  (rows) => `UPDATE quota_leases SET requests = quota_leases.requests - t.requests, tokens = quota_leases.tokens - t.tokens,
+     cost_micro_usd = quota_leases.cost_micro_usd - t.cost
+   FROM ${valuesTable(rows, [['id', 'varchar'], ['requests', 'bigint'], ['tokens', 'bigint'], ['cost', 'bigint']])}
+   WHERE quota_leases.id = t.id AND quota_leases.requests >= t.requests AND quota_leases.tokens >= t.tokens AND quota_leases.cost_micro_usd >= t.cost
+   RETURNING quota_leases.id`,
+);
+
+/** RESERVE_FROM_LEASED for several quota rows (each once) in one statement; returns the rows it found. */
+const RESERVE_FROM_LEASED_ROWS = new StatementsBySize(
+  (rows) => `UPDATE quota_usage SET
+     day_requests = CASE WHEN quota_usage.day = t.day THEN quota_usage.day_requests + t.calls WHEN quota_usage.day < t.day THEN t.calls ELSE quota_usage.day_requests END,
+     leased_requests = CASE WHEN quota_usage.day = t.day THEN quota_usage.leased_requests - t.leased_requests WHEN quota_usage.day < t.day THEN 0 ELSE quota_usage.leased_requests END,
+     day = CASE WHEN quota_usage.day < t.day THEN t.day ELSE quota_usage.day END,
+     tokens = quota_usage.tokens + t.tokens, leased_tokens = quota_usage.leased_tokens - t.leased_tokens,
+     cost_micro_usd = quota_usage.cost_micro_usd + t.cost, leased_cost_micro_usd = quota_usage.leased_cost_micro_usd - t.leased_cost
+   FROM ${valuesTable(rows, [['tenant_id', 'varchar'], ['month', 'varchar'], ['day', 'varchar'], ['calls', 'bigint'], ['leased_requests', 'bigint'], ['tokens', 'bigint'], ['leased_tokens', 'bigint'], ['cost', 'bigint'], ['leased_cost', 'bigint']])}
+   WHERE quota_usage.tenant_id = t.tenant_id AND quota_usage.month = t.month
+   RETURNING quota_usage.tenant_id, quota_usage.month`,
+);
+
+/** PostgreSQL: locks the quota rows, $1/$2 a tenant and month each, in one sorted order, before an UPDATE that joins them. */
+const LOCK_MONTH_ROWS = new StatementsBySize(
+  (rows) => `SELECT 1 FROM quota_usage WHERE (tenant_id, month) IN (${Array.from({ length: rows }, (_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})
+   ORDER BY tenant_id, month FOR UPDATE`,
+);
+
 /** $1: only leases that expired before it; $2…: their ids. */
 const DELETE_LEASES = new StatementsBySize(
   (count) =>
@@ -260,23 +291,47 @@ export class QuotaRepository {
    */
   async commitReservations(items: LeasedReservation[]): Promise<Set<string>> {
     return this.db.transaction(async (manager) => {
-      const lost = new Set<string>();
-      for (const [leaseId, taken] of [...takenByLease(items)].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        // Calls that took nothing (their tenant has no quota limit) used no lease, which may not exist at all.
-        if (isNothing(taken)) continue;
-        if ((await this.run(manager, TAKE_FROM_LEASE, [leaseId, taken.requests, taken.tokens, taken.costMicroUsd])) !== 1) lost.add(leaseId);
-      }
+      const lost = await this.takeFromLeases(manager, items);
       const kept = items.filter((item) => !lost.has(item.leaseId));
       for (let from = 0; from < kept.length; from += INSERT_BATCH) await this.insertReservations(manager, kept.slice(from, from + INSERT_BATCH));
-      for (const { tenantId, month, day, calls, fromLease, tokens, costMicroUsd } of deltasByRow(kept)) {
-        const parameters = [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
-        if ((await this.run(manager, RESERVE_FROM_LEASED, parameters)) === 1) continue;
-        // A tenant without quota limits has taken no lease, so its first call of the month has no row yet.
-        await this.run(manager, INSERT_MONTH_ROW, [tenantId, month, day]);
-        await this.run(manager, RESERVE_FROM_LEASED, parameters);
-      }
+      await this.reserveFromLeased(manager, deltasByRow(kept));
       return lost;
     });
+  }
+
+  /** The leases that no longer held what their calls took (calls that took nothing used no lease, which may not exist). */
+  private async takeFromLeases(manager: EntityManager, items: LeasedReservation[]): Promise<Set<string>> {
+    const taken = [...takenByLease(items)].filter(([, budget]) => !isNothing(budget)).sort(([a], [b]) => (a < b ? -1 : 1));
+    if (taken.length === 0) return new Set();
+    const parameters = taken.flatMap(([id, { requests, tokens, costMicroUsd }]) => [id, requests, tokens, costMicroUsd]);
+    const held = new Set((await this.select(manager, TAKE_FROM_LEASES.statement(taken.length), parameters)).map((row) => String(row.id)));
+    return new Set(taken.map(([id]) => id).filter((id) => !held.has(id)));
+  }
+
+  /**
+   * One statement for every quota row the calls count in. A row a batch counts twice (calls of both sides of
+   * midnight) is updated a statement at a time, since a joined UPDATE would apply only one of them; a row that does
+   * not exist yet (a tenant without quota limits takes no lease, so its first call of the month finds none) is made.
+   */
+  private async reserveFromLeased(manager: EntityManager, deltas: RowDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const parametersOf = ({ tenantId, month, day, calls, fromLease, tokens, costMicroUsd }: RowDelta) =>
+      [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
+    const rows = new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`));
+    if (rows.size < deltas.length) {
+      for (const delta of deltas) await this.reserveFromLeasedRow(manager, parametersOf(delta));
+      return;
+    }
+    if (this.db.dialect === 'postgres') await this.select(manager, LOCK_MONTH_ROWS.statement(deltas.length), deltas.flatMap(({ tenantId, month }) => [tenantId, month]));
+    const found = await this.select(manager, RESERVE_FROM_LEASED_ROWS.statement(deltas.length), deltas.flatMap(parametersOf));
+    const updated = new Set(found.map((row) => `${String(row.tenant_id)}/${String(row.month)}`));
+    for (const delta of deltas) if (!updated.has(`${delta.tenantId}/${delta.month}`)) await this.reserveFromLeasedRow(manager, parametersOf(delta));
+  }
+
+  private async reserveFromLeasedRow(manager: EntityManager, parameters: unknown[]): Promise<void> {
+    if ((await this.run(manager, RESERVE_FROM_LEASED, parameters)) === 1) return;
+    await this.run(manager, INSERT_MONTH_ROW, [parameters[0], parameters[1], parameters[2]]);
+    await this.run(manager, RESERVE_FROM_LEASED, parameters);
   }
 
   /**

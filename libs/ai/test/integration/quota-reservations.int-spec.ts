@@ -197,6 +197,23 @@ describeEachDatabase('Quota reservations', (databases) => {
   });
 
   describe(`${QuotaRepository.name} periods`, () => {
+    it('should count a batch written across midnight in the new day, and every call\'s tokens', async () => {
+      const tenant = await aTenant(replica);
+      const today = utcPeriods(replica.clock.now());
+      const tomorrow = utcPeriods(today.dayEndsAt);
+      const call = (day: string, i: number) => ({
+        leaseId: 'no-lease',
+        fromLease: { requests: 0, tokens: 0, costMicroUsd: 0 },
+        request: aReservationRequest(replica, tenant, { tokens: 10, costMicroUsd: 1 }),
+        reservation: { id: `midnight-${i}-${tenant.id}`, tenantId: tenant.id, day, month: today.month, tokens: 10, costMicroUsd: 1 },
+      });
+
+      await replica.quota.commitReservations([call(today.day, 0), call(tomorrow.day, 1), call(tomorrow.day, 2)]);
+
+      expect(await replica.quota.usage(tenant.id, today.dayEndsAt)).toMatchObject({ day: tomorrow.day, requestsToday: 2, tokensThisMonth: 30, costThisMonthMicroUsd: 3 });
+      expect(await heldReservations(tenant.id)).toBe(3);
+    });
+
     it('should renew the day\'s requests at UTC midnight and the month\'s tokens on the first of the month', async () => {
       const tenant = await aTenant(replica, { requestsPerDay: 2, tokensPerMonth: 100 });
       await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 60 }));
