@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { TokenCounter } from '../../libs/ai/src/context/token-counter';
 
 export interface PacedUpstream {
   /** e.g. http://127.0.0.1:41234/v1 */
@@ -18,6 +19,8 @@ const WORD = 'lorem ';
  */
 export async function startPacedUpstream(chunks: number): Promise<PacedUpstream> {
   let accepted = 0;
+  // What OpenAI would bill for the whole text, so that a stream relayed to its end is billed at least its text.
+  const completionTokens = new TokenCounter().countText(WORD.repeat(chunks));
   const server: Server = createServer((request, response) => void serve(request, response));
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -31,7 +34,7 @@ export async function startPacedUpstream(chunks: number): Promise<PacedUpstream>
     }
     if (response.destroyed) return;
     response.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
-    response.end(chunk({ choices: [], usage: { prompt_tokens: 10, completion_tokens: chunks, total_tokens: chunks + 10 } }) + 'data: [DONE]\n\n');
+    response.end(chunk({ choices: [], usage: { prompt_tokens: 10, completion_tokens: completionTokens, total_tokens: completionTokens + 10 } }) + 'data: [DONE]\n\n');
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
