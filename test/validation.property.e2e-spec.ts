@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { adminClient } from './support/admin-client';
 import { GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+import { changedAt, Json, JsonObject, Path, pathsIn } from './support/json-paths';
 
 /** Every top-level field the gateway takes: the ones it checks in depth, then its allow-list. */
 const ALLOWED_FIELDS = new Set([
@@ -80,25 +78,8 @@ const validRequest: fc.Arbitrary<JsonObject> = fc
 
 // Mutations of a valid request: each replaces, removes, adds or inflates one thing somewhere in it.
 
-type Path = (string | number)[];
 
-function pathsIn(value: Json, path: Path = []): Path[] {
-  if (typeof value !== 'object' || value === null) return [path];
-  const children = Array.isArray(value) ? value.map((child, index) => pathsIn(child, [...path, index])) : Object.entries(value).map(([k, child]) => pathsIn(child, [...path, k]));
-  return [path, ...children.flat()];
-}
 
-/** A copy of `root` with the value at `path` replaced by `change(old)`; `undefined` removes it. */
-function changedAt(root: Json, path: Path, change: (old: Json) => Json | undefined): Json {
-  if (path.length === 0) return change(root) ?? null;
-  const [head, ...rest] = path;
-  const copy = (Array.isArray(root) ? [...root] : { ...(root as JsonObject) }) as Record<string | number, Json>;
-  const next = rest.length === 0 ? change(copy[head]) : changedAt(copy[head], rest, change);
-  if (next !== undefined) copy[head] = next;
-  else if (Array.isArray(copy)) copy.splice(head as number, 1);
-  else delete copy[head];
-  return copy as Json;
-}
 
 const nested = (value: Json, depth: number, inArrays: boolean): Json => {
   let wrapped = value;

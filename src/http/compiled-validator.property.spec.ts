@@ -4,10 +4,7 @@ import { ChatCompletionRequestDto } from '../chat/chat-completion-request.dto';
 import { AsyncChatCompletionRequestDto } from '../jobs/async-chat-completion-request.dto';
 import { GatewayHttpException } from './gateway-http.exception';
 import { createValidationPipe, OpenAiValidationPipe } from './validation.pipe';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-type Path = Array<string | number>;
+import { changedAt, Json, JsonObject, Path, pathsIn } from '../../test/support/json-paths';
 
 // Valid bodies, field by field as OpenAI takes them.
 
@@ -98,25 +95,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.boolean().map((inArray): Mutation => (body, path) => changedAt(body, path, (old) => (inArray ? [old] : { a: old }))),
 );
 
-function pathsIn(value: Json, path: Path = []): Path[] {
-  if (typeof value !== 'object' || value === null) return [path];
-  const children = Array.isArray(value)
-    ? value.map((child, index) => pathsIn(child, [...path, index]))
-    : Object.entries(value).map(([key, child]) => pathsIn(child, [...path, key]));
-  return [path, ...children.flat()];
-}
 
-/** A copy of `root` with the value at `path` replaced by `change(old)`; `undefined` removes it. */
-function changedAt(root: Json, path: Path, change: (old: Json) => Json | undefined): Json {
-  if (path.length === 0) return change(root) ?? null;
-  const [head, ...rest] = path;
-  const copy = (Array.isArray(root) ? [...root] : { ...(root as JsonObject) }) as Record<string | number, Json>;
-  const next = rest.length === 0 ? change(copy[head]) : changedAt(copy[head], rest, change);
-  if (next !== undefined) copy[head] = next;
-  else if (Array.isArray(copy)) copy.splice(head as number, 1);
-  else delete copy[head];
-  return copy as Json;
-}
 
 /** Defined, not assigned: `__proto__` becomes a key, as JSON.parse makes it one. */
 function withKey(object: JsonObject, key: string, value: Json): JsonObject {
