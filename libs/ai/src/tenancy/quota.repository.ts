@@ -141,22 +141,6 @@ const UPSERT_LEASE = sql(
 );
 
 
-/**
- * Moves calls from the leased columns to the spent ones: $3 the lease's day, $4 the calls, $5 the requests they took
- * from the lease, $6/$7 their tokens and what of them came from the lease, $8/$9 the same for cost. Requests count
- * against their lease's day only: a row already on a later day leaves them out, and a row on an earlier day (its
- * tenant has no request limit, so no top-up moved it) starts the new day with them.
- */
-const RESERVE_FROM_LEASED = sql(
-  `UPDATE quota_usage SET
-     day_requests = CASE WHEN day = $3 THEN day_requests + $4 WHEN day < $3 THEN $4 ELSE day_requests END,
-     leased_requests = CASE WHEN day = $3 THEN leased_requests - $5 WHEN day < $3 THEN 0 ELSE leased_requests END,
-     day = CASE WHEN day < $3 THEN $3 ELSE day END,
-     tokens = tokens + $6, leased_tokens = leased_tokens - $7,
-     cost_micro_usd = cost_micro_usd + $8, leased_cost_micro_usd = leased_cost_micro_usd - $9
-   WHERE tenant_id = $1 AND month = $2`,
-);
-
 const GIVE_BACK_LEASED = sql(
   `UPDATE quota_usage SET leased_requests = CASE WHEN day = $3 THEN leased_requests - $4 ELSE leased_requests END,
      leased_tokens = leased_tokens - $5, leased_cost_micro_usd = leased_cost_micro_usd - $6
@@ -179,8 +163,9 @@ class StatementsBySize {
   }
 }
 
-/** `$1, $2, …` for one row of `width` values, the row-th of a statement. */
-const placeholders = (width: number, row = 0) => Array.from({ length: width }, (_, column) => `$${row * width + column + 1}`).join(', ');
+/** `$1, $2, …` for one row of `width` values, the row-th of a statement; with `types`, each cast to its type. */
+const placeholders = (width: number, row = 0, types?: string[]) =>
+  Array.from({ length: width }, (_, column) => `$${row * width + column + 1}${types ? `::${types[column]}` : ''}`).join(', ');
 
 /** A multi-row INSERT into `table`. */
 class RowInsert extends StatementsBySize {
@@ -197,7 +182,8 @@ const LEDGER_INSERT = new RowInsert('usage_ledger', [
 ]);
 /** `(SELECT column1 AS a, … FROM (VALUES ($1::t, …), …))`: rows of typed values to join an UPDATE with. */
 function valuesTable(rows: number, columns: Array<[name: string, type: string]>): string {
-  const row = (index: number) => `(${columns.map(([, type], column) => `$${index * columns.length + column + 1}::${type}`).join(', ')})`;
+  const types = columns.map(([, type]) => type);
+  const row = (index: number) => `(${placeholders(columns.length, index, types)})`;
   const names = columns.map(([name], column) => `column${column + 1} AS ${name}`).join(', ');
   return `(SELECT ${names} FROM (VALUES ${Array.from({ length: rows }, (_, index) => row(index)).join(', ')}) AS v) AS t`;
 }
@@ -211,7 +197,13 @@ const TAKE_FROM_LEASES = new StatementsBySize(
    RETURNING quota_leases.id`,
 );
 
-/** RESERVE_FROM_LEASED for several quota rows (each once) in one statement; returns the rows it found. */
+/**
+ * Moves calls from the leased columns to the spent ones, for several quota rows (each once) in one statement;
+ * returns the rows it found. Per row: the lease's day, the calls, the requests they took from the lease, their
+ * tokens and what of them came from the lease, the same for cost. Requests count against their lease's day only:
+ * a row already on a later day leaves them out, and a row on an earlier day (its tenant has no request limit, so
+ * no top-up moved it) starts the new day with them.
+ */
 const RESERVE_FROM_LEASED_ROWS = new StatementsBySize(
   (rows) => `UPDATE quota_usage SET
      day_requests = CASE WHEN quota_usage.day = t.day THEN quota_usage.day_requests + t.calls WHEN quota_usage.day < t.day THEN t.calls ELSE quota_usage.day_requests END,
@@ -329,9 +321,10 @@ export class QuotaRepository {
   }
 
   private async reserveFromLeasedRow(manager: EntityManager, parameters: unknown[]): Promise<void> {
-    if ((await this.run(manager, RESERVE_FROM_LEASED, parameters)) === 1) return;
+    const reserve = RESERVE_FROM_LEASED_ROWS.statement(1);
+    if ((await this.select(manager, reserve, parameters)).length === 1) return;
     await this.run(manager, INSERT_MONTH_ROW, [parameters[0], parameters[1], parameters[2]]);
-    await this.run(manager, RESERVE_FROM_LEASED, parameters);
+    await this.select(manager, reserve, parameters);
   }
 
   /**
@@ -351,10 +344,7 @@ export class QuotaRepository {
 
   /** Keeps the leases of a live replica from being taken for those of a dead one. */
   async renewLeases(ids: string[], expiresAt: number): Promise<void> {
-    for (let from = 0; from < ids.length; from += RENEW_BATCH) {
-      const batch = ids.slice(from, from + RENEW_BATCH);
-      await this.db.transaction((manager) => manager.update(QuotaLeaseEntity, { id: In(batch) }, { expiresAt }));
-    }
+    await this.pushExpiry(QuotaLeaseEntity, ids, expiresAt);
   }
 
   /** Gives back the budget of leases no replica renewed in time (their replica died); returns how many. */
@@ -404,9 +394,13 @@ export class QuotaRepository {
 
   /** Keeps the reservations of calls still running from being taken for abandoned. */
   async renew(ids: string[], expiresAt: number): Promise<void> {
+    await this.pushExpiry(ReservationEntity, ids, expiresAt);
+  }
+
+  private async pushExpiry(entity: typeof ReservationEntity | typeof QuotaLeaseEntity, ids: string[], expiresAt: number): Promise<void> {
     for (let from = 0; from < ids.length; from += RENEW_BATCH) {
       const batch = ids.slice(from, from + RENEW_BATCH);
-      await this.db.transaction((manager) => manager.update(ReservationEntity, { id: In(batch) }, { expiresAt }));
+      await this.db.transaction((manager) => manager.update(entity, { id: In(batch) }, { expiresAt }));
     }
   }
 
