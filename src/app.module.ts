@@ -37,6 +37,7 @@ export class AppModule {
         HealthModule,
         AiModule.forRootAsync({
           isGlobal: true,
+          withDatabase: true,
           imports: [UpstreamTargetModule],
           inject: [ConfigService, UpstreamTarget],
           useFactory: (config: ConfigService, target: UpstreamTarget) => ({

@@ -1,4 +1,4 @@
-import { Governance } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { AdminClient, adminClient, expectOpenAiError } from './support/admin-client';
 import { aUserMessage, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
 

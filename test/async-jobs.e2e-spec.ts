@@ -1,4 +1,5 @@
-import { AiService, ApiKeyService, ChatCompletionJob, Database, Governance, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
+import { AiService, ChatCompletionJob, Database, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
+import { ApiKeyService, Governance } from '@tollgate/ai/tenancy';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,12 +37,12 @@ const aRequest = (overrides: object = {}) => ({ model: 'gpt-4o-mini', messages: 
 /** The rows the usage ledger holds for a tenant, oldest first. */
 async function ledgerOf(gateway: GatewayUnderTest, tenantId: string): Promise<Array<{ request_id: string; outcome: string }>> {
   await gateway.app.get(Governance).drain();
-  return query(gateway.app.get(Database), 'SELECT request_id, outcome FROM usage_ledger WHERE tenant_id = $1 ORDER BY created_at, request_id', [tenantId]);
+  return query(gateway.app.get(Database), 'SELECT request_id, outcome FROM tollgate_usage_ledger WHERE tenant_id = $1 ORDER BY created_at, request_id', [tenantId]);
 }
 
 /** The stored size of each job's request, by job id. */
 async function storedRequestBytes(gateway: GatewayUnderTest, ids: string[]): Promise<Record<string, number>> {
-  const rows = await query<{ id: string; bytes: string | number }>(gateway.app.get(Database), 'SELECT id, LENGTH(request) AS bytes FROM jobs');
+  const rows = await query<{ id: string; bytes: string | number }>(gateway.app.get(Database), 'SELECT id, LENGTH(request) AS bytes FROM tollgate_jobs');
   return Object.fromEntries(rows.filter((row) => ids.includes(row.id)).map((row) => [row.id, Number(row.bytes)]));
 }
 
@@ -217,7 +218,7 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
       const { body: queued } = await jobs.submit(aRequest());
 
       // Written as another replica's admin API writes it: this gateway's cache of the tenant is not told.
-      await query(gateway.app.get(Database), "UPDATE tenants SET status = 'disabled' WHERE id = $1", [tenantId]);
+      await query(gateway.app.get(Database), "UPDATE tollgate_tenants SET status = 'disabled' WHERE id = $1", [tenantId]);
       const job = await finishedInLibrary(gateway, queued.id, tenantId);
 
       expect(job).toMatchObject({ status: 'failed', completion: null, error: { type: 'invalid_request_error', code: 'tenant_disabled', param: null } });
@@ -237,7 +238,7 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
       expect(refused.status).toBe(429);
       expect((refused.body as unknown as OpenAiErrorBody).error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded', param: null });
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs WHERE tenant_id = $1', [tenantId])).toHaveLength(3);
+      expect(await query(gateway.app.get(Database), 'SELECT id FROM tollgate_jobs WHERE tenant_id = $1', [tenantId])).toHaveLength(3);
       // Counted at submit: their runs are not refused by the same minute's count.
       expect(finished.map((job) => [job.status, job.attempts])).toEqual([['succeeded', 1], ['succeeded', 1], ['succeeded', 1]]);
       expect(gateway.simulator.calls()).toHaveLength(3);
@@ -285,7 +286,7 @@ function describeJobsThroughGateway(name: string, environment: () => Promise<Env
 
       expect(answer.status).toBe(400);
       expect((answer.body as unknown as OpenAiErrorBody).error).toMatchObject({ code: 'webhook_not_allowed', param: 'webhook_url', type: 'invalid_request_error' });
-      expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs WHERE tenant_id = $1', [tenantId])).toEqual([]);
+      expect(await query(gateway.app.get(Database), 'SELECT id FROM tollgate_jobs WHERE tenant_id = $1', [tenantId])).toEqual([]);
     });
 
     it.each([
@@ -378,13 +379,13 @@ describe('Webhook destinations, checked again at delivery (in-process queue, SQL
     ['a port off the allowed ports', 'https://hooks.example.com:8443/hook'],
     ['a loopback address written in the URL', 'http://127.0.0.1:PORT/hook'],
   ])('should refuse at submit %s, with 400 webhook_not_allowed, storing nothing', async (_case, url) => {
-    const before = await query(gateway.app.get(Database), 'SELECT id FROM jobs');
+    const before = await query(gateway.app.get(Database), 'SELECT id FROM tollgate_jobs');
 
     const answer = await jobs.submit(aRequest({ webhook_url: url.replace('PORT', String(receiver.port)) }));
 
     expect(answer.status).toBe(400);
     expect((answer.body as unknown as OpenAiErrorBody).error).toMatchObject({ type: 'invalid_request_error', code: 'webhook_not_allowed', param: 'webhook_url' });
-    expect(await query(gateway.app.get(Database), 'SELECT id FROM jobs')).toEqual(before);
+    expect(await query(gateway.app.get(Database), 'SELECT id FROM tollgate_jobs')).toEqual(before);
   });
 });
 

@@ -1,4 +1,5 @@
-import { AiService, Database, Governance } from '@tollgate/ai';
+import { AiService, Database } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { aUserMessage, createTenant, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
@@ -80,7 +81,7 @@ describe('Context policies through the gateway', () => {
     expect(gateway.simulator.calls().map((call) => call.model)).toEqual(['gpt-4o-mini', 'gpt-3.5-turbo']);
     expect(data.usage!.prompt_tokens + 500).toBeLessThanOrEqual(16_385);
     const rows = await gateway.app.get(Database).manager.query(
-      'SELECT request_id, model_requested, outcome FROM usage_ledger WHERE tenant_id = ? ORDER BY created_at',
+      'SELECT request_id, model_requested, outcome FROM tollgate_usage_ledger WHERE tenant_id = ? ORDER BY created_at',
       [tenantId],
     );
     expect(rows).toHaveLength(2);

@@ -1,4 +1,4 @@
-import { ApiKeyService, Governance, QuotaService, TenantService, UsageService } from '@tollgate/ai';
+import { ApiKeyService, Governance, QuotaService, TenantService, UsageService } from '@tollgate/ai/tenancy';
 import OpenAI from 'openai';
 import { aUserMessage, createTenant, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
 

@@ -35,11 +35,11 @@ describe('Usage ledger across a graceful shutdown', () => {
     for (let i = 0; i < 5; i++) {
       await ai.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Hello ${i}` }] }, { tenantId: 'acme' });
     }
-    const before = await first.get(Database).manager.query('SELECT COUNT(*) AS rows FROM usage_ledger');
+    const before = await first.get(Database).manager.query('SELECT COUNT(*) AS rows FROM tollgate_usage_ledger');
 
     await first.close();
     const second = await startApp(file);
-    const after = await second.get(Database).manager.query('SELECT COUNT(*) AS rows, SUM(completion_tokens) AS tokens FROM usage_ledger');
+    const after = await second.get(Database).manager.query('SELECT COUNT(*) AS rows, SUM(completion_tokens) AS tokens FROM tollgate_usage_ledger');
     await second.close();
 
     expect(Number(before[0].rows)).toBe(0);

@@ -1,4 +1,4 @@
-import { Governance } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { aUserMessage, createTenant, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
 
 /** Reads one sample from the Prometheus text, 0 when absent. */

@@ -1,5 +1,6 @@
 import { NestApplicationContext } from '@nestjs/core';
-import { AlertEvaluator, Governance } from '@tollgate/ai';
+import { AlertEvaluator } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

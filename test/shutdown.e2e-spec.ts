@@ -23,7 +23,7 @@ describe('Graceful shutdown', () => {
     expect(answers.map(({ data }) => data.object)).toEqual(['chat.completion', 'chat.completion', 'chat.completion']);
     expect(answers.map(({ response }) => response.headers.get('connection'))).toEqual(['close', 'close', 'close']);
     const ledger = new Database(file, { readonly: true });
-    const { rows } = ledger.prepare("SELECT COUNT(*) AS rows FROM usage_ledger WHERE outcome = 'success'").get() as { rows: number };
+    const { rows } = ledger.prepare("SELECT COUNT(*) AS rows FROM tollgate_usage_ledger WHERE outcome = 'success'").get() as { rows: number };
     ledger.close();
     expect(rows).toBe(3);
   });

@@ -1,4 +1,5 @@
-import { Database, Governance } from '@tollgate/ai';
+import { Database } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { IncomingMessage, request as httpRequest } from 'node:http';
 import { TokenCounter } from '../libs/ai/src/context/token-counter';
 import { GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';
@@ -51,7 +52,7 @@ describe('A stream whose reader stops reading', () => {
       .filter((event) => event.startsWith('data: {'))
       .map((event) => JSON.parse(event.slice('data: '.length)).choices?.[0]?.delta?.content ?? '')
       .join('');
-    const [row] = await gateway.app.get(Database).manager.query(`SELECT completion_tokens FROM usage_ledger WHERE request_id = 'slow-reader-1'`);
+    const [row] = await gateway.app.get(Database).manager.query(`SELECT completion_tokens FROM tollgate_usage_ledger WHERE request_id = 'slow-reader-1'`);
     expect(text.length).toBeGreaterThan(0);
     expect(Number(row.completion_tokens)).toBeGreaterThanOrEqual(gateway.app.get(TokenCounter).countText(text));
     // Held back by the reader: what the gateway took from the upstream is what fits in the sockets' buffers, not the stream.

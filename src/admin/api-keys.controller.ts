@@ -1,6 +1,6 @@
 import { Body, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { ApiKeyService } from '@tollgate/ai';
+import { ApiKeyService } from '@tollgate/ai/tenancy';
 import { AdminController, ApiErrors } from './admin-controller.decorator';
 import { KeyIdPipe, TenantIdPipe } from './admin-params';
 import { ApiKeyListDto, IssuedApiKeyDto, IssueApiKeyDto } from './api-key.dto';

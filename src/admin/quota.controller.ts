@@ -1,6 +1,6 @@
 import { Body, Get, Param, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { QuotaService } from '@tollgate/ai';
+import { QuotaService } from '@tollgate/ai/tenancy';
 import { AdminController, ApiErrors } from './admin-controller.decorator';
 import { TenantIdPipe } from './admin-params';
 import { QuotaViewDto } from './quota.dto';

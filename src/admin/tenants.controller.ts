@@ -1,6 +1,6 @@
 import { Body, Delete, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { TenantService } from '@tollgate/ai';
+import { TenantService } from '@tollgate/ai/tenancy';
 import { AdminController, ApiErrors } from './admin-controller.decorator';
 import { TenantIdPipe } from './admin-params';
 import { CreateTenantDto, TenantDto, TenantListDto, UpdateTenantDto } from './tenant.dto';

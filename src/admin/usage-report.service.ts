@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Clock, InjectClock, TenantService, UsageService } from '@tollgate/ai';
+import { Clock, InjectClock } from '@tollgate/ai';
+import { TenantService, UsageService } from '@tollgate/ai/tenancy';
 import { GatewayHttpException } from '../http/gateway-http.exception';
 import { isIsoDate, UsageQueryDto, UsageReportDto } from './usage.dto';
 

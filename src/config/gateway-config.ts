@@ -73,7 +73,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
 
 function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayConfig['policies'] {
   return {
-    database: { url: vars.DATABASE_URL },
+    database: { url: vars.DATABASE_URL, tablePrefix: vars.DATABASE_TABLE_PREFIX },
     redis: vars.REDIS_URL ? { url: vars.REDIS_URL } : undefined,
     plans: catalogs.plans,
     models: catalogs.models,

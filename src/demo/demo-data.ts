@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiKeyService, TenantNotFoundError, TenantService } from '@tollgate/ai';
+import { TenantNotFoundError } from '@tollgate/ai';
+import { ApiKeyService, TenantService } from '@tollgate/ai/tenancy';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 
 export const DEMO_TENANT = 'demo';

@@ -9,7 +9,7 @@ import { AuthenticatedTenant } from '../tenancy/tenant-auth.guard';
  * that aborts when the tenant disconnects, the shorter deadline the tenant asked for, and where
  * to report how the call ended (the request's log line).
  */
-export function chatContextFor(request: FastifyRequest, reply: FastifyReply, tenant: AuthenticatedTenant): ChatContext {
+export function chatContextFor(request: FastifyRequest, reply: FastifyReply, tenant: AuthenticatedTenant): ChatContext & { tenantId: string } {
   return {
     tenantId: tenant.id,
     keyId: tenant.keyId,

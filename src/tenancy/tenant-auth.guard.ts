@@ -1,5 +1,5 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
-import { ApiKeyService } from '@tollgate/ai';
+import { ApiKeyService } from '@tollgate/ai/tenancy';
 import { FastifyRequest } from 'fastify';
 import { GatewayHttpException } from '../http/gateway-http.exception';
 import { annotateRequestLog } from '../logging/request-log';

@@ -1,5 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { AwsSecretProvider, AzureSecretProvider, FileSecretProvider, SecretProvider, StaticSecretProvider } from '@tollgate/ai';
+import { FileSecretProvider, SecretProvider, StaticSecretProvider } from '@tollgate/ai';
+import { AwsSecretProvider } from '@tollgate/ai/secrets/aws';
+import { AzureSecretProvider } from '@tollgate/ai/secrets/azure';
 import type { RunningSimulator } from '@tollgate/simulator';
 import { GatewayConfig, SecretSource } from '../config/gateway-config';
 

@@ -73,13 +73,13 @@ describeWithPostgres('Billing across a kill -9 on PostgreSQL', (databaseServer) 
     let billed = 0;
     for (let batch; (batch = await recovery.governance.billExpiredReservations()) > 0; ) billed += batch;
 
-    const [counters] = await query(recovery.database, 'SELECT SUM(day_requests) AS requests, SUM(tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM quota_usage WHERE tenant_id = $1', [tenantId]);
+    const [counters] = await query(recovery.database, 'SELECT SUM(day_requests) AS requests, SUM(tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_quota_usage WHERE tenant_id = $1', [tenantId]);
     const [ledger] = await query(
       recovery.database,
-      'SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1',
+      'SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_usage_ledger WHERE tenant_id = $1',
       [tenantId],
     );
-    const ledgerIds = new Set((await query<{ request_id: string }>(recovery.database, 'SELECT request_id FROM usage_ledger WHERE tenant_id = $1', [tenantId])).map((row) => row.request_id));
+    const ledgerIds = new Set((await query<{ request_id: string }>(recovery.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId])).map((row) => row.request_id));
     const numbers = (row: Record<string, unknown>) => ({ requests: Number(row.requests), tokens: Number(row.tokens), cost: Number(row.cost) });
 
     expect(answered.length).toBeGreaterThan(20);
@@ -88,6 +88,6 @@ describeWithPostgres('Billing across a kill -9 on PostgreSQL', (databaseServer) 
     expect(answered.filter((id) => !ledgerIds.has(id))).toEqual([]);
     expect(ledgerIds.size).toBe(Number(ledger.requests));
     expect(Number(ledger.requests)).toBeGreaterThanOrEqual(upstreamCalls);
-    expect(await query(recovery.database, 'SELECT id FROM reservations')).toEqual([]);
+    expect(await query(recovery.database, 'SELECT id FROM tollgate_reservations')).toEqual([]);
   }, 120_000);
 }));

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Database, Governance } from '@tollgate/ai';
+import { Database } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { randomUUID } from 'node:crypto';
 import { createGateway } from '../../src/create-gateway';
@@ -74,11 +75,11 @@ describeWithPostgres('Quota across two gateway replicas on PostgreSQL', (databas
 
     await Promise.all(replicas.map((app) => app.get(Governance).drain()));
     const [ledger] = await replicas[0].get(Database).manager.query(
-      'SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1',
+      'SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_usage_ledger WHERE tenant_id = $1',
       [tenant],
     );
     const [counters] = await replicas[0].get(Database).manager.query(
-      'SELECT day_requests AS requests, tokens, cost_micro_usd AS cost FROM quota_usage WHERE tenant_id = $1',
+      'SELECT day_requests AS requests, tokens, cost_micro_usd AS cost FROM tollgate_quota_usage WHERE tenant_id = $1',
       [tenant],
     );
     expect(Number(ledger.requests)).toBe(BUDGET);
@@ -86,7 +87,7 @@ describeWithPostgres('Quota across two gateway replicas on PostgreSQL', (databas
     expect(Number(ledger.tokens)).toBeGreaterThan(0);
     expect(Number(counters.tokens)).toBe(Number(ledger.tokens));
     expect(Number(counters.cost)).toBe(Number(ledger.cost));
-    const reservations = await replicas[0].get(Database).manager.query('SELECT COUNT(*) AS held FROM reservations WHERE tenant_id = $1', [tenant]);
+    const reservations = await replicas[0].get(Database).manager.query('SELECT COUNT(*) AS held FROM tollgate_reservations WHERE tenant_id = $1', [tenant]);
     expect(Number(reservations[0].held)).toBe(0);
   });
 }));

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Database, Governance, LimitOverrides } from '@tollgate/ai';
+import { Database, LimitOverrides } from '@tollgate/ai';
+import { Governance } from '@tollgate/ai/tenancy';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
@@ -56,8 +57,8 @@ describeWithPostgres('Media quotas across three gateway replicas on PostgreSQL',
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ status: 429, code: 'tenant_quota_exceeded' });
     await Promise.all(replicas.map((app) => app.get(Governance).drain()));
     const database = replicas[0].get(Database);
-    const [counters] = await database.manager.query('SELECT SUM(day_requests) AS requests, SUM(tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM quota_usage WHERE tenant_id = $1', [tenantId]);
-    const [ledger] = await database.manager.query('SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1', [tenantId]);
+    const [counters] = await database.manager.query('SELECT SUM(day_requests) AS requests, SUM(tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_quota_usage WHERE tenant_id = $1', [tenantId]);
+    const [ledger] = await database.manager.query('SELECT COUNT(*) AS requests, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId]);
     const numbers = (row: Record<string, unknown>) => ({ requests: Number(row.requests ?? 0), tokens: Number(row.tokens ?? 0), cost: Number(row.cost ?? 0) });
     return { served: outcomes.filter((outcome) => outcome.status === 'fulfilled').length, counters: numbers(counters), ledger: numbers(ledger) };
   }

@@ -1,6 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
-import { ApiKeyService, LimitOverrides, TenantService, UNLIMITED } from '@tollgate/ai';
+import { LimitOverrides, UNLIMITED } from '@tollgate/ai';
+import { ApiKeyService, TenantService } from '@tollgate/ai/tenancy';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { Environment } from '../../src/app.module';

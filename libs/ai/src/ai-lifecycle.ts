@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Admissions } from './chat/admissions';
+import { JOB_RUNNER } from './tenancy-tokens';
 import { RedisConnection } from './limits/redis-connection';
 import { Database } from './persistence/database';
-import { JobRunner } from './jobs/job-runner';
-import { Governance } from './tenancy/governance';
 import { BreakerRegistry } from './upstream/breaker-registry';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 
@@ -17,24 +17,25 @@ export class AiLifecycle implements OnApplicationShutdown {
   private readonly logger = new Logger(AiLifecycle.name);
 
   constructor(
-    private readonly governance: Governance,
+    private readonly admissions: Admissions,
     private readonly redis: RedisConnection,
     private readonly breakers: BreakerRegistry,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
-    private readonly database: Database,
-    private readonly jobs: JobRunner,
+    /** Absent, with the jobs, without a database. */
+    @Optional() @Inject(Database) private readonly database: Database | undefined,
+    @Optional() @Inject(JOB_RUNNER) private readonly jobs: { shutdown(): Promise<void> } | undefined,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     // Running jobs finish (or go back to the queue) first: they settle and write the ledger like any call.
-    await this.step('jobs', () => this.jobs.shutdown());
-    await this.step('settlements and ledger', () => this.governance.drain());
+    if (this.jobs) await this.step('jobs', () => this.jobs!.shutdown());
+    await this.step('settlements and ledger', () => this.admissions.drain());
     await this.step('redis', () => this.redis.close());
     await this.step('upstream connections', async () => {
       this.breakers.shutdown();
       await this.client.close?.();
     });
-    await this.step('database', () => this.database.close());
+    if (this.database) await this.step('database', () => this.database!.close());
   }
 
   /** A failing step is logged and the next one still runs: shutdown must always finish. */

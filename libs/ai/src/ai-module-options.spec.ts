@@ -4,6 +4,13 @@ import { DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
 import { DEFAULT_MODELS } from './context/default-models';
 
 describe('resolveAiOptions', () => {
+  it('should give a database its table prefix and evaluate the default alert rules', () => {
+    const resolved = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, database: { url: 'sqlite::memory:' } });
+
+    expect(resolved.database).toEqual({ url: 'sqlite::memory:', migrate: true, tablePrefix: 'tollgate_' });
+    expect(resolved.alerts.rules).toEqual(DEFAULT_ALERT_RULES);
+  });
+
   it('should fill in every default', () => {
     expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' } })).toEqual({
       upstream: { apiKey: 'sk-test', baseURL: DEFAULT_BASE_URL },
@@ -12,8 +19,8 @@ describe('resolveAiOptions', () => {
       retryBudget: { ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 },
       breaker: { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, resetTimeoutMs: 30_000 },
       fallbackModels: {},
-      alerts: { rules: DEFAULT_ALERT_RULES, evaluationIntervalMs: 15_000 },
-      database: { url: 'sqlite::memory:', migrate: true },
+      alerts: { rules: [], evaluationIntervalMs: 15_000 },
+      database: undefined,
       redis: undefined,
       plans: { default: DEFAULT_PLAN },
       models: DEFAULT_MODELS,

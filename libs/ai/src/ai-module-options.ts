@@ -82,7 +82,10 @@ export interface TelemetryOptions {
 }
 
 export interface AlertOptions {
-  /** The rules evaluated in-process; `[]` turns the evaluator off. @default DEFAULT_ALERT_RULES, the twins of config/prometheus/alerts.yml */
+  /**
+   * The rules evaluated in-process; `[]` turns the evaluator off.
+   * @default DEFAULT_ALERT_RULES (the twins of config/prometheus/alerts.yml) with a database, [] without one
+   */
   rules: AlertRule[];
   /** A Slack-compatible incoming webhook that gets each alert once when it fires and once when it resolves. @default none: alerts are logged */
   webhookUrl?: string;
@@ -177,11 +180,14 @@ export interface TenancyOptions {
 export interface AiModuleOptions {
   upstream: UpstreamOptions;
   /**
-   * Where tenants, keys, quotas and the usage ledger live: `sqlite:<file>`, `sqlite::memory:`
-   * or `postgres://…`. Migrations run at start-up unless `migrate` is false.
-   * @default { url: 'sqlite::memory:', migrate: true }
+   * Where tenants, keys, quotas, the usage ledger and jobs live: `sqlite:<file>`, `sqlite::memory:` or
+   * `postgres://…` (install `typeorm` and `better-sqlite3` or `pg`). Its tables are named with `tablePrefix`
+   * (its migrations table too), so that they can live beside an application's own; migrations run at
+   * start-up unless `migrate` is false. Without it there is no tenancy: every call is admitted, no limit,
+   * quota or ledger applies, and nothing is polled or swept. With `forRootAsync`, say `withDatabase: true`.
+   * @default undefined; tablePrefix 'tollgate_', migrate true
    */
-  database?: { url: string; migrate?: boolean };
+  database?: { url: string; migrate?: boolean; tablePrefix?: string };
   /** Redis for limits shared across replicas (`redis://…`). @default undefined: in-process limits */
   redis?: { url: string };
   /** Quota plans by name; a tenant without a plan gets `default`. @default { default: DEFAULT_PLAN } */
@@ -230,6 +236,19 @@ export type ResolvedUpstreamOptions = Required<Pick<UpstreamOptions, 'baseURL'>>
 export interface DatabaseOptions {
   url: string;
   migrate: boolean;
+  tablePrefix: string;
+}
+
+/** Table names are written into SQL statements: a prefix is letters, digits and underscores only. */
+const TABLE_PREFIX_PATTERN = /^[A-Za-z0-9_]*$/;
+
+const DEFAULT_TABLE_PREFIX = 'tollgate_';
+
+function resolveDatabase(database: AiModuleOptions['database']): DatabaseOptions | undefined {
+  if (database === undefined) return undefined;
+  const tablePrefix = database.tablePrefix ?? DEFAULT_TABLE_PREFIX;
+  if (!TABLE_PREFIX_PATTERN.test(tablePrefix)) throw new Error(`database.tablePrefix must be letters, digits and underscores, not '${tablePrefix}'`);
+  return { url: database.url, migrate: database.migrate ?? true, tablePrefix };
 }
 
 export interface RedisOptions {
@@ -238,7 +257,8 @@ export interface RedisOptions {
 
 export interface ResolvedAiOptions {
   upstream: ResolvedUpstreamOptions;
-  database: DatabaseOptions;
+  /** Absent: no tenancy (see AiModuleOptions.database). */
+  database?: DatabaseOptions;
   redis?: RedisOptions;
   plans: Record<string, TenantLimits>;
   models: Record<string, ModelInfo>;
@@ -281,8 +301,8 @@ function resolveModels({ models = {}, modelDefaults = true }: Pick<AiModuleOptio
   return byName([...(modelDefaults ? Object.entries(DEFAULT_MODELS) : []), ...Object.entries(models)]);
 }
 
-function resolveAlerts(options: Partial<AlertOptions> = {}): AlertOptions {
-  const alerts = withDefaults({ rules: [...DEFAULT_ALERT_RULES], evaluationIntervalMs: 15_000 }, options);
+function resolveAlerts(options: Partial<AlertOptions> | undefined, withDatabase: boolean): AlertOptions {
+  const alerts = withDefaults({ rules: withDatabase ? [...DEFAULT_ALERT_RULES] : [], evaluationIntervalMs: 15_000 }, options);
   assertValidAlertRules(alerts.rules);
   return alerts;
 }
@@ -290,7 +310,7 @@ function resolveAlerts(options: Partial<AlertOptions> = {}): AlertOptions {
 export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
   return {
     upstream: { ...options.upstream, baseURL: options.upstream.baseURL ?? DEFAULT_BASE_URL },
-    database: { url: options.database?.url ?? 'sqlite::memory:', migrate: options.database?.migrate ?? true },
+    database: resolveDatabase(options.database),
     redis: options.redis,
     plans: resolvePlans(options.plans),
     models: resolveModels(options),
@@ -309,7 +329,7 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
     secrets: withDefaults({ ttlMs: 300_000, verifyOnStart: false }, options.secrets),
     summaryModel: options.summaryModel ?? 'gpt-4o-mini',
     telemetry: withDefaults({ maxTenantLabels: 50 }, options.telemetry),
-    alerts: resolveAlerts(options.alerts),
+    alerts: resolveAlerts(options.alerts, options.database !== undefined),
     jobs: withDefaults(
       {
         enabled: true,

@@ -1,11 +1,15 @@
 import { Provider } from '@nestjs/common';
 import type { ResolvedAiOptions } from './ai-module-options';
-import { RESOLVED_AI_OPTIONS } from './ai.module-definition';
 
 /*
  * One token per key of the resolved options, so that each class injects only the slices it reads.
  * `resolveAiOptions` stays the one place defaults are filled in; the module cuts its result into slices.
  */
+
+/** The options with every default filled in. */
+export const RESOLVED_AI_OPTIONS = Symbol('ResolvedAiOptions');
+/** `boolean`: whether the module was defined with a database (the extra `withDatabase`). */
+export const WITH_DATABASE = Symbol('WithDatabase');
 
 /** `ResolvedUpstreamOptions` */
 export const UPSTREAM_OPTIONS = Symbol('UpstreamOptions');

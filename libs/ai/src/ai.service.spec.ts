@@ -12,6 +12,7 @@ import {
   aChatRequest,
   aModel,
   anApiError,
+  IN_MEMORY_DATABASE,
   UPSTREAM_REQUEST_ID,
 } from '../test/factories';
 import { fail, FakeUpstreamClient, respond, sdkStream, stream } from '../test/fake-upstream-client';
@@ -35,7 +36,7 @@ describe(AiService.name, () => {
   });
 
   async function setUp(options: Partial<AiModuleOptions> = {}): Promise<void> {
-    testing = await createAiTestingModule(options);
+    testing = await createAiTestingModule({ database: IN_MEMORY_DATABASE, ...options });
     ({ upstream, ai } = testing);
     // After compiling: Nest draws its module ids from Math.random. Retry 1 then sleeps 250 ms.
     jest.spyOn(Math, 'random').mockReturnValue(0.5);

@@ -1,12 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Model } from 'openai/resources/models';
 import { ChatPipeline } from './chat/chat-pipeline';
 import { ChatContext, ChatRequest, ChatResult, ChatStreamRequest, GovernedChatStream } from './chat/chat-request';
 import { Clock, InjectClock } from './common/clock';
 import { ModelRegistry } from './context/model-registry';
 import { TokenCounter } from './context/token-counter';
-import { ChatCompletionJob, JobContext, JobsService, SubmittedJob } from './jobs/jobs.service';
-import { Governance } from './tenancy/governance';
+import { Admissions, DEFAULT_TENANT_ID } from './chat/admissions';
+import { JOBS } from './tenancy-tokens';
+import type { ChatCompletionJob, JobContext, JobsService, SubmittedJob } from './jobs/jobs.service';
 import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 
@@ -27,20 +28,21 @@ export class AiService {
   constructor(
     private readonly pipeline: ChatPipeline,
     private readonly upstream: ResilientUpstream,
-    private readonly governance: Governance,
+    private readonly admissions: Admissions,
     private readonly tokens: TokenCounter,
     private readonly registry: ModelRegistry,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     @InjectClock() private readonly clock: Clock,
-    private readonly jobs: JobsService,
+    /** Absent without a database: jobs are kept in it. */
+    @Optional() @Inject(JOBS) private readonly jobs?: JobsService,
   ) {}
 
-  chat(request: ChatRequest, context: ChatContext): Promise<ChatResult> {
+  chat(request: ChatRequest, context: ChatContext = {}): Promise<ChatResult> {
     return this.pipeline.chat(request, context);
   }
 
   /** Resolves once the first chunk has arrived, so that a failure before it is an ordinary error. */
-  chatStream(request: ChatStreamRequest, context: ChatContext): Promise<GovernedChatStream> {
+  chatStream(request: ChatStreamRequest, context: ChatContext = {}): Promise<GovernedChatStream> {
     return this.pipeline.chatStream(request, context);
   }
 
@@ -49,17 +51,17 @@ export class AiService {
    * quotas included, waiting in the queue when a rate limit says to. Poll `getJob`, or pass a webhook.
    */
   submit(request: ChatRequest, context: JobContext): Promise<SubmittedJob> {
-    return this.jobs.submit(request, context);
+    return this.jobsService().submit(request, context);
   }
 
   /** The tenant's job, with its completion or error once finished; `JobNotFoundError` for any other tenant's. */
   getJob(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
-    return this.jobs.get(jobId, tenantId);
+    return this.jobsService().get(jobId, tenantId);
   }
 
   /** Cancels the tenant's job unless it has finished; returns it as it now stands. */
   cancelJob(jobId: string, tenantId: string): Promise<ChatCompletionJob> {
-    return this.jobs.cancel(jobId, tenantId);
+    return this.jobsService().cancel(jobId, tenantId);
   }
 
   /** The prompt tokens of a request, counted with its model's tokenizer, as rate limits, quotas and context policies count them. */
@@ -71,11 +73,16 @@ export class AiService {
    * The upstream's models this tenant may use. The list is asked upstream at most once a minute
    * (it hardly changes, and tenants must not be able to turn this route into upstream load).
    */
-  async listModels(context: ChatContext): Promise<Model[]> {
-    const { limits } = await this.governance.tenant(context.tenantId);
+  async listModels(context: ChatContext = {}): Promise<Model[]> {
+    const { limits } = await this.admissions.tenant(context.tenantId ?? DEFAULT_TENANT_ID);
     const models = await this.upstreamModels(context);
     const allowed = limits.allowedModels;
     return allowed === null ? models : models.filter((model) => allowed.includes(model.id));
+  }
+
+  private jobsService(): JobsService {
+    if (!this.jobs) throw new Error('asynchronous jobs are kept in the database: give AiModule a `database`');
+    return this.jobs;
   }
 
   private async upstreamModels(context: CallContext): Promise<Model[]> {

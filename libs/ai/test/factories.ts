@@ -85,6 +85,9 @@ export function aConnectionError(cause: Error = new TypeError('fetch failed', { 
 }
 
 /** Module options as a test needs them: a key, and whatever the test overrides. */
+/** A database for a test of what needs one (tenants, limits, quotas, the ledger, jobs): it lives as long as its module. */
+export const IN_MEMORY_DATABASE = { url: 'sqlite::memory:' };
+
 export function anAiModuleOptions(overrides: Partial<AiModuleOptions> = {}): AiModuleOptions {
   return { upstream: { apiKey: 'sk-test' }, ...overrides };
 }

@@ -1,6 +1,4 @@
-import { Logger } from '@nestjs/common';
 import { TelemetryOptions } from '../src/ai-module-options';
-import { Listeners } from '../src/common/listeners';
 import { DependencyStatus } from '../src/health/dependency-status';
 import { JobEvents } from '../src/jobs/job-events';
 import { RedisConnection } from '../src/limits/redis-connection';
@@ -8,7 +6,7 @@ import { Database } from '../src/persistence/database';
 import { UpstreamKeyManager } from '../src/secrets/upstream-key-manager';
 import { AiMetrics } from '../src/telemetry/ai-metrics';
 import { CallEvents } from '../src/telemetry/call-events';
-import { UsageLedger } from '../src/tenancy/usage-ledger';
+import { LedgerEvents } from '../src/telemetry/ledger-events';
 import { BreakerRegistry } from '../src/upstream/breaker-registry';
 import { UpstreamEvents } from '../src/upstream/upstream-events';
 
@@ -20,7 +18,6 @@ export function listeningMetrics(telemetry: TelemetryOptions, events: { calls?: 
   const keys = { onRefresh: () => undefined } as unknown as UpstreamKeyManager;
   const breakers = { onStateChange: () => undefined } as unknown as BreakerRegistry;
   const database = { status: new DependencyStatus('database', 'in a unit test') } as unknown as Database;
-  const ledger = { deadLettered: new Listeners(new Logger('UsageLedger')) } as unknown as UsageLedger;
   const metrics = new AiMetrics(
     keys,
     breakers,
@@ -28,7 +25,7 @@ export function listeningMetrics(telemetry: TelemetryOptions, events: { calls?: 
     {} as RedisConnection,
     events.calls ?? new CallEvents(),
     new UpstreamEvents(),
-    ledger,
+    new LedgerEvents(),
     events.jobs ?? new JobEvents(),
     telemetry,
   );

@@ -8,7 +8,7 @@ import { ContextFitter, ContextOutcome } from '../context/context-fitter';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { isAiError, RequestAbortedError } from '../errors/ai-errors';
-import { Admission, CallEnd, Governance } from '../tenancy/governance';
+import { Admission, Admissions, CallEnd, capCompletion, DEFAULT_TENANT_ID } from './admissions';
 import { ActiveTenant } from '../tenancy/tenant.service';
 import { primeStream, relayStream, StreamEnd } from '../upstream/chat-stream';
 import { CallContext, CallOutcome, fallbackChainOf, ResilientUpstream } from '../upstream/resilient-upstream';
@@ -42,7 +42,7 @@ export class ChatPipeline {
 
   constructor(
     private readonly upstream: ResilientUpstream,
-    private readonly governance: Governance,
+    private readonly admissions: Admissions,
     private readonly tokens: TokenCounter,
     private readonly registry: ModelRegistry,
     private readonly fitter: ContextFitter,
@@ -108,7 +108,7 @@ export class ChatPipeline {
    * what it can write), then the prompt fitted by the tenant's policy and the plan's default allowance.
    */
   private async prepare<T extends ChatRequest>(original: T, context: ChatContext): Promise<PreparedCall<T>> {
-    const tenant = await this.governance.tenant(context.tenantId);
+    const tenant = await this.admissions.tenant(context.tenantId ?? DEFAULT_TENANT_ID);
     const { limits } = tenant;
     this.registry.assertCallable(original.model, limits.allowUnknownModels);
     this.registry.assertCompletionLimit(original);
@@ -116,15 +116,15 @@ export class ChatPipeline {
     const fitted = await this.fitter.fit(original, limits, policy, (messages) => this.summarize(messages, context));
     if (fitted.action !== 'none') this.logContextAction(fitted, context);
     const { request: fittedRequest, ...report } = fitted as ContextOutcome & { request: T };
-    const request = this.governance.capCompletion(fittedRequest, limits, report.promptTokens);
+    const request = capCompletion(fittedRequest, limits, this.registry.largestCompletion(fittedRequest.model, report.promptTokens));
     const completionAllowance = request === fittedRequest ? undefined : (request.max_completion_tokens ?? undefined);
     const fallbacks = fallbackChainOf(limits.fallbackModels ?? this.fallbackModels, request.model);
     return { tenant, request, report, completionAllowance, servingModels: [request.model, ...fallbacks], requestId: context.requestId ?? randomUUID() };
   }
 
   private admit(call: PreparedCall<ChatRequest>, context: ChatContext, stream: boolean): Promise<Admission> {
-    return this.governance.admit(call.request, {
-      tenantId: context.tenantId,
+    return this.admissions.admit(call.request, {
+      tenantId: call.tenant.id,
       tenant: call.tenant,
       keyId: context.keyId,
       requestId: call.requestId,
@@ -143,7 +143,7 @@ export class ChatPipeline {
 
   private logContextAction(fitted: ContextOutcome, context: ChatContext): void {
     this.logger.log(
-      `context ${fitted.action} for tenant ${context.tenantId} request ${context.requestId ?? '-'}: ` +
+      `context ${fitted.action} for tenant ${context.tenantId ?? DEFAULT_TENANT_ID} request ${context.requestId ?? '-'}: ` +
         `${fitted.removedMessages} messages, ${fitted.promptTokens} prompt tokens, model ${fitted.request.model}`,
     );
   }

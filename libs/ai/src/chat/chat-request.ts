@@ -13,8 +13,8 @@ export type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
 export type ChatStreamRequest = ChatRequest & Pick<ChatCompletionCreateParamsBase, 'stream_options'>;
 
 export interface ChatContext extends Omit<CallContext, 'fallbacks'> {
-  /** Who the call is for: every limit, log line and ledger row is keyed by it. */
-  tenantId: string;
+  /** Who the call is for: every limit, log line and ledger row is keyed by it. @default 'default' */
+  tenantId?: string;
   /** What to do with a prompt that does not fit, instead of the tenant plan's policy. */
   contextPolicy?: ContextPolicy;
   /** The tenant's key that authenticated the call, for the ledger. */

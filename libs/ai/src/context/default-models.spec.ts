@@ -1,5 +1,5 @@
 import { AiTestingModule, createAiTestingModule } from '../../test/ai-testing-module';
-import { aChatCompletion, aChatRequest } from '../../test/factories';
+import { aChatCompletion, aChatRequest, IN_MEMORY_DATABASE } from '../../test/factories';
 import { respond } from '../../test/fake-upstream-client';
 import { ModelNotPricedError, TenantQuotaExceededError, UnknownModelError } from '../errors/ai-errors';
 import type { CallRecord } from '../telemetry/call-events';
@@ -14,7 +14,7 @@ describe('AiModule without a models option', () => {
   });
 
   it('should price a gpt-4o call from the default table and refuse the call that would exceed the cost quota', async () => {
-    testing = await createAiTestingModule({ plans: { default: { costPerMonthUsd: 0.01, allowUnknownModels: false } } });
+    testing = await createAiTestingModule({ database: IN_MEMORY_DATABASE, plans: { default: { costPerMonthUsd: 0.01, allowUnknownModels: false } } });
     testing.upstream.always(respond(aChatCompletion()));
     const ended: CallRecord[] = [];
 
@@ -28,13 +28,13 @@ describe('AiModule without a models option', () => {
   });
 
   it('should refuse a model the default table does not list, unless the plan allows unknown models', async () => {
-    testing = await createAiTestingModule({ plans: { default: { allowUnknownModels: false } } });
+    testing = await createAiTestingModule({ database: IN_MEMORY_DATABASE, plans: { default: { allowUnknownModels: false } } });
 
     await expect(testing.ai.chat(aChatRequest({ model: 'gpt-9' }), { tenantId: 'acme' })).rejects.toThrow(UnknownModelError);
   });
 
   it("should refuse a call of a tenant whose own cost limit no price can keep, before the upstream is called", async () => {
-    testing = await createAiTestingModule({ modelDefaults: false, plans: { default: { allowUnknownModels: true, costPerMonthUsd: null } } });
+    testing = await createAiTestingModule({ database: IN_MEMORY_DATABASE, modelDefaults: false, plans: { default: { allowUnknownModels: true, costPerMonthUsd: null } } });
     testing.upstream.always(respond(aChatCompletion()));
     await testing.ai.chat(aChatRequest({ model: 'local-llm' }), { tenantId: 'acme' });
     await testing.moduleRef.get(TenantService).setLimits('acme', { costPerMonthUsd: 1 });
@@ -47,7 +47,7 @@ describe('AiModule without a models option', () => {
   });
 
   it('should refuse to start with modelDefaults: false and a plan whose cost limit no price can keep', async () => {
-    const starting = createAiTestingModule({ modelDefaults: false, plans: { default: { costPerMonthUsd: 100 } } });
+    const starting = createAiTestingModule({ database: IN_MEMORY_DATABASE, modelDefaults: false, plans: { default: { costPerMonthUsd: 100 } } });
 
     await expect(starting).rejects.toThrow(ModelNotPricedError);
   });

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type * as Cl100k from 'gpt-tokenizer/encoding/cl100k_base';
+import type * as O200k from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { TokenEncoding } from '../ai-module-options';
 
@@ -9,10 +9,18 @@ export const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 export const REPLY_PRIMING = 3;
 
+/** An encoding's counter, loaded when first asked for: its tables take a tenth of a second or more to load. */
+function loadedOnFirstUse(load: () => (text: string) => number): (text: string) => number {
+  let count: ((text: string) => number) | undefined;
+  return (text) => (count ??= load())(text);
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
 const COUNTERS: Record<TokenEncoding, (text: string) => number> = {
-  o200k_base: countO200k,
-  cl100k_base: countCl100k,
+  o200k_base: loadedOnFirstUse(() => (require('gpt-tokenizer/encoding/o200k_base') as typeof O200k).countTokens),
+  cl100k_base: loadedOnFirstUse(() => (require('gpt-tokenizer/encoding/cl100k_base') as typeof Cl100k).countTokens),
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 type Prompt = Pick<ChatCompletionCreateParamsBase, 'messages' | 'tools'>;
 /** The tokens of one piece of a prompt's text: counted exactly, or bounded. */
@@ -24,7 +32,12 @@ type Measure = (text: string) => number;
  * published, so this is an estimate there — the simulator's usage agrees within a few tokens).
  */
 @Injectable()
-export class TokenCounter {
+export class TokenCounter implements OnModuleInit {
+  /** The encodings load with the module, not with the library or the first call. */
+  onModuleInit(): void {
+    for (const count of Object.values(COUNTERS)) count('');
+  }
+
   /** The prompt tokens of a chat request: its messages and its tool definitions. */
   countPrompt(request: Prompt, encoding: TokenEncoding = 'o200k_base'): number {
     return measurePrompt(request, exactly(COUNTERS[encoding]));
@@ -46,7 +59,7 @@ export class TokenCounter {
   }
 
   /** The tokens of one message, framing included. */
-  countMessage(message: ChatCompletionMessageParam, count: (text: string) => number = countO200k): number {
+  countMessage(message: ChatCompletionMessageParam, count: (text: string) => number = COUNTERS.o200k_base): number {
     return measureMessage(message, exactly(count));
   }
 

@@ -101,7 +101,7 @@ describe('@nestjs/terminus as an optional peer dependency', () => {
       const library = require('../index') as typeof import('../index');
 
       expect(library.AiModule).toBeDefined();
-      expect(() => indicatorsWith(library.AiHealthIndicators)).toThrow("Tollgate's health indicators need @nestjs/terminus: npm install @nestjs/terminus@^11");
+      expect(() => indicatorsWith(library.AiHealthIndicators)).toThrow("The package @nestjs/terminus is needed for Tollgate's health indicators and is not installed: npm install @nestjs/terminus@^11");
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
@@ -27,7 +27,8 @@ export class AiHealthIndicators {
   private readonly statusPage: UpstreamStatusPage;
 
   constructor(
-    private readonly db: Database,
+    /** Absent when the module has no database. */
+    @Optional() @Inject(Database) private readonly db: Database | undefined,
     private readonly redisConnection: RedisConnection,
     private readonly keys: UpstreamKeyManager,
     private readonly verification: KeyVerification,
@@ -38,9 +39,10 @@ export class AiHealthIndicators {
     this.statusPage = statusPage ?? new UpstreamStatusPage(undefined, clock);
   }
 
-  /** Down when the database does not answer `SELECT 1` within two seconds. */
+  /** Down when the database does not answer `SELECT 1` within two seconds; up, `configured: false`, without one. */
   async database(key = 'database'): Promise<HealthIndicatorResult> {
     const check = this.health.check(key);
+    if (!this.db) return check.up({ configured: false });
     try {
       await withTimeout(this.db.manager.query('SELECT 1'), PROBE_TIMEOUT_MS);
       return check.up({ dialect: this.db.dialect });

@@ -1,4 +1,5 @@
 import type * as Terminus from '@nestjs/terminus';
+import { requireOptional } from '../common/optional-package';
 
 let terminus: typeof Terminus | undefined;
 
@@ -7,11 +8,6 @@ let terminus: typeof Terminus | undefined;
  * built, so that an application without health checks need not install it.
  */
 export function loadTerminus(): typeof Terminus {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    terminus ??= require('@nestjs/terminus') as typeof Terminus;
-    return terminus;
-  } catch (error) {
-    throw new Error("Tollgate's health indicators need @nestjs/terminus: npm install @nestjs/terminus@^11", { cause: error });
-  }
+  terminus ??= requireOptional<typeof Terminus>('@nestjs/terminus', "Tollgate's health indicators", '@nestjs/terminus@^11');
+  return terminus;
 }

@@ -1,10 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { DelayedError, Job, Queue, Worker } from 'bullmq';
+import type * as BullMq from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import { JobsOptions, RedisOptions } from '../ai-module-options';
 import { Clock } from '../common/clock';
+import { requireOptional } from '../common/optional-package';
 import { JobEntity } from './job.entity';
 import { JobQueue, JobWorker } from './job-queue';
 import { JobRepository } from './job.repository';
+
+/** BullMQ is an optional peer dependency, loaded with the first queue on Redis. */
+const loadBullMq = () => requireOptional<typeof BullMq>('bullmq', 'asynchronous jobs on Redis (the `redis` option with a `database`)');
 
 export const BULLMQ_QUEUE_NAME = 'tollgate-chat-jobs';
 
@@ -36,6 +41,7 @@ export class BullMqJobQueue implements JobQueue {
     private readonly redis: RedisOptions,
     private readonly jobs: JobsOptions,
   ) {
+    const { Queue } = loadBullMq();
     // A submit must fail at once, not queue up behind a lost connection: the caller hears of it.
     this.queue = new Queue(BULLMQ_QUEUE_NAME, { connection: { url: redis.url, enableOfflineQueue: false }, prefix: jobs.queuePrefix });
     this.queue.on('error', (error) => this.logger.error(`queue: ${error.message}`));
@@ -68,6 +74,7 @@ export class BullMqJobQueue implements JobQueue {
 
   async start(worker: JobWorker): Promise<void> {
     const { concurrency, leaseMs, queuePrefix } = this.jobs;
+    const { Worker } = loadBullMq();
     this.worker = new Worker<DispatchData>(BULLMQ_QUEUE_NAME, (job, token) => this.process(job, token, worker), {
       // A worker's blocking reads must wait out a lost connection rather than fail.
       connection: { url: this.redis.url, maxRetriesPerRequest: null },
@@ -112,6 +119,7 @@ export class BullMqJobQueue implements JobQueue {
   private async delay(dispatch: Job<DispatchData>, token: string | undefined, until: number): Promise<never> {
     // BullMQ's delays are on the wall clock, the lease's on the injected one.
     await dispatch.moveToDelayed(Date.now() + Math.max(0, until - this.clock.now()), token);
+    const { DelayedError } = loadBullMq();
     throw new DelayedError();
   }
 

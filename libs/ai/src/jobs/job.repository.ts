@@ -37,8 +37,9 @@ const DROPPED_REQUEST = '';
 /** Ready to run: queued and due, or running under a lease its process did not renew (it died). */
 const CLAIMABLE = "((status = 'queued' AND not_before <= :now) OR (status = 'running' AND lease_expires_at < :now))";
 
-/** The tenant's jobs running under a live lease. */
-const TENANT_RUNNING = "(SELECT COUNT(*) FROM jobs live WHERE live.tenant_id = :tenantId AND live.status = 'running' AND live.lease_expires_at >= :now)";
+/** The tenant's jobs running under a live lease, in the jobs table as its database names it. */
+const tenantRunning = (jobs: string) =>
+  `(SELECT COUNT(*) FROM ${jobs} live WHERE live.tenant_id = :tenantId AND live.status = 'running' AND live.lease_expires_at >= :now)`;
 
 /** An arbitrary constant that names the job-claim locks among PostgreSQL advisory locks. */
 const CLAIM_LOCK = 7_253_102;
@@ -271,7 +272,7 @@ export class JobRepository {
           startedAt: () => 'COALESCE(started_at, :now)',
         })
         .where(`id = :id AND ${CLAIMABLE}`)
-        .andWhere(`${TENANT_RUNNING} < :cap`)
+        .andWhere(`${tenantRunning(this.db.table('jobs'))} < :cap`)
         .setParameters({ id, tenantId, now: terms.now, cap: terms.tenantConcurrency })
         .execute();
       if (result.affected !== 1) return undefined;

@@ -1,8 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { RedisOptions } from '../ai-module-options';
 import { REDIS_OPTIONS } from '../ai-option-slices';
+import { requireOptional } from '../common/optional-package';
 import { DependencyStatus, failureOf } from '../health/dependency-status';
+
+/** ioredis is an optional peer dependency, loaded when the module is given Redis. */
+function loadIoredis(): typeof Redis {
+  const ioredis = requireOptional<typeof Redis & { default?: typeof Redis }>('ioredis', 'limits shared across replicas (the `redis` option)');
+  return ioredis.default ?? ioredis;
+}
 
 /** The library's Redis connection, when one is configured; limits are in-process otherwise. */
 @Injectable()
@@ -13,8 +20,9 @@ export class RedisConnection {
   private closing = false;
 
   constructor(@Inject(REDIS_OPTIONS) redis: RedisOptions | undefined) {
-    // A limiter must answer now or fall back, not queue behind a lost connection.
-    this.client = redis && new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    // A limiter must answer now or fall back, not queue behind a lost connection. The commands of
+    // one tick (concurrent calls' limits) go out in one write.
+    this.client = redis && new (loadIoredis())(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
     this.client?.on('ready', () => this.status.reachable());
     // ioredis reconnects by itself; every failed attempt repeats the error, the status logs the first.
     this.client?.on('error', (error) => this.status.unreachable(failureOf(error)));

@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { LimitRelease, LimitStore, LimitTake, LimitTakeOutcome, WINDOW_MS } from './limit-store';
 
 // KEYS: requests, tokens, slots. ARGV: now, window, requests per minute, tokens per minute, tokens, slots, holder,

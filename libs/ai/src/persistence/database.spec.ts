@@ -7,7 +7,7 @@ describe(Database.name, () => {
   afterEach(() => database?.close());
 
   it('should run any number of statements on SQLite, whose driver hands out one query runner again and again', async () => {
-    database = new Database(resolvedOptions({ database: { url: 'sqlite::memory:' } }).database, { entities: [], migrations: [] });
+    database = new Database(resolvedOptions({ database: { url: 'sqlite::memory:' } }).database!, { entities: [], migrations: () => [] });
     await database.open(false);
 
     // Each wrap of the runner used to wrap the previous one: the stack overflowed after some thousands of statements.

@@ -1,15 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataSource, DataSourceOptions, EntityManager, QueryRunner, ReplicationMode } from 'typeorm';
+import type { DataSource, DataSourceOptions, EntityManager, MigrationInterface } from 'typeorm';
 import { DatabaseOptions } from '../ai-module-options';
-import { DependencyUnavailableError } from '../errors/ai-errors';
-import { DependencyStatus, failureOf } from '../health/dependency-status';
-import { isConnectionFailure } from './connection-failure';
+import { requireOptional } from '../common/optional-package';
+import { DependencyStatus } from '../health/dependency-status';
+import type * as Observed from './observed-data-source';
 
-/** What the database holds: every feature's entities and the migrations that make their tables, handed in by the module. */
+/** A table's name as this database calls it: with the module's prefix. */
+export type TableName = (name: string) => string;
+
+/** What the database holds: every feature's entities, and the migrations that make their tables under their prefixed names. */
 export interface DatabaseSchema {
   entities: NonNullable<DataSourceOptions['entities']>;
-  migrations: NonNullable<DataSourceOptions['migrations']>;
+  migrations: (table: TableName) => Array<new () => MigrationInterface>;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -17,18 +20,40 @@ export type Dialect = 'sqlite' | 'postgres';
 /** An arbitrary constant that names Tollgate's migration lock among PostgreSQL advisory locks. */
 const MIGRATION_LOCK = 7_253_101;
 
-/** How soon a caller refused for an unreachable database is told to come back. */
-const RETRY_AFTER_MS = 5_000;
-
 /** A database that does not accept a connection in this time is unreachable, rather than a request that hangs. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
+/** The first migration, by the name TypeORM records it under: how an unprefixed schema of an earlier version is recognised. */
+const FIRST_MIGRATION = 'InitialSchema1764000000000';
+
+/** What needs TypeORM and a driver, as an error that they are missing says. */
+export const DATABASE_FEATURE = "Tollgate's database (the `database` option)";
+
+/** TypeORM and the database's driver are optional peer dependencies, loaded with the first database. */
+function loadTypeorm(url: string): typeof Observed {
+  requireOptional('typeorm', DATABASE_FEATURE);
+  if (url.startsWith('sqlite:')) requireOptional('better-sqlite3', `${DATABASE_FEATURE} on SQLite`);
+  else requireOptional('pg', `${DATABASE_FEATURE} on PostgreSQL`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./observed-data-source') as typeof Observed;
+}
+
 /**
  * `sqlite:./data/x.sqlite`, `sqlite::memory:` or `postgres://…` → a TypeORM DataSource (not yet
- * initialized) whose every query reports to `status`.
+ * initialized) whose every query reports to `status`, its tables and migrations table named with `tablePrefix`.
  */
-export function createDataSource(url: string, schema: DatabaseSchema, status: DependencyStatus): DataSource {
-  const common = { ...schema, migrationsRun: false, synchronize: false, logging: false };
+export function createDataSource({ url, tablePrefix }: Pick<DatabaseOptions, 'url' | 'tablePrefix'>, schema: DatabaseSchema, status: DependencyStatus): DataSource {
+  const { ObservedDataSource } = loadTypeorm(url);
+  const table: TableName = (name) => `${tablePrefix}${name}`;
+  const common = {
+    entities: schema.entities,
+    migrations: schema.migrations(table),
+    entityPrefix: tablePrefix,
+    migrationsTableName: table('migrations'),
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+  };
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -50,52 +75,6 @@ export function createDataSource(url: string, schema: DatabaseSchema, status: De
 }
 
 /**
- * Every query TypeORM runs (entity manager, query builder, transaction, migration) goes through a
- * query runner made here, so this is the one place where a lost connection is recognised: it is
- * thrown as DependencyUnavailableError, and every outcome tells `status` whether the database answered.
- */
-class ObservedDataSource extends DataSource {
-  /** SQLite's driver hands out its one query runner again and again: it is observed once. */
-  private readonly observed = new WeakSet<QueryRunner>();
-
-  constructor(
-    private readonly status: DependencyStatus,
-    options: DataSourceOptions,
-  ) {
-    super(options);
-  }
-
-  override createQueryRunner(mode?: ReplicationMode): QueryRunner {
-    const runner = super.createQueryRunner(mode);
-    if (this.observed.has(runner)) return runner;
-    this.observed.add(runner);
-    const connect = runner.connect.bind(runner);
-    const query = runner.query.bind(runner);
-    runner.connect = () => connect().catch((error: unknown) => this.failed(error));
-    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
-      query(...args).then(
-        (result) => {
-          this.status.reachable();
-          return result;
-        },
-        (error: unknown) => this.failed(error),
-      )) as QueryRunner['query'];
-    return runner;
-  }
-
-  private failed(error: unknown): never {
-    if (error instanceof DependencyUnavailableError) throw error;
-    if (!isConnectionFailure(error)) {
-      // The database answered, if only to refuse the statement.
-      this.status.reachable();
-      throw error;
-    }
-    this.status.unreachable(failureOf(error));
-    throw new DependencyUnavailableError('database', RETRY_AFTER_MS, error);
-  }
-}
-
-/**
  * The library's database: the one DataSource, and the one way to write. SQLite runs every
  * statement on a single connection, where concurrent TypeORM transactions would nest into each
  * other's savepoints, so there writes are queued one transaction at a time; PostgreSQL runs
@@ -109,14 +88,24 @@ export class Database {
   private queue: Promise<unknown> = Promise.resolve();
 
   /** Made by the module (see openDatabase in ai.module.ts), which hands it every feature's schema. */
-  constructor(options: DatabaseOptions, schema: DatabaseSchema) {
-    this.dataSource = createDataSource(options.url, schema, this.status);
+  constructor(
+    private readonly options: DatabaseOptions,
+    schema: DatabaseSchema,
+  ) {
+    this.dataSource = createDataSource(options, schema, this.status);
     this.dialect = this.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** A table's name in this database: `quota_usage` → `tollgate_quota_usage`. */
+  table(name: string): string {
+    return `${this.options.tablePrefix}${name}`;
   }
 
   /** Connects and brings the schema up to date. */
   async open(migrate: boolean): Promise<void> {
     await this.dataSource.initialize();
+    this.prefixIndexNames();
+    await this.refuseUnprefixedSchema();
     if (!migrate) return;
     if (this.dialect === 'sqlite') {
       await this.dataSource.runMigrations({ transaction: 'all' });
@@ -131,6 +120,38 @@ export class Database {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
       await runner.release();
     }
+  }
+
+  /**
+   * The entities name their indexes as the migrations do, prefix included: TypeORM prefixes only table names
+   * (`entityPrefix`), and its schema builder compares the rest with the database.
+   */
+  private prefixIndexNames(): void {
+    for (const entity of this.dataSource.entityMetadatas) {
+      for (const index of entity.indices) if (index.givenName) index.name = this.table(index.givenName);
+    }
+  }
+
+  /**
+   * Tables of a version before prefixes, under their bare names, are not taken for an empty database (which
+   * would migrate a second, empty schema beside them and so forget every quota and ledger row): the start stops.
+   */
+  private async refuseUnprefixedSchema(): Promise<void> {
+    if (this.options.tablePrefix === '') return;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      if (await runner.hasTable(this.table('migrations'))) return;
+      if (!(await runner.hasTable('migrations'))) return;
+      const placeholder = this.dialect === 'postgres' ? '$1' : '?';
+      const earlier: unknown[] = await runner.query(`SELECT name FROM migrations WHERE name = ${placeholder}`, [FIRST_MIGRATION]);
+      if (earlier.length === 0) return;
+    } finally {
+      await runner.release();
+    }
+    throw new Error(
+      `this database holds Tollgate's tables without a prefix (tenants, usage_ledger, …, made before table prefixes): ` +
+        `to keep using them, set the database option tablePrefix to '' (the gateway: DATABASE_TABLE_PREFIX=), or rename them to ${this.table('…')}`,
+    );
   }
 
   get manager(): EntityManager {

@@ -1,6 +1,12 @@
-import { GetSecretValueCommand, SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type * as SmithyHttp from '@smithy/node-http-handler';
+import { requireOptional } from '../common/optional-package';
 import { SecretFailure, SecretProvider, SecretUnavailableError, SecretVersion } from './secret-provider';
+
+/** The AWS SDK is an optional peer dependency, loaded by the first provider. */
+const SDK_PACKAGES = '@aws-sdk/client-secrets-manager @smithy/node-http-handler';
+const loadSdk = () => requireOptional<typeof SecretsManager>('@aws-sdk/client-secrets-manager', 'AwsSecretProvider', SDK_PACKAGES);
 
 export interface AwsSecretOptions {
   /** The secret's name or ARN. */
@@ -37,6 +43,8 @@ export class AwsSecretProvider implements SecretProvider {
   constructor(private readonly options: AwsSecretOptions) {
     this.description = `AWS Secrets Manager secret '${options.secretId}'${options.jsonKey ? ` (key '${options.jsonKey}')` : ''}`;
     const timeoutMs = options.timeoutMs ?? 5_000;
+    const { SecretsManagerClient } = loadSdk();
+    const { NodeHttpHandler } = requireOptional<typeof SmithyHttp>('@smithy/node-http-handler', 'AwsSecretProvider', SDK_PACKAGES);
     this.client = new SecretsManagerClient({
       region: options.region,
       endpoint: options.endpoint,
@@ -52,6 +60,7 @@ export class AwsSecretProvider implements SecretProvider {
     let secret: { SecretString?: string; VersionId?: string };
     try {
       const abortSignal = AbortSignal.timeout(this.options.timeoutMs ?? 5_000);
+      const { GetSecretValueCommand } = loadSdk();
       secret = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }), { abortSignal });
     } catch (error) {
       const name = (error as Error).name;

@@ -1,7 +1,16 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
-import { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
+import type * as AzureIdentity from '@azure/identity';
+import type * as KeyVaultSecrets from '@azure/keyvault-secrets';
+import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
+import { requireOptional } from '../common/optional-package';
 import { SecretFailure, SecretProvider, SecretUnavailableError, SecretVersion } from './secret-provider';
+
+/** The Azure SDK is an optional peer dependency, loaded by the first provider. */
+const SDK_PACKAGES = '@azure/keyvault-secrets @azure/identity';
+
+function defaultCredential(): AzureIdentity.DefaultAzureCredential {
+  return new (requireOptional<typeof AzureIdentity>('@azure/identity', 'AzureSecretProvider without a credential', SDK_PACKAGES).DefaultAzureCredential)();
+}
 
 export interface AzureSecretOptions {
   /** `https://<vault>.vault.azure.net` */
@@ -30,7 +39,8 @@ export class AzureSecretProvider implements SecretProvider {
 
   constructor(private readonly options: AzureSecretOptions) {
     this.description = `Azure Key Vault secret '${options.secretName}' in ${options.vaultUrl}`;
-    this.client = new SecretClient(options.vaultUrl, options.credential ?? new DefaultAzureCredential(), {
+    const { SecretClient } = requireOptional<typeof KeyVaultSecrets>('@azure/keyvault-secrets', 'AzureSecretProvider', SDK_PACKAGES);
+    this.client = new SecretClient(options.vaultUrl, options.credential ?? defaultCredential(), {
       retryOptions: { maxRetries: 1 },
       ...options.client,
     });

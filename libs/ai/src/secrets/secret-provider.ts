@@ -15,6 +15,8 @@ export interface SecretProvider {
   read(): Promise<SecretVersion>;
   /** Calls `onChange` when the secret may have changed (a mounted file rewritten); returns a stop function. */
   watch?(onChange: () => void): () => void;
+  /** The value can never change (a key given as such): it is not read again on a timer. */
+  readonly fixed?: boolean;
 }
 
 export const SecretProvider = Symbol('SecretProvider');
@@ -40,6 +42,8 @@ export function fingerprintOf(value: string): string {
 
 /** A key given as a value (the `env` provider: the application read OPENAI_API_KEY and passed it in). */
 export class StaticSecretProvider implements SecretProvider {
+  readonly fixed = true;
+
   constructor(
     private readonly value: string,
     readonly description = 'the configured API key',

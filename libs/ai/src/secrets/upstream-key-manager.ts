@@ -62,9 +62,11 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
     const { value, version } = await this.provider.read();
     this.key = this.loaded(value, version);
     this.logger.log(`Upstream key loaded from ${this.provider.description}: version ${version}, fingerprint ${this.key.fingerprint}`);
-    // Ahead of expiry: a read that fails once still leaves time for the next before the TTL is out.
-    this.timer = setInterval(() => void this.refresh(), this.secrets.ttlMs * 0.8);
-    this.timer.unref();
+    if (!this.provider.fixed) {
+      // Ahead of expiry: a read that fails once still leaves time for the next before the TTL is out.
+      this.timer = setInterval(() => void this.refresh(), this.secrets.ttlMs * 0.8);
+      this.timer.unref();
+    }
     this.stopWatching = this.provider.watch?.(() => void this.refresh());
   }
 

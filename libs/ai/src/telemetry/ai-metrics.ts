@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TelemetryOptions } from '../ai-module-options';
 import { TELEMETRY_OPTIONS } from '../ai-option-slices';
@@ -7,10 +7,10 @@ import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { JobEvents } from '../jobs/job-events';
-import { UsageLedger } from '../tenancy/usage-ledger';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { UpstreamEvents } from '../upstream/upstream-events';
 import { CallEvents, CallRecord } from './call-events';
+import { LedgerEvents } from './ledger-events';
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -140,11 +140,12 @@ export class AiMetrics implements OnModuleInit {
   constructor(
     private readonly keys: UpstreamKeyManager,
     private readonly breakers: BreakerRegistry,
-    private readonly database: Database,
+    /** Absent without a database. */
+    @Optional() @Inject(Database) private readonly database: Database | undefined,
     private readonly redis: RedisConnection,
     private readonly calls: CallEvents,
     private readonly upstream: UpstreamEvents,
-    private readonly ledger: UsageLedger,
+    private readonly ledger: LedgerEvents,
     private readonly jobs: JobEvents,
     @Inject(TELEMETRY_OPTIONS) private readonly telemetry: TelemetryOptions,
   ) {}
@@ -164,7 +165,7 @@ export class AiMetrics implements OnModuleInit {
       this.breakerState.set({ model }, BREAKER_STATE_VALUES[state]);
       this.breakerTransitions.inc({ model, state });
     });
-    this.followDependency(this.database.status);
+    if (this.database) this.followDependency(this.database.status);
     if (this.redis.client) this.followDependency(this.redis.status);
   }
 

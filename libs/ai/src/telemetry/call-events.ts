@@ -33,15 +33,21 @@ export type CallListener = (record: CallRecord) => void;
 /** Where the call path announces every call's end (or refusal); metrics, quota watching and alerting listen. */
 @Injectable()
 export class CallEvents {
-  private readonly ended = new Listeners<CallRecord>(new Logger(CallEvents.name));
+  private readonly logger = new Logger(CallEvents.name);
+  private readonly ended = new Listeners<CallRecord>(this.logger);
 
   /** Returns the function that stops listening. */
   onCallEnded(listener: CallListener): () => void {
     return this.ended.add(listener);
   }
 
-  /** A failing listener is logged and never fails the call. */
-  callEnded(record: CallRecord): void {
+  /** A failing listener is logged and never fails the call; `caller` is the call's own listener, told after the others. */
+  callEnded(record: CallRecord, caller?: CallListener): void {
     this.ended.emit(record);
+    try {
+      caller?.(record);
+    } catch (error) {
+      this.logger.error(`the caller's call listener failed: ${(error as Error).message}`);
+    }
   }
 }

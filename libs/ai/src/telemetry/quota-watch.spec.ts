@@ -2,6 +2,7 @@ import { resolvedOptions } from '../../test/factories';
 import { QuotaService, QuotaView } from '../tenancy/quota.service';
 import { UNLIMITED } from '../tenancy/tenant-limits';
 import { CallEvents, CallRecord } from './call-events';
+import { AlertRule, DEFAULT_ALERT_RULES } from './alert-rules';
 import { QuotaWatch } from './quota-watch';
 import { listeningMetrics } from '../../test/metrics';
 
@@ -23,7 +24,7 @@ class FakeQuotas {
   }
 }
 
-function setUp(maxTenantLabels = 50, alerts?: { rules: [] }) {
+function setUp(maxTenantLabels = 50, alerts: { rules: AlertRule[] } = { rules: [...DEFAULT_ALERT_RULES] }) {
   const quotas = new FakeQuotas();
   const events = new CallEvents();
   const options = resolvedOptions({ telemetry: { maxTenantLabels }, alerts });

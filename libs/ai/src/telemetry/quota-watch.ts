@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { AlertOptions } from '../ai-module-options';
 import { ALERT_OPTIONS } from '../ai-option-slices';
 import { QuotaName } from '../errors/ai-errors';
-import { QuotaService, QuotaView, QuotaWindowView } from '../tenancy/quota.service';
+import type { QuotaService, QuotaView, QuotaWindowView } from '../tenancy/quota.service';
+import { QUOTA_VIEWS } from '../tenancy-tokens';
 import { AiMetrics } from './ai-metrics';
 import { CallEvents } from './call-events';
 
@@ -25,7 +26,8 @@ export class QuotaWatch implements OnModuleInit {
   private readonly use = new Map<string, QuotaUse>();
 
   constructor(
-    private readonly quotas: QuotaService,
+    /** Absent without a database: there are no quotas to watch. */
+    @Optional() @Inject(QUOTA_VIEWS) private readonly quotas: Pick<QuotaService, 'view'> | undefined,
     private readonly metrics: AiMetrics,
     private readonly events: CallEvents,
     @Inject(ALERT_OPTIONS) private readonly alerts: AlertOptions,
@@ -33,7 +35,7 @@ export class QuotaWatch implements OnModuleInit {
 
   /** Only while alerts are evaluated: they are what empties `touched`. */
   onModuleInit(): void {
-    if (this.alerts.rules.length === 0) return;
+    if (this.alerts.rules.length === 0 || !this.quotas) return;
     this.events.onCallEnded((call) => this.touched.add(call.tenantId));
   }
 
@@ -56,7 +58,7 @@ export class QuotaWatch implements OnModuleInit {
   private async refreshTenant(tenantId: string): Promise<void> {
     let view: QuotaView;
     try {
-      view = await this.quotas.view(tenantId);
+      view = await this.quotas!.view(tenantId);
     } catch (error) {
       this.logger.warn(`could not read the quotas of tenant ${tenantId}: ${(error as Error).message}`);
       this.use.delete(tenantId);

@@ -2,15 +2,15 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { TenancyOptions } from '../ai-module-options';
 import { TENANCY_OPTIONS } from '../ai-option-slices';
+import { Admission, AdmissionContext, Admissions, endedCallRecord, TokenEstimate } from '../chat/admissions';
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
 import { mediaTokenBound } from '../context/media-token-bounds';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
-import { CallEvents, CallListener, CallRecord } from '../telemetry/call-events';
+import { CallEvents, CallRecord } from '../telemetry/call-events';
 import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPricedError } from '../errors/ai-errors';
-import { TenantRateLimitStates } from '../limits/rate-limit-state';
 import { TakenLimits, TenantLimiter } from '../limits/tenant-limiter';
 import { QuotaLeases } from './quota-leases';
 import { QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
@@ -20,50 +20,7 @@ import { UsageLedger } from './usage-ledger';
 
 type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
 
-export interface AdmissionContext {
-  tenantId: string;
-  /** The tenant when the caller has resolved it already. */
-  tenant?: ActiveTenant;
-  keyId?: string;
-  requestId: string;
-  stream: boolean;
-  /** The requested model and its fallbacks: the reservation is priced as the dearest. */
-  servingModels?: string[];
-  /** The prompt's tokens when the caller has counted them already (the context policy has). */
-  promptTokens?: number;
-  /** Told how the call ended, or that a limit refused it, as soon as that is known. */
-  onCallEnded?: CallListener;
-  /** The request was counted against the tenant's requests per minute already (a job counts at its submit). */
-  requestAlreadyCounted?: boolean;
-}
-
-/** How a call ended, for the settlement and the ledger. */
-export interface CallEnd {
-  /** `success`, or the error code that ended it. */
-  outcome: string;
-  attempts: number;
-  modelServed?: string;
-  /** What the upstream billed; absent when it answered nothing. */
-  usage?: { promptTokens: number; completionTokens: number };
-  upstreamRequestId?: string;
-  /** The completion's text, logged only for a tenant whose content may be logged. */
-  completion?: string | null;
-}
-
-export interface TokenEstimate {
-  promptTokens: number;
-  completionTokens: number;
-  costMicroUsd: number;
-}
-
-/** A request let through every limit: it holds a reservation and a slot until `finish`. */
-export interface Admission {
-  readonly tenant: ActiveTenant;
-  readonly estimate: TokenEstimate;
-  readonly rateLimits: TenantRateLimitStates;
-  /** Settles the reservation, frees the slot, writes the ledger row; never throws, runs once. */
-  finish(end: CallEnd): void;
-}
+export type { Admission, AdmissionContext, CallEnd, TokenEstimate } from '../chat/admissions';
 
 /**
  * The tenant's side of every call, in the order of DESIGN.md's request path: the tenant, its
@@ -71,7 +28,7 @@ export interface Admission {
  * reservation against its quotas; after the call, settlement to real usage and the ledger.
  */
 @Injectable()
-export class Governance implements OnModuleInit, OnApplicationShutdown {
+export class Governance extends Admissions implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Governance.name);
   /** The reservations of calls still running on this replica, renewed so that no sweep takes them for abandoned. */
   private readonly live = new Map<string, Reservation>();
@@ -91,7 +48,9 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     private readonly breakers: BreakerRegistry,
     @InjectClock() private readonly clock: Clock,
     @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
     const admittedAt = this.clock.now();
@@ -127,19 +86,9 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
       if (isAiError(error)) error.rateLimits = { ...taken?.rateLimits, ...error.rateLimits };
       const outcome = isAiError(error) ? error.code : 'internal_error';
       const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(request.model) };
-      this.announce(context, refusal(request, context, refused));
+      this.events.callEnded(refusal(request, context, refused), context.onCallEnded);
       throw error;
     }
-  }
-
-  /**
-   * A request that names no completion limit goes upstream as sent, unless the tenant's plan sets a default
-   * allowance: that is then its limit, within what the model can still write after this prompt.
-   */
-  capCompletion<T extends ChatRequest>(request: T, limits: TenantLimits, promptTokens: number): T {
-    if (request.max_completion_tokens != null || request.max_tokens != null || limits.defaultCompletionTokens == null) return request;
-    const allowance = Math.min(limits.defaultCompletionTokens, this.registry.largestCompletion(request.model, promptTokens));
-    return { ...request, max_completion_tokens: Math.max(1, allowance) };
   }
 
   /** A plan that lists its models must list `model`. */
@@ -154,7 +103,6 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
     if (unpriced !== undefined) throw new ModelNotPricedError(`tenant '${tenant.id}'`, unpriced);
   }
 
-  /** The tenant and its limits, as a call for it would see them. */
   tenant(tenantId: string): Promise<ActiveTenant> {
     return this.tenants.resolveActive(tenantId);
   }
@@ -234,43 +182,16 @@ export class Governance implements OnModuleInit, OnApplicationShutdown {
         finished = true;
         this.live.delete(held.reservation.id);
         const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? held.request.model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
-        const record = this.recordOf(held, end, this.clock.now(), costMicroUsd);
+        const { tenant, request, context, admittedAt } = held;
+        const breakerState = this.breakers.stateOf(end.modelServed ?? request.model);
+        const record = endedCallRecord({ context, tenant, request, end, costMicroUsd, latencyMs: this.clock.now() - admittedAt, breakerState });
         this.settle(held, record, costMicroUsd);
-        this.announce(held.context, record);
+        this.events.callEnded(record, held.context.onCallEnded);
       },
     };
   }
 
-  private recordOf(held: Held, end: CallEnd, endedAt: number, costMicroUsd: number): CallRecord {
-    const { tenant, request, context } = held;
-    return {
-      requestId: context.requestId,
-      tenantId: tenant.id,
-      keyId: context.keyId ?? null,
-      modelRequested: request.model,
-      modelServed: end.modelServed ?? null,
-      promptTokens: end.usage?.promptTokens ?? 0,
-      completionTokens: end.usage?.completionTokens ?? 0,
-      costUsd: costMicroUsd / 1_000_000,
-      attempts: end.attempts,
-      outcome: end.outcome,
-      admitted: true,
-      stream: context.stream,
-      latencyMs: endedAt - held.admittedAt,
-      upstreamRequestId: end.upstreamRequestId ?? null,
-      breakerState: this.breakers.stateOf(end.modelServed ?? request.model),
-      content: tenant.logContent ? { messages: request.messages, completion: end.completion ?? null } : undefined,
-    };
-  }
 
-  private announce(context: AdmissionContext, record: CallRecord): void {
-    this.events.callEnded(record);
-    try {
-      context.onCallEnded?.(record);
-    } catch (error) {
-      this.logger.error(`the caller's call listener failed: ${(error as Error).message}`);
-    }
-  }
 
   /** Frees the call's limits and queues its ledger row, which replaces its reservation with what it used. */
   private settle(held: Held, record: CallRecord, costMicroUsd: number): void {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, LessThan } from 'typeorm';
 import { QuotaName, TenantQuotaExceededError } from '../errors/ai-errors';
-import { Database } from '../persistence/database';
+import { Database, Dialect } from '../persistence/database';
 import { leaseGrant } from './lease-sizing';
 import { QuotaLeaseEntity } from './quota-lease.entity';
 import { QuotaUsageEntity } from './quota-usage.entity';
@@ -104,51 +104,60 @@ const RENEW_BATCH = 500;
 const MAX_LATENCY_MS = 2_147_483_647;
 
 /**
- * One statement, written with PostgreSQL's `$n` placeholders (which may repeat); for SQLite's driver,
- * which binds `?` by position only, the text with `?` and which parameter each `?` takes.
+ * One statement, written with PostgreSQL's `$n` placeholders (which may repeat) and its tables as `{name}`, which
+ * QuotaRepository.prepare turns into the statement its database runs.
  */
 interface Sql {
-  text: string;
-  sqlite: { text: string; order: number[] };
+  template: string;
 }
 
-function sql(text: string): Sql {
+const sql = (template: string): Sql => ({ template });
+
+/** A statement as one database runs it: its tables named with the prefix; for SQLite, `?`s and the parameter each takes. */
+interface Prepared {
+  text: string;
+  order?: number[];
+}
+
+function prepared(template: string, table: (name: string) => string, dialect: Dialect): Prepared {
+  const text = template.replace(/\{(\w+)\}/g, (_, name: string) => table(name));
+  if (dialect === 'postgres') return { text };
   const order: number[] = [];
   // PostgreSQL's casts (`$1::bigint`, which a VALUES list needs) mean nothing to SQLite, which takes values as bound.
   const sqliteText = text.replace(/\$(\d+)(::[a-z]+)?/g, (_, number: string) => (order.push(Number(number) - 1), '?'));
-  return { text, sqlite: { text: sqliteText, order } };
+  return { text: sqliteText, order };
 }
 
 const INSERT_MONTH_ROW = sql(
-  `INSERT INTO quota_usage (tenant_id, month, day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd)
+  `INSERT INTO {quota_usage} (tenant_id, month, day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd)
    VALUES ($1, $2, $3, 0, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING`,
 );
-const MONTH_ROW = `SELECT day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd FROM quota_usage WHERE tenant_id = $1 AND month = $2`;
+const MONTH_ROW = `SELECT day, day_requests, tokens, cost_micro_usd, leased_requests, leased_tokens, leased_cost_micro_usd FROM {quota_usage} WHERE tenant_id = $1 AND month = $2`;
 const READ_MONTH_ROW = sql(MONTH_ROW);
 // PostgreSQL: the row stays locked until the top-up commits, so that replicas topping up at once take turns.
 const LOCK_MONTH_ROW = sql(`${MONTH_ROW} FOR UPDATE`);
 
 /** $3 day, $4 its requests, $5 the day's leased requests, $6/$7 tokens and cost added to the lease. */
 const ADD_TO_LEASED = sql(
-  `UPDATE quota_usage SET day = $3, day_requests = $4, leased_requests = $5, leased_tokens = leased_tokens + $6, leased_cost_micro_usd = leased_cost_micro_usd + $7
+  `UPDATE {quota_usage} SET day = $3, day_requests = $4, leased_requests = $5, leased_tokens = leased_tokens + $6, leased_cost_micro_usd = leased_cost_micro_usd + $7
    WHERE tenant_id = $1 AND month = $2`,
 );
 
 const UPSERT_LEASE = sql(
-  `INSERT INTO quota_leases (id, tenant_id, month, day, requests, tokens, cost_micro_usd, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-   ON CONFLICT (id) DO UPDATE SET requests = quota_leases.requests + $5, tokens = quota_leases.tokens + $6,
-     cost_micro_usd = quota_leases.cost_micro_usd + $7, expires_at = $8`,
+  `INSERT INTO {quota_leases} (id, tenant_id, month, day, requests, tokens, cost_micro_usd, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+   ON CONFLICT (id) DO UPDATE SET requests = {quota_leases}.requests + $5, tokens = {quota_leases}.tokens + $6,
+     cost_micro_usd = {quota_leases}.cost_micro_usd + $7, expires_at = $8`,
 );
 
 
 const GIVE_BACK_LEASED = sql(
-  `UPDATE quota_usage SET leased_requests = CASE WHEN day = $3 THEN leased_requests - $4 ELSE leased_requests END,
+  `UPDATE {quota_usage} SET leased_requests = CASE WHEN day = $3 THEN leased_requests - $4 ELSE leased_requests END,
      leased_tokens = leased_tokens - $5, leased_cost_micro_usd = leased_cost_micro_usd - $6
    WHERE tenant_id = $1 AND month = $2`,
 );
-const EXPIRED_LEASES = sql(`SELECT id FROM quota_leases WHERE expires_at < $1 LIMIT $2`);
+const EXPIRED_LEASES = sql(`SELECT id FROM {quota_leases} WHERE expires_at < $1 LIMIT $2`);
 
-const SETTLE_MONTH = sql(`UPDATE quota_usage SET tokens = tokens + $3, cost_micro_usd = cost_micro_usd + $4 WHERE tenant_id = $1 AND month = $2`);
+const SETTLE_MONTH = sql(`UPDATE {quota_usage} SET tokens = tokens + $3, cost_micro_usd = cost_micro_usd + $4 WHERE tenant_id = $1 AND month = $2`);
 
 /** A statement for a number of rows, made once per number. */
 class StatementsBySize {
@@ -174,10 +183,10 @@ class RowInsert extends StatementsBySize {
   }
 }
 
-const RESERVATION_INSERT = new RowInsert('reservations', [
+const RESERVATION_INSERT = new RowInsert('{reservations}', [
   'id', 'tenant_id', 'request_id', 'key_id', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at',
 ]);
-const LEDGER_INSERT = new RowInsert('usage_ledger', [
+const LEDGER_INSERT = new RowInsert('{usage_ledger}', [
   'id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
 ]);
 /** `(SELECT column1 AS a, … FROM (VALUES ($1::t, …), …))`: rows of typed values to join an UPDATE with. */
@@ -190,11 +199,11 @@ function valuesTable(rows: number, columns: Array<[name: string, type: string]>)
 
 /** Takes calls' budget out of several leases at once, each only if it still holds it; returns the leases that did. */
 const TAKE_FROM_LEASES = new StatementsBySize(
-  (rows) => `UPDATE quota_leases SET requests = quota_leases.requests - t.requests, tokens = quota_leases.tokens - t.tokens,
-     cost_micro_usd = quota_leases.cost_micro_usd - t.cost
+  (rows) => `UPDATE {quota_leases} SET requests = {quota_leases}.requests - t.requests, tokens = {quota_leases}.tokens - t.tokens,
+     cost_micro_usd = {quota_leases}.cost_micro_usd - t.cost
    FROM ${valuesTable(rows, [['id', 'varchar'], ['requests', 'bigint'], ['tokens', 'bigint'], ['cost', 'bigint']])}
-   WHERE quota_leases.id = t.id AND quota_leases.requests >= t.requests AND quota_leases.tokens >= t.tokens AND quota_leases.cost_micro_usd >= t.cost
-   RETURNING quota_leases.id`,
+   WHERE {quota_leases}.id = t.id AND {quota_leases}.requests >= t.requests AND {quota_leases}.tokens >= t.tokens AND {quota_leases}.cost_micro_usd >= t.cost
+   RETURNING {quota_leases}.id`,
 );
 
 /**
@@ -205,30 +214,30 @@ const TAKE_FROM_LEASES = new StatementsBySize(
  * no top-up moved it) starts the new day with them.
  */
 const RESERVE_FROM_LEASED_ROWS = new StatementsBySize(
-  (rows) => `UPDATE quota_usage SET
-     day_requests = CASE WHEN quota_usage.day = t.day THEN quota_usage.day_requests + t.calls WHEN quota_usage.day < t.day THEN t.calls ELSE quota_usage.day_requests END,
-     leased_requests = CASE WHEN quota_usage.day = t.day THEN quota_usage.leased_requests - t.leased_requests WHEN quota_usage.day < t.day THEN 0 ELSE quota_usage.leased_requests END,
-     day = CASE WHEN quota_usage.day < t.day THEN t.day ELSE quota_usage.day END,
-     tokens = quota_usage.tokens + t.tokens, leased_tokens = quota_usage.leased_tokens - t.leased_tokens,
-     cost_micro_usd = quota_usage.cost_micro_usd + t.cost, leased_cost_micro_usd = quota_usage.leased_cost_micro_usd - t.leased_cost
+  (rows) => `UPDATE {quota_usage} SET
+     day_requests = CASE WHEN {quota_usage}.day = t.day THEN {quota_usage}.day_requests + t.calls WHEN {quota_usage}.day < t.day THEN t.calls ELSE {quota_usage}.day_requests END,
+     leased_requests = CASE WHEN {quota_usage}.day = t.day THEN {quota_usage}.leased_requests - t.leased_requests WHEN {quota_usage}.day < t.day THEN 0 ELSE {quota_usage}.leased_requests END,
+     day = CASE WHEN {quota_usage}.day < t.day THEN t.day ELSE {quota_usage}.day END,
+     tokens = {quota_usage}.tokens + t.tokens, leased_tokens = {quota_usage}.leased_tokens - t.leased_tokens,
+     cost_micro_usd = {quota_usage}.cost_micro_usd + t.cost, leased_cost_micro_usd = {quota_usage}.leased_cost_micro_usd - t.leased_cost
    FROM ${valuesTable(rows, [['tenant_id', 'varchar'], ['month', 'varchar'], ['day', 'varchar'], ['calls', 'bigint'], ['leased_requests', 'bigint'], ['tokens', 'bigint'], ['leased_tokens', 'bigint'], ['cost', 'bigint'], ['leased_cost', 'bigint']])}
-   WHERE quota_usage.tenant_id = t.tenant_id AND quota_usage.month = t.month
-   RETURNING quota_usage.tenant_id, quota_usage.month`,
+   WHERE {quota_usage}.tenant_id = t.tenant_id AND {quota_usage}.month = t.month
+   RETURNING {quota_usage}.tenant_id, {quota_usage}.month`,
 );
 
 /** PostgreSQL: locks the quota rows, $1/$2 a tenant and month each, in one sorted order, before an UPDATE that joins them. */
 const LOCK_MONTH_ROWS = new StatementsBySize(
-  (rows) => `SELECT 1 FROM quota_usage WHERE (tenant_id, month) IN (${Array.from({ length: rows }, (_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})
+  (rows) => `SELECT 1 FROM {quota_usage} WHERE (tenant_id, month) IN (${Array.from({ length: rows }, (_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})
    ORDER BY tenant_id, month FOR UPDATE`,
 );
 
 /** $1: only leases that expired before it; $2…: their ids. */
 const DELETE_LEASES = new StatementsBySize(
   (count) =>
-    `DELETE FROM quota_leases WHERE expires_at < $1 AND id IN (${Array.from({ length: count }, (_, i) => `$${i + 2}`).join(', ')})
+    `DELETE FROM {quota_leases} WHERE expires_at < $1 AND id IN (${Array.from({ length: count }, (_, i) => `$${i + 2}`).join(', ')})
      RETURNING tenant_id, month, day, requests, tokens, cost_micro_usd`,
 );
-const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM reservations WHERE id IN (${placeholders(count)}) RETURNING id`);
+const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM {reservations} WHERE id IN (${placeholders(count)}) RETURNING id`);
 /** Rows per multi-row INSERT (and ids per DELETE): 14 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
@@ -239,6 +248,8 @@ const INSERT_BATCH = 500;
  */
 @Injectable()
 export class QuotaRepository {
+  private readonly prepared = new Map<Sql, Prepared>();
+
   constructor(private readonly db: Database) {}
 
   /**
@@ -432,24 +443,26 @@ export class QuotaRepository {
     };
   }
 
-  /** Runs one statement written with `$n` placeholders; returns the rows it changed. */
+  /** Runs one statement; returns the rows it changed. */
   private async run(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<number> {
-    const runner = manager.queryRunner!;
-    const result =
-      this.db.dialect === 'postgres'
-        ? await runner.query(statement.text, parameters, true)
-        : await runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]), true);
-    return result.affected ?? 0;
+    return (await this.query(manager, statement, parameters)).affected ?? 0;
   }
 
-  /** Runs one query written with `$n` placeholders; returns its rows (a DELETE's, RETURNING). */
+  /** Runs one query; returns its rows (a DELETE's, RETURNING). */
   private async select(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
-    const runner = manager.queryRunner!;
-    const result =
-      this.db.dialect === 'postgres'
-        ? await runner.query(statement.text, parameters, true)
-        : await runner.query(statement.sqlite.text, statement.sqlite.order.map((index) => parameters[index]), true);
-    return result.records ?? [];
+    return (await this.query(manager, statement, parameters)).records ?? [];
+  }
+
+  private query(manager: EntityManager, statement: Sql, parameters: unknown[]): Promise<{ affected?: number; records?: Array<Record<string, unknown>> }> {
+    const { text, order } = this.prepare(statement);
+    return manager.queryRunner!.query(text, order ? order.map((index) => parameters[index]) : parameters, true);
+  }
+
+  /** The statement as this database runs it, made once. */
+  private prepare(statement: Sql): Prepared {
+    let made = this.prepared.get(statement);
+    if (made === undefined) this.prepared.set(statement, (made = prepared(statement.template, (name) => this.db.table(name), this.db.dialect)));
+    return made;
   }
 
   private async insertReservations(manager: EntityManager, items: LeasedReservation[]): Promise<void> {

@@ -61,3 +61,6 @@ export const DEFAULT_PLAN: TenantLimits = {
 export function effectiveLimits(plan: TenantLimits, overrides: LimitOverrides): TenantLimits {
   return { ...plan, ...overrides };
 }
+
+/** Tenant ids appear in URLs, keys of every store and log lines: a short, plain token. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;

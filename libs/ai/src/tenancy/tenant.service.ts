@@ -8,11 +8,8 @@ import { Database } from '../persistence/database';
 import { ApiKeyService } from './api-key.service';
 import { PlanCatalog } from './plan-catalog';
 import { TenantEntity, TenantStatus } from './tenant.entity';
-import { CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TenantLimits } from './tenant-limits';
+import { CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TENANT_ID_PATTERN, TenantLimits } from './tenant-limits';
 import { TtlCache } from './ttl-cache';
-
-/** Tenant ids appear in URLs, keys of every store and log lines: a short, plain token. */
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export interface TenantView {
   id: string;

@@ -4,7 +4,7 @@ import { TenancyOptions } from '../ai-module-options';
 import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
-import { Listeners } from '../common/listeners';
+import { LedgerEvents } from '../telemetry/ledger-events';
 import { QuotaRepository, Reservation, Settlement } from './quota.repository';
 import { UsageRecordEntity } from './usage-record.entity';
 
@@ -23,11 +23,10 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
   private buffer: Settlement[] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
-  /** A settlement whose ledger row the database refused was kept in usage_dead_letters. */
-  readonly deadLettered = new Listeners<{ tenantId: string }>(this.logger);
 
   constructor(
     private readonly quota: QuotaRepository,
+    private readonly events: LedgerEvents,
     @InjectClock() private readonly clock: Clock,
     @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {}
@@ -91,7 +90,7 @@ export class UsageLedger implements OnModuleInit, OnApplicationShutdown {
       return false;
     }
     const { row } = settlement;
-    this.deadLettered.emit({ tenantId: row.tenantId });
+    this.events.deadLettered.emit({ tenantId: row.tenantId });
     this.logger.error(
       `the database refused the ledger row of request ${JSON.stringify(row.requestId)} of tenant ${row.tenantId} ` +
         `(${messageOf(refusal)}): dead-lettered in usage_dead_letters, its reservation left counted`,

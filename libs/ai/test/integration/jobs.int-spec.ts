@@ -83,7 +83,7 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, completion: aChatCompletion() });
     await expect(worker.ai.getJob(submitted.id, other.id)).rejects.toBeInstanceOf(JobNotFoundError);
     await worker.governance.drain();
-    const ledger = await query(worker.database, 'SELECT request_id, outcome FROM usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    const ledger = await query(worker.database, 'SELECT request_id, outcome FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
     expect(ledger).toEqual([{ request_id: `${submitted.id}:1`, outcome: 'success' }]);
   });
 
@@ -202,7 +202,7 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     expect(first.upstream.calls.length + second.upstream.calls.length).toBe(ids.length);
     expect(first.upstream.calls.length).toBeLessThan(ids.length);
     await second.governance.drain();
-    const ledger = await query<{ request_id: string }>(second.database, "SELECT request_id FROM usage_ledger WHERE tenant_id = $1 AND outcome = 'success'", [tenant.id]);
+    const ledger = await query<{ request_id: string }>(second.database, "SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1 AND outcome = 'success'", [tenant.id]);
     expect(ledger.map((row) => row.request_id).sort()).toEqual(ids.map((id) => `${id}:1`).sort());
   });
 
@@ -325,7 +325,7 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
 
     await expect(producer.ai.submit(aRequestFrom('3'), { tenantId: tenant.id })).rejects.toBeInstanceOf(TooManyJobsError);
     await producer.ai.submit(aRequestFrom('other'), { tenantId: other.id });
-    const stored = await query<{ n: string | number }>(producer.database, 'SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = $1', [tenant.id]);
+    const stored = await query<{ n: string | number }>(producer.database, 'SELECT COUNT(*) AS n FROM tollgate_jobs WHERE tenant_id = $1', [tenant.id]);
     expect(Number(stored[0].n)).toBe(2);
     await producer.ai.cancelJob(first.id, tenant.id);
     await expect(producer.ai.submit(aRequestFrom('3'), { tenantId: tenant.id })).resolves.toMatchObject({ status: 'queued' });
@@ -351,7 +351,7 @@ function jobsSuite(databases: TestDatabases, redisUrl?: string): void {
     const producer = await replica({ workers: false });
     const tenant = await aTenant(producer);
     const { id } = await producer.ai.submit(aRequestFrom('kept until done'), { tenantId: tenant.id });
-    const storedRequest = async () => (await query<{ request: string }>(producer.database, 'SELECT request FROM jobs WHERE id = $1', [id]))[0].request;
+    const storedRequest = async () => (await query<{ request: string }>(producer.database, 'SELECT request FROM tollgate_jobs WHERE id = $1', [id]))[0].request;
     const whileUnfinished = await storedRequest();
 
     await finished(await replica(), id, tenant.id);

@@ -38,12 +38,12 @@ describeWithPostgres('Settlements while PostgreSQL is away', (url) => {
     // The first statement after the outage may still meet a connection the cut broke: the next flush writes them.
     await eventually(async () => {
       await replica.governance.drain();
-      const [ledger] = await query(replica.database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id]);
+      const [ledger] = await query(replica.database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
       expect({ rows: Number(ledger.rows), tokens: Number(ledger.tokens) }).toEqual({ rows: CALLS, tokens: CALLS * 12 });
     });
     expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: CALLS, tokensThisMonth: CALLS * 12 });
-    expect(await query(replica.database, 'SELECT id FROM reservations')).toEqual([]);
-    expect(await query(replica.database, 'SELECT id FROM usage_dead_letters')).toEqual([]);
+    expect(await query(replica.database, 'SELECT id FROM tollgate_reservations')).toEqual([]);
+    expect(await query(replica.database, 'SELECT id FROM tollgate_usage_dead_letters')).toEqual([]);
   });
 
   it('should refuse calls whose reservations cannot be written while it is away, and hold no budget for them', async () => {
@@ -64,7 +64,7 @@ describeWithPostgres('Settlements while PostgreSQL is away', (url) => {
       Array.from({ length: CALLS }, () => 'dependency_unavailable'),
     );
     expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1 + CALLS, tokensThisMonth: (1 + CALLS) * 12 });
-    const [leased] = await query(replica.database, 'SELECT leased_requests, leased_tokens FROM quota_usage WHERE tenant_id = $1', [tenant.id]);
+    const [leased] = await query(replica.database, 'SELECT leased_requests, leased_tokens FROM tollgate_quota_usage WHERE tenant_id = $1', [tenant.id]);
     expect({ requests: Number(leased.leased_requests), tokens: Number(leased.leased_tokens) }).toEqual({ requests: 0, tokens: 0 });
   });
 });

@@ -53,7 +53,7 @@ describe('A stream that outlives the reservation TTL', () => {
     await replica.governance.drain();
 
     expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 508 });
-    expect(await query(replica.database, 'SELECT outcome, completion_tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id])).toEqual([
+    expect(await query(replica.database, 'SELECT outcome, completion_tokens FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id])).toEqual([
       { outcome: 'success', completion_tokens: 500 },
     ]);
   });

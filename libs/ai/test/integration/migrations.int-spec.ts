@@ -1,9 +1,9 @@
 import { Database } from '../../src/persistence/database';
-import { MIGRATIONS } from '../../src/persistence/migrations';
+import { migrationsFor } from '../../src/persistence/migrations';
 import { aTenantId, query, startReplica } from './replica';
 import { describeEachDatabase, describeWithPostgres, postgresDatabases } from './services';
 
-const TABLES = ['plans', 'tenants', 'api_keys', 'quota_usage', 'reservations', 'usage_ledger', 'jobs'];
+const TABLES = ['plans', 'tenants', 'api_keys', 'quota_usage', 'quota_leases', 'reservations', 'usage_ledger', 'usage_dead_letters', 'jobs'].map((table) => `tollgate_${table}`);
 
 async function missingTables(database: Database): Promise<string[]> {
   const runner = database.dataSource.createQueryRunner();
@@ -34,8 +34,8 @@ describeEachDatabase('Database migrations', (databases) => {
 
     const second = await startReplica({ database: { url } });
 
-    const migrations = await query<{ name: string }>(second.database, 'SELECT name FROM migrations');
-    expect(migrations.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => migration.name));
+    const migrations = await query<{ name: string }>(second.database, 'SELECT name FROM tollgate_migrations');
+    expect(migrations.map((row) => row.name)).toEqual(migrationsFor((name) => name).map((migration) => migration.name));
     expect((await second.tenants.get(tenantId)).name).toBe('Survives restarts');
     await second.close();
   });
@@ -79,8 +79,8 @@ describeWithPostgres('Database migrations with replicas starting together on Pos
 
     const replicas = await Promise.all([startReplica({ database: { url: fresh } }), startReplica({ database: { url: fresh } })]);
 
-    const migrations = await query(replicas[0].database, 'SELECT name FROM migrations');
-    expect(migrations).toHaveLength(MIGRATIONS.length);
+    const migrations = await query(replicas[0].database, 'SELECT name FROM tollgate_migrations');
+    expect(migrations).toHaveLength(migrationsFor((name) => name).length);
     expect(await missingTables(replicas[1].database)).toEqual([]);
     await Promise.all(replicas.map((replica) => replica.close()));
   });

@@ -33,10 +33,10 @@ describeEachDatabase(`${UsageLedger.name} with a row the database refuses`, (dat
     await admitAndFinish(victim.id, 'next-batch');
     await replica.governance.drain();
 
-    const victimRows = await query<{ request_id: string }>(replica.database, 'SELECT request_id FROM usage_ledger WHERE tenant_id = $1 ORDER BY request_id', [victim.id]);
+    const victimRows = await query<{ request_id: string }>(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1 ORDER BY request_id', [victim.id]);
     expect(victimRows.map((row) => row.request_id)).toEqual(['after', 'before', 'next-batch']);
-    const written = await query(replica.database, 'SELECT COUNT(*) AS n FROM usage_ledger WHERE tenant_id = $1', [attacker.id]);
-    const dead = await query<{ tenant_id: string; row: string }>(replica.database, 'SELECT tenant_id, row FROM usage_dead_letters');
+    const written = await query(replica.database, 'SELECT COUNT(*) AS n FROM tollgate_usage_ledger WHERE tenant_id = $1', [attacker.id]);
+    const dead = await query<{ tenant_id: string; row: string }>(replica.database, 'SELECT tenant_id, row FROM tollgate_usage_dead_letters');
     if (replica.database.dialect === 'postgres') {
       expect(Number(written[0].n)).toBe(0);
       expect(dead).toHaveLength(1);
@@ -49,6 +49,6 @@ describeEachDatabase(`${UsageLedger.name} with a row the database refuses`, (dat
       expect(Number(written[0].n)).toBe(1);
       expect(dead).toHaveLength(0);
     }
-    expect(await query(replica.database, 'SELECT id FROM reservations')).toEqual([]);
+    expect(await query(replica.database, 'SELECT id FROM tollgate_reservations')).toEqual([]);
   });
 });

@@ -43,13 +43,13 @@ function finishAll(admissions: Admission[]): void {
 async function countersAndLedger(replica: Replica, tenantId: string) {
   const [counters] = await query(
     replica.database,
-    'SELECT day_requests, tokens, leased_requests, leased_tokens, leased_cost_micro_usd FROM quota_usage WHERE tenant_id = $1',
+    'SELECT day_requests, tokens, leased_requests, leased_tokens, leased_cost_micro_usd FROM tollgate_quota_usage WHERE tenant_id = $1',
     [tenantId],
   );
-  const [ledger] = await query(replica.database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_ledger WHERE tenant_id = $1', [tenantId]);
+  const [ledger] = await query(replica.database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId]);
   const [held] = await query(
     replica.database,
-    'SELECT (SELECT COUNT(*) FROM quota_leases WHERE tenant_id = $1) AS leases, (SELECT COUNT(*) FROM reservations WHERE tenant_id = $1) AS reservations',
+    'SELECT (SELECT COUNT(*) FROM tollgate_quota_leases WHERE tenant_id = $1) AS leases, (SELECT COUNT(*) FROM tollgate_reservations WHERE tenant_id = $1) AS reservations',
     [tenantId],
   );
   return {

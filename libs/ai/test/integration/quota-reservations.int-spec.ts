@@ -48,7 +48,7 @@ describeEachDatabase('Quota reservations', (databases) => {
   const ledgerOf = async (tenantId: string) => {
     const [row] = await query(
       replica.database,
-      'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1',
+      'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_usage_ledger WHERE tenant_id = $1',
       [tenantId],
     );
     return { rows: Number(row.rows), tokens: Number(row.tokens), cost: Number(row.cost) };
@@ -166,7 +166,7 @@ describeEachDatabase('Quota reservations', (databases) => {
 
       expect([billed, billedAgain]).toEqual([1, 0]);
       expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 100, costThisMonthMicroUsd: 1_000 });
-      expect(await query(replica.database, 'SELECT outcome, prompt_tokens, completion_tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id])).toEqual([
+      expect(await query(replica.database, 'SELECT outcome, prompt_tokens, completion_tokens FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id])).toEqual([
         { outcome: ABANDONED_OUTCOME, prompt_tokens: 30, completion_tokens: 70 },
       ]);
     });
@@ -295,7 +295,7 @@ describeWithPostgres('Quota reservations across replicas on PostgreSQL', (url) =
 
     expect(billed.reduce((total, count) => total + count, 0)).toBe(30);
     expect(await replicas[0].quota.usage(tenant.id, after)).toMatchObject({ requestsToday: 30, tokensThisMonth: 300 });
-    const [ledger] = await query(replicas[0].database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    const [ledger] = await query(replicas[0].database, 'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
     expect({ rows: Number(ledger.rows), tokens: Number(ledger.tokens) }).toEqual({ rows: 30, tokens: 300 });
   });
 

@@ -76,11 +76,12 @@ export function sqliteDatabases(): TestDatabases {
 export function postgresDatabases(url: string): TestDatabases {
   let admin: Client | undefined;
   const created: string[] = [];
+  // Dropping a database waits for its server to end the connections to it: on a busy machine, seconds.
   afterAll(async () => {
     if (!admin) return;
     for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
-  });
+  }, 30_000);
   return {
     dialect: 'postgres',
     fresh: async () => {

@@ -182,7 +182,7 @@ describeEachDatabase('Tenants and API keys', (databases) => {
       const { id } = await aStarterTenant();
       const { key, id: keyId } = await replica.keys.issue(id);
 
-      const rows = await query(replica.database, 'SELECT * FROM api_keys WHERE tenant_id = $1', [id]);
+      const rows = await query(replica.database, 'SELECT * FROM tollgate_api_keys WHERE tenant_id = $1', [id]);
 
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ id: keyId, prefix: key.slice(0, 10), key_hash: createHash('sha256').update(key).digest('hex') });

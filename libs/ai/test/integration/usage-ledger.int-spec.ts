@@ -25,7 +25,7 @@ interface LedgerTotals {
 async function ledgerTotals(replica: Replica, tenantId: string): Promise<LedgerTotals> {
   const [row] = await query<Record<keyof LedgerTotals, string | number | null>>(
     replica.database,
-    'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM usage_ledger WHERE tenant_id = $1',
+    'SELECT COUNT(*) AS rows, SUM(prompt_tokens + completion_tokens) AS tokens, SUM(cost_micro_usd) AS cost FROM tollgate_usage_ledger WHERE tenant_id = $1',
     [tenantId],
   );
   return { rows: Number(row.rows), tokens: Number(row.tokens), cost: Number(row.cost) };
@@ -113,7 +113,7 @@ describeEachDatabase(`${UsageLedger.name} and ${UsageService.name}`, (databases)
   it('should record who called, what was served, how it ended and how long it took', async () => {
     const rows = await query<Record<string, unknown>>(
       replica.database,
-      'SELECT request_id, key_id, model_requested, model_served, outcome, attempts, stream, latency_ms, created_at FROM usage_ledger WHERE tenant_id = $1 ORDER BY request_id',
+      'SELECT request_id, key_id, model_requested, model_served, outcome, attempts, stream, latency_ms, created_at FROM tollgate_usage_ledger WHERE tenant_id = $1 ORDER BY request_id',
       [tenantId],
     );
 
@@ -137,7 +137,7 @@ describeEachDatabase(`${UsageLedger.name} and ${UsageService.name}`, (databases)
     admission.finish({ outcome: 'success', attempts: 9, usage: { promptTokens: 1_000, completionTokens: 1_000 } });
     await replica.governance.drain();
 
-    const [row] = await query<Record<string, unknown>>(replica.database, 'SELECT * FROM usage_ledger WHERE request_id = $1', ['direct']);
+    const [row] = await query<Record<string, unknown>>(replica.database, 'SELECT * FROM tollgate_usage_ledger WHERE request_id = $1', ['direct']);
     expect(row).toMatchObject({ model_served: 'gpt-4o-mini', prompt_tokens: 100, completion_tokens: 50, attempts: 2, latency_ms: 1_234 });
     expect(Boolean(row.stream)).toBe(true);
     // gpt-4o-mini's prices: ⌈100 × 0.15 + 50 × 0.6⌉ = 45 µ$.
@@ -156,7 +156,7 @@ describeEachDatabase(`${UsageLedger.name} and ${UsageService.name}`, (databases)
     replica.clock.advance(60_000);
     await replica.governance.drain();
 
-    const [row] = await query<{ latency_ms: number }>(replica.database, 'SELECT latency_ms FROM usage_ledger WHERE request_id = $1', ['timed']);
+    const [row] = await query<{ latency_ms: number }>(replica.database, 'SELECT latency_ms FROM tollgate_usage_ledger WHERE request_id = $1', ['timed']);
     expect(row.latency_ms).toBe(250);
   });
 

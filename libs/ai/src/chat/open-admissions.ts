@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import { Clock, InjectClock } from '../common/clock';
+import { Pricing } from '../context/pricing';
+import { CallEvents } from '../telemetry/call-events';
+import type { ActiveTenant } from '../tenancy/tenant.service';
+import { UNLIMITED } from '../tenancy/tenant-limits';
+import { BreakerRegistry } from '../upstream/breaker-registry';
+import { Admission, AdmissionContext, Admissions, endedCallRecord } from './admissions';
+
+type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
+
+/**
+ * The module without a database: no tenants to look up, no limits or quotas to hold a call to, no ledger.
+ * Every call is admitted; its end is announced (metrics, alerts, the caller's listener) as with Governance.
+ */
+@Injectable()
+export class OpenAdmissions extends Admissions {
+  constructor(
+    private readonly pricing: Pricing,
+    private readonly events: CallEvents,
+    private readonly breakers: BreakerRegistry,
+    @InjectClock() private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async tenant(tenantId: string): Promise<ActiveTenant> {
+    return { id: tenantId, limits: UNLIMITED, logContent: false };
+  }
+
+  async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+    const tenant = context.tenant ?? (await this.tenant(context.tenantId));
+    const admittedAt = this.clock.now();
+    let finished = false;
+    return {
+      tenant,
+      estimate: { promptTokens: context.promptTokens ?? 0, completionTokens: 0, costMicroUsd: 0 },
+      rateLimits: {},
+      finish: (end) => {
+        if (finished) return;
+        finished = true;
+        const model = end.modelServed ?? request.model;
+        const costMicroUsd = this.pricing.costMicroUsd(model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
+        const latencyMs = this.clock.now() - admittedAt;
+        const record = endedCallRecord({ context, tenant, request, end, costMicroUsd, latencyMs, breakerState: this.breakers.stateOf(model) });
+        this.events.callEnded(record, context.onCallEnded);
+      },
+    };
+  }
+
+  async drain(): Promise<void> {}
+
+
+}
