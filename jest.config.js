@@ -15,6 +15,7 @@ const shared = {
   moduleNameMapper: {
     '^@tollgate/ai$': '<rootDir>/libs/ai/src/index.ts',
     '^@tollgate/ai/tenancy$': '<rootDir>/libs/ai/src/tenancy/index.ts',
+    '^@tollgate/ai/health$': '<rootDir>/libs/ai/src/health/index.ts',
     '^@tollgate/ai/secrets/aws$': '<rootDir>/libs/ai/src/secrets/aws-secret.provider.ts',
     '^@tollgate/ai/secrets/azure$': '<rootDir>/libs/ai/src/secrets/azure-secret.provider.ts',
     '^@tollgate/simulator$': '<rootDir>/libs/simulator/src/index.ts',

@@ -1,5 +1,5 @@
-import { AiService, ChatCompletionJob, Database, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
-import { ApiKeyService, Governance } from '@tollgate/ai/tenancy';
+import { AiService, ChatCompletionJob, UNLIMITED, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@tollgate/ai';
+import { ApiKeyService, Governance, Database } from '@tollgate/ai/tenancy';
 import { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

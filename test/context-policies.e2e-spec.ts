@@ -1,5 +1,5 @@
-import { AiService, Database } from '@tollgate/ai';
-import { Governance } from '@tollgate/ai/tenancy';
+import { AiService } from '@tollgate/ai';
+import { Governance, Database } from '@tollgate/ai/tenancy';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { aUserMessage, createTenant, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';

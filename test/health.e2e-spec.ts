@@ -1,4 +1,4 @@
-import { Database } from '@tollgate/ai';
+import { Database } from '@tollgate/ai/tenancy';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';

@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
-import { AiModule, AiService, Database } from '@tollgate/ai';
+import { AiModule, AiService } from '@tollgate/ai';
+import { Database } from '@tollgate/ai/tenancy';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
-import { Database } from '@tollgate/ai';
-import { Governance } from '@tollgate/ai/tenancy';
+
+import { Governance, Database } from '@tollgate/ai/tenancy';
 import { IncomingMessage, request as httpRequest } from 'node:http';
 import { TokenCounter } from '../libs/ai/src/context/token-counter';
 import { GatewayUnderTest, startGatewayWithSimulator } from './support/gateway-harness';

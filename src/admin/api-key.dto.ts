@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ApiKeyView, IssuedApiKey } from '@tollgate/ai';
+import { ApiKeyView, IssuedApiKey } from '@tollgate/ai/tenancy';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { HasNoControlCharacters } from './admin-validation';
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { QuotaView, QuotaWindowView } from '@tollgate/ai';
+import { QuotaView, QuotaWindowView } from '@tollgate/ai/tenancy';
 import { TenantLimitsDto } from './tenant-limits.dto';
 
 export class QuotaWindowDto implements QuotaWindowView {

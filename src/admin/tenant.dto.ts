@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CreateTenantInput, TENANT_ID_PATTERN, TenantStatus, TenantView, UpdateTenantInput } from '@tollgate/ai';
+import { TENANT_ID_PATTERN, TenantStatus } from '@tollgate/ai';
+import { CreateTenantInput, TenantView, UpdateTenantInput } from '@tollgate/ai/tenancy';
 import { IsBoolean, IsIn, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 import { TENANT_ID_RULE } from './admin-params';
 import { HasNoControlCharacters, IsOmittable } from './admin-validation';

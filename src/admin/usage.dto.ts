@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { UsageGroup, UsageGrouping } from '@tollgate/ai';
+import { UsageGroup, UsageGrouping } from '@tollgate/ai/tenancy';
 import { buildMessage, IsIn, isISO8601, ValidateBy } from 'class-validator';
 import { IsOmittable } from './admin-validation';
 

@@ -2,7 +2,8 @@ import { ArgumentsHost, Catch, Controller, ExceptionFilter, Get, ServiceUnavaila
 import { FastifyReply } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { AiHealthIndicators, BreakerRegistry, BreakerStatus, StatusPageReport, UpstreamStatusPage } from '@tollgate/ai';
+import { BreakerRegistry, BreakerStatus, StatusPageReport, UpstreamStatusPage } from '@tollgate/ai';
+import { AiHealthIndicators } from '@tollgate/ai/health';
 import { ShutdownGate } from './shutdown-gate';
 
 /** The upstream as far as Tollgate can tell: OpenAI's own word, the breakers, and the recent error rate. */

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { AiHealthIndicators, UPSTREAM_STATUS_PAGE_OPTIONS, UpstreamStatusPage, UpstreamStatusPageOptions } from '@tollgate/ai';
+import { UPSTREAM_STATUS_PAGE_OPTIONS, UpstreamStatusPage, UpstreamStatusPageOptions } from '@tollgate/ai';
+import { AiHealthIndicators } from '@tollgate/ai/health';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { HealthController } from './health.controller';
 import { ShutdownGate } from './shutdown-gate';

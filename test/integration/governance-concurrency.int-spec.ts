@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Database } from '@tollgate/ai';
-import { Governance } from '@tollgate/ai/tenancy';
+
+import { Governance, Database } from '@tollgate/ai/tenancy';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { randomUUID } from 'node:crypto';
 import { createGateway } from '../../src/create-gateway';

@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Database, LimitOverrides } from '@tollgate/ai';
-import { Governance } from '@tollgate/ai/tenancy';
+import { LimitOverrides } from '@tollgate/ai';
+import { Governance, Database } from '@tollgate/ai/tenancy';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';

@@ -9,6 +9,7 @@ const root = path.resolve(__dirname, '../..');
 const aliases = {
   '@tollgate/ai': path.join(root, 'libs/ai/src/index.ts'),
   '@tollgate/ai/tenancy': path.join(root, 'libs/ai/src/tenancy/index.ts'),
+  '@tollgate/ai/health': path.join(root, 'libs/ai/src/health/index.ts'),
   '@tollgate/ai/secrets/aws': path.join(root, 'libs/ai/src/secrets/aws-secret.provider.ts'),
   '@tollgate/ai/secrets/azure': path.join(root, 'libs/ai/src/secrets/azure-secret.provider.ts'),
   '@tollgate/simulator': path.join(root, 'libs/simulator/src/index.ts'),

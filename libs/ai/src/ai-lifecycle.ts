@@ -3,6 +3,7 @@ import { Admissions } from './chat/admissions';
 import { JOB_RUNNER } from './tenancy-tokens';
 import { RedisConnection } from './limits/redis-connection';
 import { Database } from './persistence/database';
+import type { DatabaseProbe } from './persistence/database-probe';
 import { BreakerRegistry } from './upstream/breaker-registry';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 
@@ -22,7 +23,7 @@ export class AiLifecycle implements OnApplicationShutdown {
     private readonly breakers: BreakerRegistry,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     /** Absent, with the jobs, without a database. */
-    @Optional() @Inject(Database) private readonly database: Database | undefined,
+    @Optional() @Inject(Database) private readonly database: DatabaseProbe | undefined,
     @Optional() @Inject(JOB_RUNNER) private readonly jobs: { shutdown(): Promise<void> } | undefined,
   ) {}
 

@@ -7,16 +7,19 @@ import { CallRecord } from './telemetry/call-events';
 const OPTIONAL_PACKAGES = ['typeorm', 'better-sqlite3', 'pg', 'ioredis', 'bullmq', '@aws-sdk/client-secrets-manager', '@azure/keyvault-secrets', '@azure/identity'];
 
 /** The library as loaded where none of the optional packages is installed (each `require` of one throws, as then). */
-function libraryWithoutOptionalPackages(): typeof import('./index') {
-  let library: typeof import('./index') | undefined;
+type Library = typeof import('./index') & Pick<typeof import('./persistence/database'), 'Database'>;
+
+function libraryWithoutOptionalPackages(): Library {
+  let library: Library | undefined;
   jest.isolateModules(() => {
     for (const name of OPTIONAL_PACKAGES) {
       jest.doMock(name, () => {
         throw new Error(`Cannot find module '${name}' from 'libs/ai/src'`);
       });
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    library = require('./index') as typeof import('./index');
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    library = { ...(require('./index') as typeof import('./index')), Database: (require('./persistence/database') as typeof import('./persistence/database')).Database };
+    /* eslint-enable @typescript-eslint/no-require-imports */
   });
   return library!;
 }

@@ -7,7 +7,7 @@ import { ModelRegistry } from './context/model-registry';
 import { TokenCounter } from './context/token-counter';
 import { Admissions, DEFAULT_TENANT_ID } from './chat/admissions';
 import { JOBS } from './tenancy-tokens';
-import type { ChatCompletionJob, JobContext, JobsService, SubmittedJob } from './jobs/jobs.service';
+import type { ChatCompletionJob, JobContext, Jobs, SubmittedJob } from './jobs/job-types';
 import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 
@@ -34,7 +34,7 @@ export class AiService {
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     @InjectClock() private readonly clock: Clock,
     /** Absent without a database: jobs are kept in it. */
-    @Optional() @Inject(JOBS) private readonly jobs?: JobsService,
+    @Optional() @Inject(JOBS) private readonly jobs?: Jobs,
   ) {}
 
   chat(request: ChatRequest, context: ChatContext = {}): Promise<ChatResult> {
@@ -80,7 +80,7 @@ export class AiService {
     return allowed === null ? models : models.filter((model) => allowed.includes(model.id));
   }
 
-  private jobsService(): JobsService {
+  private jobsService(): Jobs {
     if (!this.jobs) throw new Error('asynchronous jobs are kept in the database: give AiModule a `database`');
     return this.jobs;
   }

@@ -1,8 +1,7 @@
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import type { TenantRateLimitStates } from '../limits/rate-limit-state';
 import type { CallListener, CallRecord } from '../telemetry/call-events';
-import type { ActiveTenant } from '../tenancy/tenant.service';
-import type { TenantLimits } from '../tenancy/tenant-limits';
+import type { ActiveTenant, TenantLimits } from '../tenancy/tenant-limits';
 import type { BreakerState } from '../upstream/breaker-registry';
 
 type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;

@@ -9,7 +9,7 @@ import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { isAiError, RequestAbortedError } from '../errors/ai-errors';
 import { Admission, Admissions, CallEnd, capCompletion, DEFAULT_TENANT_ID } from './admissions';
-import { ActiveTenant } from '../tenancy/tenant.service';
+import { ActiveTenant } from '../tenancy/tenant-limits';
 import { primeStream, relayStream, StreamEnd } from '../upstream/chat-stream';
 import { CallContext, CallOutcome, fallbackChainOf, ResilientUpstream } from '../upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from '../upstream/upstream-client';

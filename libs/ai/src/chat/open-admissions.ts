@@ -3,8 +3,7 @@ import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/compl
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
 import { CallEvents } from '../telemetry/call-events';
-import type { ActiveTenant } from '../tenancy/tenant.service';
-import { UNLIMITED } from '../tenancy/tenant-limits';
+import { ActiveTenant, UNLIMITED } from '../tenancy/tenant-limits';
 import { BreakerRegistry } from '../upstream/breaker-registry';
 import { Admission, AdmissionContext, Admissions, endedCallRecord } from './admissions';
 

@@ -1,7 +1,7 @@
 import { FakeClock } from '../../test/fake-clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import type { RedisConnection } from '../limits/redis-connection';
-import type { Database } from '../persistence/database';
+import type { DatabaseProbe } from '../persistence/database-probe';
 import type { KeyVerification, KeyVerdict } from '../secrets/key-verification';
 import type { UpstreamKeyManager, UpstreamKeyStatus } from '../secrets/upstream-key-manager';
 import { AiHealthIndicators } from './ai-health.indicators';
@@ -16,8 +16,9 @@ interface World {
 }
 
 function indicatorsFor(world: World = {}): AiHealthIndicators {
-  const db = { dialect: 'sqlite', manager: { query: world.query ?? (async () => [{ 1: 1 }]) } } as unknown as Database;
-  const redis = { client: world.redis, ping: () => world.redis!.ping() } as unknown as RedisConnection;
+  const query = world.query ?? (async () => [{ 1: 1 }]);
+  const db = { dialect: 'sqlite', ping: async () => void (await query()) } as unknown as DatabaseProbe;
+  const redis = { configured: world.redis !== undefined, ping: () => world.redis!.ping() } as unknown as RedisConnection;
   const keys = { status: () => ({ version: 'v2', fingerprint: '0123456789ab', lastError: world.lastError }) } as unknown as UpstreamKeyManager;
   const verification = { verdict: world.verdict ?? 'accepted' } as KeyVerification;
   const statusPage = { current: async () => ({ indicator: world.statusPage ?? 'none', description: 'All good', checkedAt: '2026-01-01T00:00:00.000Z' }) } as UpstreamStatusPage;
@@ -97,15 +98,17 @@ describe('@nestjs/terminus as an optional peer dependency', () => {
       jest.doMock('@nestjs/terminus', () => {
         throw new Error("Cannot find module '@nestjs/terminus'");
       });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      /* eslint-disable @typescript-eslint/no-require-imports */
       const library = require('../index') as typeof import('../index');
+      const health = require('./index') as typeof import('./index');
+      /* eslint-enable @typescript-eslint/no-require-imports */
 
       expect(library.AiModule).toBeDefined();
-      expect(() => indicatorsWith(library.AiHealthIndicators)).toThrow("The package @nestjs/terminus is needed for Tollgate's health indicators and is not installed: npm install @nestjs/terminus@^11");
+      expect(() => indicatorsWith(health.AiHealthIndicators)).toThrow("The package @nestjs/terminus is needed for Tollgate's health indicators and is not installed: npm install @nestjs/terminus@^11");
     });
   });
 });
 
 function indicatorsWith(Indicators: typeof AiHealthIndicators): AiHealthIndicators {
-  return new Indicators({} as Database, {} as RedisConnection, {} as UpstreamKeyManager, {} as KeyVerification, new FakeClock());
+  return new Indicators({} as DatabaseProbe, {} as RedisConnection, {} as UpstreamKeyManager, {} as KeyVerification, new FakeClock());
 }

@@ -4,6 +4,7 @@ import { Clock, InjectClock } from '../common/clock';
 import { DependencyUnavailableError } from '../errors/ai-errors';
 import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
+import type { DatabaseProbe } from '../persistence/database-probe';
 import { KeyVerification } from '../secrets/key-verification';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { loadTerminus } from './terminus';
@@ -28,7 +29,7 @@ export class AiHealthIndicators {
 
   constructor(
     /** Absent when the module has no database. */
-    @Optional() @Inject(Database) private readonly db: Database | undefined,
+    @Optional() @Inject(Database) private readonly db: DatabaseProbe | undefined,
     private readonly redisConnection: RedisConnection,
     private readonly keys: UpstreamKeyManager,
     private readonly verification: KeyVerification,
@@ -44,7 +45,7 @@ export class AiHealthIndicators {
     const check = this.health.check(key);
     if (!this.db) return check.up({ configured: false });
     try {
-      await withTimeout(this.db.manager.query('SELECT 1'), PROBE_TIMEOUT_MS);
+      await withTimeout(this.db.ping(), PROBE_TIMEOUT_MS);
       return check.up({ dialect: this.db.dialect });
     } catch (error) {
       return check.down({ message: databaseFailure(error) });
@@ -54,7 +55,7 @@ export class AiHealthIndicators {
   /** Always up; `degraded: true` while a configured Redis does not answer. */
   async redis(key = 'redis'): Promise<HealthIndicatorResult> {
     const check = this.health.check(key);
-    if (!this.redisConnection.client) return check.up({ configured: false });
+    if (!this.redisConnection.configured) return check.up({ configured: false });
     try {
       await withTimeout(this.redisConnection.ping(), PROBE_TIMEOUT_MS);
       return check.up({ configured: true, degraded: false });

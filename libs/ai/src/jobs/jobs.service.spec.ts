@@ -100,7 +100,7 @@ describe(JobsService.name, () => {
     } as unknown as Governance;
     const webhooks = new WebhookNotifier(options.jobs, async () => ({ status: 200 }), new FakeClock(), () => 0.5, async () => []);
     const clock = new FakeClock();
-    const limiter = new TenantLimiter({ client: undefined } as RedisConnection, clock, options.tenancy);
+    const limiter = new TenantLimiter({ limitStore: () => undefined } as unknown as RedisConnection, clock, options.tenancy);
     return new JobsService(repository as unknown as JobRepository, queue, running, webhooks, governance, limiter, new ModelRegistry(options.models), clock, options.jobs);
   }
 

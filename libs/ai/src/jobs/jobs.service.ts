@@ -9,58 +9,21 @@ import { ModelRegistry } from '../context/model-registry';
 import { isAiError, JobNotFoundError, TooManyJobsError } from '../errors/ai-errors';
 import { TenantLimiter } from '../limits/tenant-limiter';
 import { Governance } from '../tenancy/governance';
-import { ContextPolicy } from '../tenancy/tenant-limits';
-import { JobEntity, JobStatus, WebhookStatus } from './job.entity';
+import { JobEntity } from './job.entity';
+import { ChatCompletionJob, JobContext, Jobs, SubmittedJob } from './job-types';
+
+export type { ChatCompletionJob, JobContext, SubmittedJob } from './job-types';
 import { InjectJobQueue, JobQueue } from './job-queue';
 import { JobRepository } from './job.repository';
 import { RunningJobs } from './running-jobs';
 import { WebhookNotifier } from './webhook-notifier';
-
-/** Who a job is for, as for `AiService.chat`, and where to say that it finished. */
-export interface JobContext {
-  tenantId: string;
-  /** The tenant's key that submitted the job, for the ledger. */
-  keyId?: string;
-  contextPolicy?: ContextPolicy;
-  /** Called with the finished job; it must be allowed by the `jobs.webhook*` options, at submit and at delivery. */
-  webhookUrl?: string;
-}
-
-/**
- * A job as its tenant sees it, in OpenAI's style (like a Batch object): the same in the library,
- * in the gateway's answers and in the webhook's body. Times are Unix seconds.
- */
-export interface ChatCompletionJob {
-  id: string;
-  object: 'chat.completion.job';
-  status: JobStatus;
-  model: string;
-  created_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-  /** When a finished job is deleted. */
-  expires_at: number | null;
-  /** Times a worker started it; more than one after a rate-limit deferral or a worker's crash. */
-  attempts: number;
-  /** The completion, once it `succeeded`. */
-  completion: ChatCompletion | null;
-  /** The failure in OpenAI's error shape, once it `failed`. */
-  error: JobErrorFields | null;
-  webhook_url: string | null;
-  webhook_status: WebhookStatus | null;
-}
-
-export interface SubmittedJob extends ChatCompletionJob {
-  /** Roughly how long until it finishes: the jobs ahead of it, at the recent pace. */
-  estimated_wait_seconds: number;
-}
 
 /** Finished jobs past their retention are deleted this often. */
 const EXPIRY_SWEEP_MS = 60_000;
 
 /** Submitting, reading and cancelling jobs; `JobRunner` runs them. */
 @Injectable()
-export class JobsService implements OnModuleInit, OnApplicationShutdown {
+export class JobsService implements Jobs, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(JobsService.name);
   private sweeper?: NodeJS.Timeout;
 

@@ -4,6 +4,8 @@ import { RedisOptions } from '../ai-module-options';
 import { REDIS_OPTIONS } from '../ai-option-slices';
 import { requireOptional } from '../common/optional-package';
 import { DependencyStatus, failureOf } from '../health/dependency-status';
+import { LimitStore } from './limit-store';
+import { RedisLimitStore } from './redis-limit-store';
 
 /** ioredis is an optional peer dependency, loaded when the module is given Redis. */
 function loadIoredis(): typeof Redis {
@@ -14,7 +16,9 @@ function loadIoredis(): typeof Redis {
 /** The library's Redis connection, when one is configured; limits are in-process otherwise. */
 @Injectable()
 export class RedisConnection {
-  readonly client?: Redis;
+  private readonly client?: Redis;
+  /** Whether the module was given Redis. */
+  readonly configured: boolean;
   /** Whether Redis is connected and answering; while it is not, limits fall back to this process. */
   readonly status = new DependencyStatus('redis', 'limits are counted in this process alone, and jobs wait for dispatch, until it answers again');
   private closing = false;
@@ -22,6 +26,7 @@ export class RedisConnection {
   constructor(@Inject(REDIS_OPTIONS) redis: RedisOptions | undefined) {
     // A limiter must answer now or fall back, not queue behind a lost connection. The commands of
     // one tick (concurrent calls' limits) go out in one write.
+    this.configured = redis !== undefined;
     this.client = redis && new (loadIoredis())(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
     this.client?.on('ready', () => this.status.reachable());
     // ioredis reconnects by itself; every failed attempt repeats the error, the status logs the first.
@@ -29,6 +34,11 @@ export class RedisConnection {
     this.client?.on('close', () => {
       if (!this.closing) this.status.unreachable('connection closed');
     });
+  }
+
+  /** The limits counted in Redis, for every replica alike; undefined without Redis. */
+  limitStore(): LimitStore | undefined {
+    return this.client && new RedisLimitStore(this.client);
   }
 
   /** Resolves once connected (start-up waits for it, so that the first requests do not fall back). */

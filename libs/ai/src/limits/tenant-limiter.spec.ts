@@ -7,7 +7,7 @@ const TOKENS_ONLY = { requestsPerMinute: null, tokensPerMinute: 1_000, concurren
 
 describe(TenantLimiter.name, () => {
   const clock = new FakeClock();
-  const limiter = new TenantLimiter({ client: undefined } as RedisConnection, clock, resolveAiOptions({ upstream: { apiKey: 'sk-test' } }).tenancy);
+  const limiter = new TenantLimiter({ limitStore: () => undefined } as unknown as RedisConnection, clock, resolveAiOptions({ upstream: { apiKey: 'sk-test' } }).tenancy);
 
   it("should give back a call's unused tokens to the minute it was charged in", async () => {
     const taken = await limiter.take('tenant-a', TOKENS_ONLY, 800);

@@ -9,7 +9,6 @@ import { LimitRelease, LimitStore, LimitTakeOutcome, WindowCount } from './limit
 import { MemoryLimitStore } from './memory-limit-store';
 import { RateLimitState, TenantRateLimitStates } from './rate-limit-state';
 import { RedisConnection } from './redis-connection';
-import { RedisLimitStore } from './redis-limit-store';
 
 export type RateLimits = Pick<TenantLimits, 'requestsPerMinute' | 'tokensPerMinute' | 'concurrentRequests'>;
 
@@ -35,7 +34,7 @@ const REFUSALS = { requests: 'requests_per_minute', tokens: 'tokens_per_minute',
 export class TenantLimiter {
   private readonly logger = new Logger(TenantLimiter.name);
   private readonly local: MemoryLimitStore;
-  private readonly shared?: RedisLimitStore;
+  private readonly shared?: LimitStore;
   private releases: LimitRelease[] = [];
   private releasing?: Promise<void>;
 
@@ -45,7 +44,7 @@ export class TenantLimiter {
     @Inject(TENANCY_OPTIONS) private readonly tenancy: TenancyOptions,
   ) {
     this.local = new MemoryLimitStore(clock);
-    this.shared = redis.client && new RedisLimitStore(redis.client);
+    this.shared = redis.limitStore();
   }
 
   /** Counts the call against every rate limit its tenant has and takes a slot; refuses it with TenantRateLimitedError. */

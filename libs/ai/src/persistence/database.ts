@@ -4,6 +4,7 @@ import type { DataSource, DataSourceOptions, EntityManager, MigrationInterface }
 import { DatabaseOptions } from '../ai-module-options';
 import { requireOptional } from '../common/optional-package';
 import { DependencyStatus } from '../health/dependency-status';
+import type { DatabaseProbe } from './database-probe';
 import type * as Observed from './observed-data-source';
 
 /** A table's name as this database calls it: with the module's prefix. */
@@ -15,7 +16,7 @@ export interface DatabaseSchema {
   migrations: (table: TableName) => Array<new () => MigrationInterface>;
 }
 
-export type Dialect = 'sqlite' | 'postgres';
+export type Dialect = DatabaseProbe['dialect'];
 
 /** An arbitrary constant that names Tollgate's migration lock among PostgreSQL advisory locks. */
 const MIGRATION_LOCK = 7_253_101;
@@ -80,7 +81,7 @@ export function createDataSource({ url, tablePrefix }: Pick<DatabaseOptions, 'ur
  * other's savepoints, so there writes are queued one transaction at a time; PostgreSQL runs
  * them concurrently and relies on its row locks.
  */
-export class Database {
+export class Database implements DatabaseProbe {
   readonly dataSource: DataSource;
   readonly dialect: Dialect;
   /** Whether the database answered the last query; a lost connection fails calls with DependencyUnavailableError until it does again. */
@@ -152,6 +153,10 @@ export class Database {
       `this database holds Tollgate's tables without a prefix (tenants, usage_ledger, …, made before table prefixes): ` +
         `to keep using them, set the database option tablePrefix to '' (the gateway: DATABASE_TABLE_PREFIX=), or rename them to ${this.table('…')}`,
     );
+  }
+
+  async ping(): Promise<void> {
+    await this.manager.query('SELECT 1');
   }
 
   get manager(): EntityManager {

@@ -5,6 +5,7 @@ import { TELEMETRY_OPTIONS } from '../ai-option-slices';
 import { DependencyStatus } from '../health/dependency-status';
 import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
+import type { DatabaseProbe } from '../persistence/database-probe';
 import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { JobEvents } from '../jobs/job-events';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
@@ -141,7 +142,7 @@ export class AiMetrics implements OnModuleInit {
     private readonly keys: UpstreamKeyManager,
     private readonly breakers: BreakerRegistry,
     /** Absent without a database. */
-    @Optional() @Inject(Database) private readonly database: Database | undefined,
+    @Optional() @Inject(Database) private readonly database: DatabaseProbe | undefined,
     private readonly redis: RedisConnection,
     private readonly calls: CallEvents,
     private readonly upstream: UpstreamEvents,
@@ -166,7 +167,7 @@ export class AiMetrics implements OnModuleInit {
       this.breakerTransitions.inc({ model, state });
     });
     if (this.database) this.followDependency(this.database.status);
-    if (this.redis.client) this.followDependency(this.redis.status);
+    if (this.redis.configured) this.followDependency(this.redis.status);
   }
 
   /** A refused call counts as a request with its outcome; an admitted one adds its duration, tokens and cost. */

@@ -1,9 +1,15 @@
 /**
  * `@tollgate/ai/tenancy`: the services of the module's tenancy, which exist only when AiModule has a `database`
- * (and TypeORM with its driver is installed). Their types are exported by `@tollgate/ai` too.
+ * (and TypeORM with its driver is installed), and their types.
  */
+export { Database } from '../persistence/database';
+export type { Dialect, TableName } from '../persistence/database';
 export { ApiKeyService } from './api-key.service';
 export { Governance } from './governance';
 export { QuotaService } from './quota.service';
 export { TenantService } from './tenant.service';
 export { UsageService } from './usage.service';
+export type { ApiKeyView, IssuedApiKey, KeyOwner } from './api-key.service';
+export type { QuotaView, QuotaWindowView } from './quota.service';
+export type { CreateTenantInput, TenantView, UpdateTenantInput } from './tenant.service';
+export type { UsageGroup, UsageGrouping, UsageQuery } from './usage.service';

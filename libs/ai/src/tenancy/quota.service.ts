@@ -2,29 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { QuotaRepository } from './quota.repository';
 import { TenantService } from './tenant.service';
+import { QuotaView, QuotaViews, QuotaWindowView } from './quota-view';
 import { LimitOverrides, TenantLimits } from './tenant-limits';
 import { utcPeriods } from './utc-periods';
 
-export interface QuotaWindowView {
-  limit: number | null;
-  used: number;
-  /** null when there is no limit. */
-  remaining: number | null;
-  resetsAt: string;
-}
-
-export interface QuotaView {
-  tenantId: string;
-  plan: string;
-  limits: TenantLimits;
-  requestsPerDay: QuotaWindowView;
-  tokensPerMonth: QuotaWindowView;
-  costPerMonthUsd: QuotaWindowView;
-}
+export type { QuotaView, QuotaWindowView } from './quota-view';
 
 /** A tenant's quotas as an operator sees them: limits, use in the current windows, what is left, when they renew. */
 @Injectable()
-export class QuotaService {
+export class QuotaService implements QuotaViews {
   constructor(
     private readonly tenants: TenantService,
     private readonly quota: QuotaRepository,

@@ -64,3 +64,11 @@ export function effectiveLimits(plan: TenantLimits, overrides: LimitOverrides): 
 
 /** Tenant ids appear in URLs, keys of every store and log lines: a short, plain token. */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A tenant that may make calls, with its limits, as the call path sees it. */
+export interface ActiveTenant {
+  id: string;
+  limits: TenantLimits;
+  /** Its prompts and completions may be logged: an operator turned it on for this tenant. */
+  logContent: boolean;
+}

@@ -8,7 +8,9 @@ import { Database } from '../persistence/database';
 import { ApiKeyService } from './api-key.service';
 import { PlanCatalog } from './plan-catalog';
 import { TenantEntity, TenantStatus } from './tenant.entity';
-import { CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TENANT_ID_PATTERN, TenantLimits } from './tenant-limits';
+import { ActiveTenant, CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TENANT_ID_PATTERN, TenantLimits } from './tenant-limits';
+
+export type { ActiveTenant } from './tenant-limits';
 import { TtlCache } from './ttl-cache';
 
 export interface TenantView {
@@ -41,12 +43,6 @@ export interface UpdateTenantInput {
 }
 
 /** A tenant as the call path needs it. */
-export interface ActiveTenant {
-  id: string;
-  limits: TenantLimits;
-  /** Its prompts and completions may be logged: an operator turned it on for this tenant. */
-  logContent: boolean;
-}
 
 const COUNT_LIMITS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'concurrentRequests', 'maxPromptTokens'] as const;
 

@@ -1,0 +1,15 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AiModule, UpstreamOptions } from '@tollgate/ai';
+import { TenantChatController } from './tenant-chat.controller';
+
+/** With a `database`: tenants, quotas and the usage ledger live in the app's own PostgreSQL database. */
+@Module({})
+export class TenantAppModule {
+  static register(upstream: UpstreamOptions, databaseUrl: string): DynamicModule {
+    return {
+      module: TenantAppModule,
+      imports: [AiModule.forRoot({ upstream, database: { url: databaseUrl } })],
+      controllers: [TenantChatController],
+    };
+  }
+}
