@@ -96,9 +96,9 @@ export class EnvironmentVariables {
   @trimmed() @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
   DATABASE_URL = 'sqlite:./data/tollgate.sqlite';
 
-  /** Names the gateway's tables (`tollgate_tenants`, …, `tollgate_migrations`); empty for a database of a version before prefixes. */
-  @IsOptional() @Matches(/^[A-Za-z0-9_]*$/, { message: 'DATABASE_TABLE_PREFIX must be letters, digits and underscores' })
-  DATABASE_TABLE_PREFIX = 'tollgate_';
+  /** Names the gateway's tables (default `tollgate_`: `tollgate_tenants`, …, `tollgate_migrations`); empty for a database of a version before prefixes. */
+  @IsOptional() @IsString()
+  DATABASE_TABLE_PREFIX?: string;
 
   @trimmed() @IsOptional() @Matches(/^rediss?:\/\/.+$/, { message: 'REDIS_URL must be redis://… or rediss://…' })
   REDIS_URL?: string;

@@ -9,6 +9,7 @@ import { eventually } from '../../libs/ai/test/async';
 import { describeWithPostgres, postgresDatabases } from '../../libs/ai/test/integration/services';
 import {
   CommandResult,
+  EntryPoint,
   compileApp,
   createProject,
   installPackages,
@@ -125,6 +126,63 @@ function sseData(text: string): string[] {
   return events.map((event) => event.slice('data: '.length));
 }
 
+/** The app of `entry` running against the packed simulator (started in the enclosing describe's beforeAll). */
+function appCalls(dir: () => string, entry: EntryPoint, env: () => Record<string, string>) {
+  let simulator: RunningSimulator;
+  let running: RunningApp;
+  let expectedContent: string | null;
+
+  beforeAll(async () => {
+    simulator = await packedSimulator(dir()).startSimulator();
+    expectedContent = await simulatorAnswer(simulator);
+    running = await startApp(dir(), entry, { UPSTREAM_URL: simulator.url, ...env() });
+  }, CALL_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await running?.stop();
+    await simulator?.close();
+  });
+
+  return { app: () => running, expectedContent: () => expectedContent };
+}
+
+/** A chat call, a stream and an AiError through the exported filter, over HTTP. */
+function itAnswersCalls(calls: ReturnType<typeof appCalls>): void {
+  it("should answer POST /chat with the simulator's completion", async () => {
+    const completion = await appClient(calls.app()).post<ChatCompletion>('/chat', { body: { prompt: PROMPT } });
+
+    expect(completion).toMatchObject({ object: 'chat.completion', model: MODEL });
+    expect(completion.choices[0].message.content).toBe(calls.expectedContent());
+  }, CALL_TIMEOUT_MS);
+
+  it('should relay POST /stream as data: chunks ending in data: [DONE]', async () => {
+    const response = await fetch(`${calls.app().url}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: PROMPT }),
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const data = sseData(await response.text());
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((payload) => JSON.parse(payload) as ChatCompletionChunk);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(calls.expectedContent());
+  }, CALL_TIMEOUT_MS);
+
+  it("should answer GET /boom through OpenAiExceptionFilter as OpenAI's 503 with Retry-After", async () => {
+    const response = await fetch(`${calls.app().url}/boom`);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('7');
+    expect(response.headers.get('retry-after-ms')).toBe('7000');
+    expect(await response.json()).toEqual({
+      error: { message: expect.stringContaining('Retry-After'), type: 'server_error', code: 'upstream_unavailable', param: null },
+    });
+  }, CALL_TIMEOUT_MS);
+}
+
 describe('@tollgate/ai and @tollgate/simulator, packed and installed outside the workspace', () => {
   const workDir = mkdtempSync(join(tmpdir(), 'tollgate-packed-'));
   const appDir = (app: AppUnderTest) => join(workDir, app.platform);
@@ -145,20 +203,7 @@ describe('@tollgate/ai and @tollgate/simulator, packed and installed outside the
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
   describe.each([EXPRESS_APP, FASTIFY_APP])('in $name, with tenancy off', (app) => {
-    let simulator: RunningSimulator;
-    let running: RunningApp;
-    let expectedContent: string | null;
-
-    beforeAll(async () => {
-      simulator = await packedSimulator(appDir(app)).startSimulator();
-      expectedContent = await simulatorAnswer(simulator);
-      running = await startApp(appDir(app), 'main', { UPSTREAM_URL: simulator.url });
-    }, CALL_TIMEOUT_MS);
-
-    afterAll(async () => {
-      await running?.stop();
-      await simulator?.close();
-    });
+    const calls = appCalls(() => appDir(app), 'main', () => ({}));
 
     it('should type-check the app against the packed declarations with skipLibCheck off', () => {
       // tsc says nothing when it finds nothing.
@@ -169,72 +214,32 @@ describe('@tollgate/ai and @tollgate/simulator, packed and installed outside the
       expect(optionalPeersIn(appDir(app))).toEqual([]);
     });
 
-    it("should answer POST /chat with the simulator's completion", async () => {
-      const completion = await appClient(running).post<ChatCompletion>('/chat', { body: { prompt: PROMPT } });
-
-      expect(completion).toMatchObject({ object: 'chat.completion', model: MODEL });
-      expect(completion.choices[0].message.content).toBe(expectedContent);
-    }, CALL_TIMEOUT_MS);
-
-    it('should relay POST /stream as data: chunks ending in data: [DONE]', async () => {
-      const response = await fetch(`${running.url}/stream`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ prompt: PROMPT }),
-      });
-
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      const data = sseData(await response.text());
-      expect(data.at(-1)).toBe('[DONE]');
-      const chunks = data.slice(0, -1).map((payload) => JSON.parse(payload) as ChatCompletionChunk);
-      expect(chunks.length).toBeGreaterThan(1);
-      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(expectedContent);
-    }, CALL_TIMEOUT_MS);
-
-    it("should answer GET /boom through OpenAiExceptionFilter as OpenAI's 503 with Retry-After", async () => {
-      const response = await fetch(`${running.url}/boom`);
-
-      expect(response.status).toBe(503);
-      expect(response.headers.get('retry-after')).toBe('7');
-      expect(response.headers.get('retry-after-ms')).toBe('7000');
-      expect(await response.json()).toEqual({
-        error: { message: expect.stringContaining('Retry-After'), type: 'server_error', code: 'upstream_unavailable', param: null },
-      });
-    }, CALL_TIMEOUT_MS);
+    itAnswersCalls(calls);
   });
 
-  describeWithPostgres(`in ${EXPRESS_APP.name}, with tenancy on PostgreSQL`, (serverUrl) => {
+  describeWithPostgres('with tenancy on PostgreSQL', (serverUrl) => {
     const databases = postgresDatabases(serverUrl);
-    let compiled: CommandResult;
 
-    beforeAll(async () => {
-      await installPackages(appDir(EXPRESS_APP), POSTGRES_PACKAGES, INSTALL_TIMEOUT_MS);
-      writeTenantAppSources(appDir(EXPRESS_APP));
-      compiled = await compileApp(appDir(EXPRESS_APP), COMPILE_TIMEOUT_MS);
-    }, INSTALL_TIMEOUT_MS + COMPILE_TIMEOUT_MS);
-
-    it('should type-check the app, @tollgate/ai/tenancy included, with skipLibCheck off', () => {
-      expect(compiled).toEqual({ code: 0, output: '' });
-    });
-
-    describe("in a database that holds the app's own tables", () => {
+    describe.each([EXPRESS_APP, FASTIFY_APP])("in $name, in a database that holds the app's own tables", (app) => {
       const tenantId = 'packed-app-tenant';
       let databaseUrl: string;
-      let simulator: RunningSimulator;
-      let running: RunningApp;
+      let tenancyCompiled: CommandResult;
 
       beforeAll(async () => {
+        await installPackages(appDir(app), POSTGRES_PACKAGES, INSTALL_TIMEOUT_MS);
+        writeTenantAppSources(appDir(app), app.platform);
+        tenancyCompiled = await compileApp(appDir(app), COMPILE_TIMEOUT_MS);
         databaseUrl = await databases.fresh();
         await execute(databaseUrl, APP_SCHEMA);
-        simulator = await packedSimulator(appDir(EXPRESS_APP)).startSimulator();
-        running = await startApp(appDir(EXPRESS_APP), 'tenant-main', { UPSTREAM_URL: simulator.url, DATABASE_URL: databaseUrl });
-      }, CALL_TIMEOUT_MS);
+      }, INSTALL_TIMEOUT_MS + COMPILE_TIMEOUT_MS);
 
-      afterAll(async () => {
-        await running?.stop();
-        await simulator?.close();
+      const calls = appCalls(() => appDir(app), 'tenant-main', () => ({ DATABASE_URL: databaseUrl }));
+
+      it('should type-check the app, @tollgate/ai/tenancy included, with skipLibCheck off', () => {
+        expect(tenancyCompiled).toEqual({ code: 0, output: '' });
       });
+
+      itAnswersCalls(calls);
 
       it('should create its own tables, and its migrations table, with the tollgate_ prefix', async () => {
         const tables = await query<{ table_name: string }>(databaseUrl, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
@@ -245,12 +250,12 @@ describe('@tollgate/ai and @tollgate/simulator, packed and installed outside the
       });
 
       it("should serve a tenant's call and write it to tollgate_usage_ledger", async () => {
-        const client = appClient(running);
+        const client = appClient(calls.app());
         await client.post('/tenants', { body: { id: tenantId } });
 
         const completion = await client.post<ChatCompletion>(`/tenants/${tenantId}/chat`, { body: { prompt: PROMPT } });
 
-        expect(completion.choices[0].message.content).toBe(await simulatorAnswer(simulator));
+        expect(completion.choices[0].message.content).toBe(calls.expectedContent());
         await eventually(async () => {
           const rows = await query(databaseUrl, 'SELECT tenant_id, model_requested, outcome FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId]);
           expect(rows).toEqual([{ tenant_id: tenantId, model_requested: MODEL, outcome: 'success' }]);

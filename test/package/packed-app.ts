@@ -9,8 +9,8 @@ const TEMPLATES = join(__dirname, 'app');
 /** The app with tenancy off, on every platform; the platform's `<platform>-main.ts` becomes its `main.ts`. */
 const APP_SOURCES = ['app-environment.ts', 'listen.ts', 'app.module.ts', 'chat.controller.ts'];
 
-/** Added beside it for tenancy on (Express only), once TypeORM and its driver are installed. */
-const TENANT_APP_SOURCES = ['tenant-app.module.ts', 'tenant-chat.controller.ts', 'tenant-main.ts'];
+/** Added beside it for tenancy on, once TypeORM and its driver are installed; the platform's `<platform>-tenant-main.ts` becomes its `tenant-main.ts`. */
+const TENANT_APP_SOURCES = ['tenant-app.module.ts', 'tenant-chat.controller.ts'];
 
 /** A strict user project: `skipLibCheck: false` type-checks the packed `.d.ts` files as well as the app. */
 const APP_TSCONFIG = {
@@ -113,8 +113,9 @@ export function writeAppSources(dir: string, platform: Platform): void {
 }
 
 /** Adds the tenancy-on app (entry point `tenant-main`) to a project that has the tenancy-off one. */
-export function writeTenantAppSources(dir: string): void {
+export function writeTenantAppSources(dir: string, platform: Platform): void {
   for (const file of TENANT_APP_SOURCES) copyFileSync(join(TEMPLATES, file), join(dir, 'src', file));
+  copyFileSync(join(TEMPLATES, `${platform}-tenant-main.ts`), join(dir, 'src', 'tenant-main.ts'));
 }
 
 /** The project's own tsc; it writes dist/ even when it reports errors, so the app can run all the same. */

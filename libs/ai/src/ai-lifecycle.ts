@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Admissions } from './chat/admissions';
-import { JOB_RUNNER } from './tenancy-tokens';
+import { InjectJobsShutdown, JobsShutdown } from './jobs/job-types';
 import { RedisConnection } from './limits/redis-connection';
 import { Database } from './persistence/database';
 import type { DatabaseProbe } from './persistence/database-probe';
@@ -24,19 +24,20 @@ export class AiLifecycle implements OnApplicationShutdown {
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     /** Absent, with the jobs, without a database. */
     @Optional() @Inject(Database) private readonly database: DatabaseProbe | undefined,
-    @Optional() @Inject(JOB_RUNNER) private readonly jobs: { shutdown(): Promise<void> } | undefined,
+    @Optional() @InjectJobsShutdown() private readonly jobs: JobsShutdown | undefined,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     // Running jobs finish (or go back to the queue) first: they settle and write the ledger like any call.
-    if (this.jobs) await this.step('jobs', () => this.jobs!.shutdown());
+    const { jobs, database } = this;
+    if (jobs) await this.step('jobs', () => jobs.shutdown());
     await this.step('settlements and ledger', () => this.admissions.drain());
     await this.step('redis', () => this.redis.close());
     await this.step('upstream connections', async () => {
       this.breakers.shutdown();
       await this.client.close?.();
     });
-    if (this.database) await this.step('database', () => this.database!.close());
+    if (database) await this.step('database', () => database.close());
   }
 
   /** A failing step is logged and the next one still runs: shutdown must always finish. */

@@ -239,15 +239,18 @@ export interface DatabaseOptions {
   tablePrefix: string;
 }
 
-/** Table names are written into SQL statements: a prefix is letters, digits and underscores only. */
-const TABLE_PREFIX_PATTERN = /^[A-Za-z0-9_]*$/;
+/**
+ * Table names are written into SQL statements unquoted, where PostgreSQL folds them to lower case: a prefix is
+ * lower-case letters, digits and underscores, starting with a letter or an underscore (or empty).
+ */
+const TABLE_PREFIX_PATTERN = /^([a-z_][a-z0-9_]*)?$/;
 
 const DEFAULT_TABLE_PREFIX = 'tollgate_';
 
 function resolveDatabase(database: AiModuleOptions['database']): DatabaseOptions | undefined {
   if (database === undefined) return undefined;
   const tablePrefix = database.tablePrefix ?? DEFAULT_TABLE_PREFIX;
-  if (!TABLE_PREFIX_PATTERN.test(tablePrefix)) throw new Error(`database.tablePrefix must be letters, digits and underscores, not '${tablePrefix}'`);
+  if (!TABLE_PREFIX_PATTERN.test(tablePrefix)) throw new Error(`database.tablePrefix must be lower-case letters, digits and underscores, starting with a letter or _, not '${tablePrefix}'`);
   return { url: database.url, migrate: database.migrate ?? true, tablePrefix };
 }
 

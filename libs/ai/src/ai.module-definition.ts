@@ -7,7 +7,6 @@ import { requireOptional } from './common/optional-package';
 import { DATABASE_FEATURE } from './persistence/database';
 import type * as Tenancy from './tenancy/tenancy.providers';
 
-
 interface AiModuleExtras {
   /** Provide the module to every module of the application. @default false */
   isGlobal: boolean;

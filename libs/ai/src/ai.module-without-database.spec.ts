@@ -62,6 +62,15 @@ describe('AiModule without a database', () => {
     await moduleRef.close();
   });
 
+  it('should refuse options that would do nothing without a database, rather than ignore them', async () => {
+    const library = libraryWithoutOptionalPackages();
+    const options = { upstream: { apiKey: 'sk-test' }, plans: { default: { costPerMonthUsd: 5 } }, redis: { url: 'redis://127.0.0.1:6379' } };
+
+    await expect(Test.createTestingModule({ imports: [library.AiModule.forRoot(options)] }).compile()).rejects.toThrow(
+      "AiModule's plans, redis apply to tenants, whose limits, quotas and jobs are kept in the database: give it a `database`",
+    );
+  });
+
   it('should refuse a job, which is kept in the database, with an error that says so', async () => {
     const library = libraryWithoutOptionalPackages();
     const moduleRef = await Test.createTestingModule({ imports: [library.AiModule.forRoot({ upstream: { apiKey: 'sk-test' } })] }).compile();
@@ -80,11 +89,17 @@ describe('AiModule without a database', () => {
     );
   });
 
-  it('should name the package to install when Redis is asked for without ioredis', async () => {
-    const library = libraryWithoutOptionalPackages();
+  it('should name the package to install when Redis is asked for without ioredis', () => {
+    let connect: (() => unknown) | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('ioredis', () => {
+        throw new Error("Cannot find module 'ioredis' from 'libs/ai/src'");
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { RedisConnection } = require('./limits/redis-connection') as typeof import('./limits/redis-connection');
+      connect = () => new RedisConnection({ url: 'redis://127.0.0.1:6379' });
+    });
 
-    const compiling = Test.createTestingModule({ imports: [library.AiModule.forRoot({ upstream: { apiKey: 'sk-test' }, redis: { url: 'redis://127.0.0.1:6379' } })] }).compile();
-
-    await expect(compiling).rejects.toThrow('The package ioredis is needed for limits shared across replicas (the `redis` option) and is not installed: npm install ioredis');
+    expect(connect).toThrow('The package ioredis is needed for limits shared across replicas (the `redis` option) and is not installed: npm install ioredis');
   });
 });

@@ -1,12 +1,29 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AiModuleOptions, AlertOptions, resolveAiOptions, ResolvedAiOptions, ResolvedUpstreamOptions, SecretOptions, TimeoutOptions } from './ai-module-options';
+import {
+  AiModuleOptions,
+  AlertOptions,
+  resolveAiOptions,
+  ResolvedAiOptions,
+  ResolvedUpstreamOptions,
+  SecretOptions,
+  TimeoutOptions,
+} from './ai-module-options';
 import { AiLifecycle } from './ai-lifecycle';
 import { AiService } from './ai.service';
 import { ChatPipeline } from './chat/chat-pipeline';
 import { JobEvents } from './jobs/job-events';
 import { UpstreamEvents } from './upstream/upstream-events';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './ai.module-definition';
-import { ALERT_OPTIONS, OPTION_SLICE_PROVIDERS, REDIS_OPTIONS, RESOLVED_AI_OPTIONS, SECRET_OPTIONS, TIMEOUT_OPTIONS, UPSTREAM_OPTIONS, WITH_DATABASE } from './ai-option-slices';
+import {
+  ALERT_OPTIONS,
+  OPTION_SLICE_PROVIDERS,
+  REDIS_OPTIONS,
+  RESOLVED_AI_OPTIONS,
+  SECRET_OPTIONS,
+  TIMEOUT_OPTIONS,
+  UPSTREAM_OPTIONS,
+  WITH_DATABASE,
+} from './ai-option-slices';
 import { Clock, SystemClock } from './common/clock';
 import { Random } from './common/random';
 import { ContextFitter } from './context/context-fitter';
@@ -29,10 +46,17 @@ import { RetryBudget } from './upstream/retry-budget';
 import { UndiciUpstreamClient } from './upstream/undici-upstream.client';
 import { UpstreamClient } from './upstream/upstream-client';
 
+/** Options that would do nothing without a database, and are refused rather than ignored. */
+const DATABASE_OPTIONS_NEEDED_BY = ['plans', 'redis', 'tenancy', 'jobs'] as const;
+
 /** The options with their defaults, once it is checked that the module was defined for them (with a database or not). */
 function resolveDefinedOptions(options: AiModuleOptions, withDatabase: boolean): ResolvedAiOptions {
   if (options.database && !withDatabase) throw new Error('AiModule.forRootAsync was given a `database` by its factory: define it with `withDatabase: true`');
   if (!options.database && withDatabase) throw new Error('AiModule was defined `withDatabase: true`, but its options have no `database`');
+  const needingDatabase = DATABASE_OPTIONS_NEEDED_BY.filter((option) => options[option] !== undefined);
+  if (!options.database && needingDatabase.length > 0) {
+    throw new Error(`AiModule's ${needingDatabase.join(', ')} apply to tenants, whose limits, quotas and jobs are kept in the database: give it a \`database\``);
+  }
   return resolveAiOptions(options);
 }
 
@@ -98,7 +122,18 @@ async function connectRedis(redis: ResolvedAiOptions['redis']): Promise<RedisCon
     AiService,
     AiLifecycle,
   ],
-  exports: [AiService, BreakerRegistry, RetryBudget, RedisConnection, UpstreamKeyManager, KeyVerification, AiMetrics, AlertEvaluator, CallEvents, Clock],
+  exports: [
+    AiService,
+    BreakerRegistry,
+    RetryBudget,
+    RedisConnection,
+    UpstreamKeyManager,
+    KeyVerification,
+    AiMetrics,
+    AlertEvaluator,
+    CallEvents,
+    Clock,
+  ],
 })
 export class AiModule extends ConfigurableModuleClass {
   /** With a `database` in its options, the module brings tenancy (see AiModuleOptions.database). */

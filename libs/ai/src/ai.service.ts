@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { Model } from 'openai/resources/models';
 import { ChatPipeline } from './chat/chat-pipeline';
 import { ChatContext, ChatRequest, ChatResult, ChatStreamRequest, GovernedChatStream } from './chat/chat-request';
@@ -6,8 +6,7 @@ import { Clock, InjectClock } from './common/clock';
 import { ModelRegistry } from './context/model-registry';
 import { TokenCounter } from './context/token-counter';
 import { Admissions, DEFAULT_TENANT_ID } from './chat/admissions';
-import { JOBS } from './tenancy-tokens';
-import type { ChatCompletionJob, JobContext, Jobs, SubmittedJob } from './jobs/job-types';
+import { ChatCompletionJob, InjectJobs, JobContext, Jobs, SubmittedJob } from './jobs/job-types';
 import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
 
@@ -34,7 +33,7 @@ export class AiService {
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     @InjectClock() private readonly clock: Clock,
     /** Absent without a database: jobs are kept in it. */
-    @Optional() @Inject(JOBS) private readonly jobs?: Jobs,
+    @Optional() @InjectJobs() private readonly jobs?: Jobs,
   ) {}
 
   chat(request: ChatRequest, context: ChatContext = {}): Promise<ChatResult> {

@@ -1,10 +1,8 @@
-import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import type { TenantRateLimitStates } from '../limits/rate-limit-state';
 import type { CallListener, CallRecord } from '../telemetry/call-events';
 import type { ActiveTenant, TenantLimits } from '../tenancy/tenant-limits';
 import type { BreakerState } from '../upstream/breaker-registry';
-
-type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
+import type { ChatRequest } from './chat-request';
 
 /** The tenant of a call whose caller names none. */
 export const DEFAULT_TENANT_ID = 'default';

@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
 import { CallEvents } from '../telemetry/call-events';
 import { ActiveTenant, UNLIMITED } from '../tenancy/tenant-limits';
 import { BreakerRegistry } from '../upstream/breaker-registry';
 import { Admission, AdmissionContext, Admissions, endedCallRecord } from './admissions';
-
-type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
+import type { ChatRequest } from './chat-request';
 
 /**
  * The module without a database: no tenants to look up, no limits or quotas to hold a call to, no ledger.
@@ -49,6 +47,4 @@ export class OpenAdmissions extends Admissions {
   }
 
   async drain(): Promise<void> {}
-
-
 }

@@ -12,6 +12,7 @@ import { TenantService } from '../tenancy/tenant.service';
 import { InjectJobQueue, JobQueue, RunOutcome } from './job-queue';
 import { ClaimedJob, JobEnd, JobRepository } from './job.repository';
 import { describeJobError, jobView } from './jobs.service';
+import { JobsShutdown } from './job-types';
 import { JobInterruptedError, RunningJobs } from './running-jobs';
 import { WebhookNotifier } from './webhook-notifier';
 import { JobEvents } from './job-events';
@@ -35,7 +36,7 @@ const WAITS_IN_QUEUE = new Set<AiErrorCode>(['rate_limit_exceeded', 'upstream_ra
  * each once: the end is written only while the run still holds the job's lease.
  */
 @Injectable()
-export class JobRunner implements OnApplicationBootstrap {
+export class JobRunner implements JobsShutdown, OnApplicationBootstrap {
   private readonly logger = new Logger(JobRunner.name);
   private readonly deliveries = new Set<Promise<void>>();
   private webhookSweeper?: NodeJS.Timeout;

@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { JobErrorFields } from '../ai-module-options';
 import type { ChatRequest } from '../chat/chat-request';
@@ -43,9 +44,21 @@ export interface SubmittedJob extends ChatCompletionJob {
   estimated_wait_seconds: number;
 }
 
-/** What AiService asks of the jobs (JobsService), which exist only with a database. */
+/** What AiService asks of the jobs (JobsService), which exist only with a database: absent without one. */
 export interface Jobs {
   submit(request: ChatRequest, context: JobContext): Promise<SubmittedJob>;
   get(jobId: string, tenantId: string): Promise<ChatCompletionJob>;
   cancel(jobId: string, tenantId: string): Promise<ChatCompletionJob>;
 }
+
+export const Jobs = Symbol('Jobs');
+export const InjectJobs = () => Inject(Jobs);
+
+/** What the module's ordered shutdown asks of the job runner (JobRunner), with a database. */
+export interface JobsShutdown {
+  /** Lets the running jobs finish, or puts them back in the queue. */
+  shutdown(): Promise<void>;
+}
+
+export const JobsShutdown = Symbol('JobsShutdown');
+export const InjectJobsShutdown = () => Inject(JobsShutdown);

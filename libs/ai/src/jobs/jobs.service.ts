@@ -11,8 +11,6 @@ import { TenantLimiter } from '../limits/tenant-limiter';
 import { Governance } from '../tenancy/governance';
 import { JobEntity } from './job.entity';
 import { ChatCompletionJob, JobContext, Jobs, SubmittedJob } from './job-types';
-
-export type { ChatCompletionJob, JobContext, SubmittedJob } from './job-types';
 import { InjectJobQueue, JobQueue } from './job-queue';
 import { JobRepository } from './job.repository';
 import { RunningJobs } from './running-jobs';

@@ -142,7 +142,8 @@ export class Database implements DatabaseProbe {
     const runner = this.dataSource.createQueryRunner();
     try {
       if (await runner.hasTable(this.table('migrations'))) return;
-      if (!(await runner.hasTable('migrations'))) return;
+      // Another tool's `migrations` table (without TypeORM's `name` column) is not ours to read.
+      if (!(await runner.hasColumn('migrations', 'name'))) return;
       const placeholder = this.dialect === 'postgres' ? '$1' : '?';
       const earlier: unknown[] = await runner.query(`SELECT name FROM migrations WHERE name = ${placeholder}`, [FIRST_MIGRATION]);
       if (earlier.length === 0) return;

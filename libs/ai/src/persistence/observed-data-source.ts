@@ -51,4 +51,3 @@ export class ObservedDataSource extends DataSource {
     throw new DependencyUnavailableError('database', RETRY_AFTER_MS, error);
   }
 }
-

@@ -20,8 +20,8 @@ describe(UpstreamKeyManager.name, () => {
 
   async function setUp(ttlMs = 300_000): Promise<void> {
     provider = new FakeSecretProvider(OLD_KEY);
-    // No tenant limits: a hundred calls at once must meet nothing but the refused key.
-    testing = await createAiTestingModule({ upstream: { secretProvider: provider }, secrets: { ttlMs }, plans: { default: {} } });
+    // No database, so no tenant limits: a hundred calls at once must meet nothing but the refused key.
+    testing = await createAiTestingModule({ upstream: { secretProvider: provider }, secrets: { ttlMs } });
     ({ upstream, ai } = testing);
     keys = testing.moduleRef.get(UpstreamKeyManager);
   }

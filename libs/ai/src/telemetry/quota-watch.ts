@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import { AlertOptions } from '../ai-module-options';
 import { ALERT_OPTIONS } from '../ai-option-slices';
 import { QuotaName } from '../errors/ai-errors';
-import type { QuotaView, QuotaViews, QuotaWindowView } from '../tenancy/quota-view';
-import { QUOTA_VIEWS } from '../tenancy-tokens';
+import { InjectQuotaViews, QuotaView, QuotaViews, QuotaWindowView } from '../tenancy/quota-view';
 import { AiMetrics } from './ai-metrics';
 import { CallEvents } from './call-events';
 
@@ -27,7 +26,7 @@ export class QuotaWatch implements OnModuleInit {
 
   constructor(
     /** Absent without a database: there are no quotas to watch. */
-    @Optional() @Inject(QUOTA_VIEWS) private readonly quotas: QuotaViews | undefined,
+    @Optional() @InjectQuotaViews() private readonly quotas: QuotaViews | undefined,
     private readonly metrics: AiMetrics,
     private readonly events: CallEvents,
     @Inject(ALERT_OPTIONS) private readonly alerts: AlertOptions,

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { TenancyOptions } from '../ai-module-options';
 import { TENANCY_OPTIONS } from '../ai-option-slices';
 import { Admission, AdmissionContext, Admissions, endedCallRecord, TokenEstimate } from '../chat/admissions';
@@ -14,11 +13,10 @@ import { DependencyUnavailableError, isAiError, ModelNotAllowedError, ModelNotPr
 import { TakenLimits, TenantLimiter } from '../limits/tenant-limiter';
 import { QuotaLeases } from './quota-leases';
 import { QuotaRepository, Reservation, ReservationRequest } from './quota.repository';
-import { ActiveTenant, TenantService } from './tenant.service';
-import { TenantLimits } from './tenant-limits';
+import { TenantService } from './tenant.service';
+import { ActiveTenant, TenantLimits } from './tenant-limits';
 import { UsageLedger } from './usage-ledger';
-
-type ChatRequest = Omit<ChatCompletionCreateParamsBase, 'stream'>;
+import type { ChatRequest } from '../chat/chat-request';
 
 export type { Admission, AdmissionContext, CallEnd, TokenEstimate } from '../chat/admissions';
 
@@ -191,8 +189,6 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
     };
   }
 
-
-
   /** Frees the call's limits and queues its ledger row, which replaces its reservation with what it used. */
   private settle(held: Held, record: CallRecord, costMicroUsd: number): void {
     const { tenant, reservation } = held;
@@ -252,4 +248,3 @@ function refusal(
     breakerState,
   };
 }
-

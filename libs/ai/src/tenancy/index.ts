@@ -2,6 +2,12 @@
  * `@tollgate/ai/tenancy`: the services of the module's tenancy, which exist only when AiModule has a `database`
  * (and TypeORM with its driver is installed), and their types.
  */
+import { requireOptional } from '../common/optional-package';
+import { DATABASE_FEATURE } from '../persistence/database';
+
+// First: the services below need TypeORM to load, and without it an error should say what to install.
+requireOptional('typeorm', DATABASE_FEATURE);
+
 export { Database } from '../persistence/database';
 export type { Dialect, TableName } from '../persistence/database';
 export { ApiKeyService } from './api-key.service';

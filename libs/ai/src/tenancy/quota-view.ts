@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import type { TenantLimits } from './tenant-limits';
 
 export interface QuotaWindowView {
@@ -17,7 +18,10 @@ export interface QuotaView {
   costPerMonthUsd: QuotaWindowView;
 }
 
-/** Where a tenant's quotas are read (QuotaService, which exists only with a database). */
+/** Where a tenant's quotas are read (QuotaService, which exists only with a database): absent without one. */
 export interface QuotaViews {
   view(tenantId: string): Promise<QuotaView>;
 }
+
+export const QuotaViews = Symbol('QuotaViews');
+export const InjectQuotaViews = () => Inject(QuotaViews);

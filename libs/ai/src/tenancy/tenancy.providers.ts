@@ -9,6 +9,7 @@ import { JobEntity } from '../jobs/job.entity';
 import { JobQueue } from '../jobs/job-queue';
 import { JobRepository } from '../jobs/job.repository';
 import { JobRunner } from '../jobs/job-runner';
+import { Jobs, JobsShutdown } from '../jobs/job-types';
 import { JobsService } from '../jobs/jobs.service';
 import { RunningJobs } from '../jobs/running-jobs';
 import { systemLookup, WebhookLookup } from '../jobs/webhook-address';
@@ -16,12 +17,12 @@ import { pinnedHttpTransport, WebhookNotifier, WebhookTransport } from '../jobs/
 import { TenantLimiter } from '../limits/tenant-limiter';
 import { Database, DatabaseSchema } from '../persistence/database';
 import { migrationsFor } from '../persistence/migrations';
-import { JOB_RUNNER, JOBS, QUOTA_VIEWS } from '../tenancy-tokens';
 import { ApiKeyService } from './api-key.service';
 import { Governance } from './governance';
 import { PlanCatalog } from './plan-catalog';
 import { QuotaLeases } from './quota-leases';
 import { QuotaRepository } from './quota.repository';
+import { QuotaViews } from './quota-view';
 import { QuotaService } from './quota.service';
 import { TENANCY_ENTITIES } from './tenancy-entities';
 import { TenantService } from './tenant.service';
@@ -59,7 +60,7 @@ export const TENANCY_PROVIDERS: Provider[] = [
   QuotaRepository,
   QuotaLeases,
   QuotaService,
-  { provide: QUOTA_VIEWS, useExisting: QuotaService },
+  { provide: QuotaViews, useExisting: QuotaService },
   UsageLedger,
   UsageService,
   TenantLimiter,
@@ -72,9 +73,9 @@ export const TENANCY_PROVIDERS: Provider[] = [
   WebhookNotifier,
   { provide: JobQueue, useFactory: jobQueueFrom, inject: [JobRepository, Clock, REDIS_OPTIONS, JOBS_OPTIONS] },
   JobsService,
-  { provide: JOBS, useExisting: JobsService },
+  { provide: Jobs, useExisting: JobsService },
   JobRunner,
-  { provide: JOB_RUNNER, useExisting: JobRunner },
+  { provide: JobsShutdown, useExisting: JobRunner },
 ];
 
 /** What an application may inject of them. */

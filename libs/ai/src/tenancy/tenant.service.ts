@@ -9,8 +9,6 @@ import { ApiKeyService } from './api-key.service';
 import { PlanCatalog } from './plan-catalog';
 import { TenantEntity, TenantStatus } from './tenant.entity';
 import { ActiveTenant, CONTEXT_POLICIES, effectiveLimits, LimitOverrides, TENANT_ID_PATTERN, TenantLimits } from './tenant-limits';
-
-export type { ActiveTenant } from './tenant-limits';
 import { TtlCache } from './ttl-cache';
 
 export interface TenantView {
@@ -41,8 +39,6 @@ export interface UpdateTenantInput {
   status?: TenantStatus;
   logContent?: boolean;
 }
-
-/** A tenant as the call path needs it. */
 
 const COUNT_LIMITS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 'tokensPerMonth', 'concurrentRequests', 'maxPromptTokens'] as const;
 

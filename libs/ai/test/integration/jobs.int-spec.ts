@@ -6,7 +6,7 @@ import { AiModuleOptions } from '../../src/ai-module-options';
 import { JobNotFoundError, TooManyJobsError } from '../../src/errors/ai-errors';
 import { BULLMQ_QUEUE_NAME, BullMqJobQueue } from '../../src/jobs/bullmq-job.queue';
 import { JobQueue } from '../../src/jobs/job-queue';
-import { ChatCompletionJob } from '../../src/jobs/jobs.service';
+import { ChatCompletionJob } from '../../src/jobs/job-types';
 import { JobRepository } from '../../src/jobs/job.repository';
 import { JobRunner } from '../../src/jobs/job-runner';
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '../../src/jobs/webhook-notifier';

@@ -87,9 +87,24 @@ describeEachDatabase('The library beside an application of its own tables', (dat
     await again.close();
   });
 
-  it('should refuse a prefix that is not a plain identifier', async () => {
-    await expect(startReplica({ database: { url: await databases.fresh(), tablePrefix: 'x; DROP TABLE y; --' } })).rejects.toThrow(
-      "database.tablePrefix must be letters, digits and underscores, not 'x; DROP TABLE y; --'",
-    );
+  it("should start beside another tool's migrations table, which has no name column", async () => {
+    const url = await databases.fresh();
+    const other = await startReplica({ database: { url, tablePrefix: 'other_' } });
+    await query(other.database, 'CREATE TABLE migrations (id INTEGER PRIMARY KEY, migration VARCHAR(200) NOT NULL)');
+    await other.close();
+
+    const replica = await startReplica({ database: { url } });
+
+    expect(await query(replica.database, 'SELECT name FROM tollgate_migrations')).toHaveLength(5);
+    await replica.close();
+  });
+
+  it('should refuse a prefix that is not a plain lower-case identifier', async () => {
+    const url = await databases.fresh();
+    for (const tablePrefix of ['x; DROP TABLE y; --', 'App_', '1_']) {
+      await expect(startReplica({ database: { url, tablePrefix } })).rejects.toThrow(
+        `database.tablePrefix must be lower-case letters, digits and underscores, starting with a letter or _, not '${tablePrefix}'`,
+      );
+    }
   });
 });
