@@ -72,7 +72,9 @@ export function createDataSource({ url, tablePrefix }: Pick<DatabaseOptions, 'ur
       },
     });
   }
-  return new ObservedDataSource(status, { ...common, type: 'postgres', url, connectTimeoutMS: CONNECT_TIMEOUT_MS, extra: { max: 20 } });
+  // Pipelined connections send the statements a caller starts together in one write, and read their answers in
+  // order: a batch of reservations is one round trip (QuotaRepository.commitAtOnce).
+  return new ObservedDataSource(status, { ...common, type: 'postgres', url, connectTimeoutMS: CONNECT_TIMEOUT_MS, extra: { max: 20, pipeline: true } });
 }
 
 /**

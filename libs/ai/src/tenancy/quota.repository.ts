@@ -80,6 +80,9 @@ export interface Settlement {
   row: UsageRecordEntity;
 }
 
+/** A batch that cannot be written in one round trip (see QuotaRepository.commitAtOnce). */
+class NotAtOnce extends Error {}
+
 /** A lease's day is over: the tenant's quota row already counts a later one. */
 export class LeaseDayOverError extends Error {
   constructor(readonly currentDay: string) {
@@ -293,21 +296,50 @@ export class QuotaRepository {
    * expired): their calls are not written, and must not go upstream.
    */
   async commitReservations(items: LeasedReservation[]): Promise<Set<string>> {
+    if (this.db.dialect === 'postgres' && (await this.commitAtOnce(items))) return new Set();
     return this.db.transaction(async (manager) => {
       const lost = await this.takeFromLeases(manager, items);
       const kept = items.filter((item) => !lost.has(item.leaseId));
-      for (let from = 0; from < kept.length; from += INSERT_BATCH) await this.insertReservations(manager, kept.slice(from, from + INSERT_BATCH));
+      await Promise.all(this.reservationInserts(manager, kept));
       await this.reserveFromLeased(manager, deltasByRow(kept));
       return lost;
     });
   }
 
+  /**
+   * PostgreSQL, whose connections pipeline: the batch's statements sent together, in one round trip, in the order
+   * `commitReservations` runs them, on the expectation that every lease still holds what its calls took and every
+   * quota row exists. Returns false, having rolled back, when that is not so (a lease swept, a tenant's first call
+   * of the month, a row counted on both sides of midnight): the batch is then written statement by statement.
+   */
+  private async commitAtOnce(items: LeasedReservation[]): Promise<boolean> {
+    const taken = sortedTakes(items);
+    const deltas = deltasByRow(items);
+    if (new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`)).size < deltas.length) return false;
+    try {
+      await this.db.transaction(async (manager) => {
+        const statements: Array<Promise<unknown[]>> = [
+          taken.length === 0 ? Promise.resolve([]) : this.select(manager, TAKE_FROM_LEASES.statement(taken.length), takeParameters(taken)),
+          ...this.reservationInserts(manager, items),
+          deltas.length < 2 ? Promise.resolve([]) : this.select(manager, LOCK_MONTH_ROWS.statement(deltas.length), lockParameters(deltas)),
+          this.select(manager, RESERVE_FROM_LEASED_ROWS.statement(deltas.length), deltas.flatMap(reserveParameters)),
+        ];
+        const results = await Promise.all(statements);
+        const [held, found] = [results[0], results[results.length - 1]];
+        if (held.length < taken.length || found.length < deltas.length) throw new NotAtOnce();
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof NotAtOnce) return false;
+      throw error;
+    }
+  }
+
   /** The leases that no longer held what their calls took (calls that took nothing used no lease, which may not exist). */
   private async takeFromLeases(manager: EntityManager, items: LeasedReservation[]): Promise<Set<string>> {
-    const taken = [...takenByLease(items)].filter(([, budget]) => !isNothing(budget)).sort(([a], [b]) => (a < b ? -1 : 1));
+    const taken = sortedTakes(items);
     if (taken.length === 0) return new Set();
-    const parameters = taken.flatMap(([id, { requests, tokens, costMicroUsd }]) => [id, requests, tokens, costMicroUsd]);
-    const held = new Set((await this.select(manager, TAKE_FROM_LEASES.statement(taken.length), parameters)).map((row) => String(row.id)));
+    const held = new Set((await this.select(manager, TAKE_FROM_LEASES.statement(taken.length), takeParameters(taken))).map((row) => String(row.id)));
     return new Set(taken.map(([id]) => id).filter((id) => !held.has(id)));
   }
 
@@ -318,17 +350,15 @@ export class QuotaRepository {
    */
   private async reserveFromLeased(manager: EntityManager, deltas: RowDelta[]): Promise<void> {
     if (deltas.length === 0) return;
-    const parametersOf = ({ tenantId, month, day, calls, fromLease, tokens, costMicroUsd }: RowDelta) =>
-      [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
     const rows = new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`));
     if (rows.size < deltas.length) {
-      for (const delta of deltas) await this.reserveFromLeasedRow(manager, parametersOf(delta));
+      for (const delta of deltas) await this.reserveFromLeasedRow(manager, reserveParameters(delta));
       return;
     }
-    if (this.db.dialect === 'postgres') await this.select(manager, LOCK_MONTH_ROWS.statement(deltas.length), deltas.flatMap(({ tenantId, month }) => [tenantId, month]));
-    const found = await this.select(manager, RESERVE_FROM_LEASED_ROWS.statement(deltas.length), deltas.flatMap(parametersOf));
+    if (this.db.dialect === 'postgres') await this.select(manager, LOCK_MONTH_ROWS.statement(deltas.length), lockParameters(deltas));
+    const found = await this.select(manager, RESERVE_FROM_LEASED_ROWS.statement(deltas.length), deltas.flatMap(reserveParameters));
     const updated = new Set(found.map((row) => `${String(row.tenant_id)}/${String(row.month)}`));
-    for (const delta of deltas) if (!updated.has(`${delta.tenantId}/${delta.month}`)) await this.reserveFromLeasedRow(manager, parametersOf(delta));
+    for (const delta of deltas) if (!updated.has(`${delta.tenantId}/${delta.month}`)) await this.reserveFromLeasedRow(manager, reserveParameters(delta));
   }
 
   private async reserveFromLeasedRow(manager: EntityManager, parameters: unknown[]): Promise<void> {
@@ -465,12 +495,18 @@ export class QuotaRepository {
     return made;
   }
 
-  private async insertReservations(manager: EntityManager, items: LeasedReservation[]): Promise<void> {
+  /** The INSERTs of the calls' reservations, INSERT_BATCH rows each, all started at once (PostgreSQL pipelines them). */
+  private reservationInserts(manager: EntityManager, items: LeasedReservation[]): Array<Promise<unknown[]>> {
     const values = items.map(({ request, reservation }) => [
       reservation.id, reservation.tenantId, request.requestId, request.keyId, request.model, request.stream,
       reservation.day, reservation.month, reservation.tokens, request.promptTokens, reservation.costMicroUsd, request.expiresAt, request.now,
     ]);
-    await this.insertRows(manager, RESERVATION_INSERT, values);
+    const inserts: Array<Promise<unknown[]>> = [];
+    for (let from = 0; from < values.length; from += INSERT_BATCH) {
+      const batch = values.slice(from, from + INSERT_BATCH);
+      inserts.push(this.select(manager, RESERVATION_INSERT.statement(batch.length), batch.flat()));
+    }
+    return inserts;
   }
 
   /** Multi-row INSERTs of at most INSERT_BATCH rows each. */
@@ -525,6 +561,18 @@ function takenByLease(items: LeasedReservation[]): Map<string, Budget> {
   }
   return taken;
 }
+
+/** What the calls took from each lease that they took anything from, in the leases' sorted order. */
+function sortedTakes(items: LeasedReservation[]): Array<[string, Budget]> {
+  return [...takenByLease(items)].filter(([, budget]) => !isNothing(budget)).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+const takeParameters = (taken: Array<[string, Budget]>) => taken.flatMap(([id, { requests, tokens, costMicroUsd }]) => [id, requests, tokens, costMicroUsd]);
+
+const lockParameters = (deltas: RowDelta[]) => deltas.flatMap(({ tenantId, month }) => [tenantId, month]);
+
+const reserveParameters = ({ tenantId, month, day, calls, fromLease, tokens, costMicroUsd }: RowDelta) =>
+  [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
 
 /** What returned leases held, by the quota row (and day) it goes back to, in the rows' sorted order. */
 function leasedByRow(leases: Array<Record<string, unknown>>): Array<{ tenantId: string; month: string; day: string; budget: Budget }> {
