@@ -214,6 +214,36 @@ describeEachDatabase('Quota reservations', (databases) => {
       expect(await heldReservations(tenant.id)).toBe(3);
     });
 
+    it("should write no call of a lease swept before its batch, and the batch's other calls all the same", async () => {
+      const swept = await aTenant(replica, { tokensPerMonth: 1_000 });
+      const kept = await aTenant(replica, { tokensPerMonth: 1_000 });
+      const { day, month } = utcPeriods(replica.clock.now());
+      const need = { requests: 0, tokens: 10, costMicroUsd: 0 };
+      const lease = async (tenantId: string) => {
+        const id = `lease-${tenantId}`;
+        const request = aReservationRequest(replica, { id: tenantId, limits: (await replica.tenants.get(tenantId)).limits });
+        await replica.quota.topUpLease({ id, tenantId, day, month, limits: request.limits, held: { requests: 0, tokens: 0, costMicroUsd: 0 }, need, now: request.now, expiresAt: request.expiresAt });
+        return { id, request };
+      };
+      const [sweptLease, keptLease] = [await lease(swept.id), await lease(kept.id)];
+      // The sweep of another replica took this one's lease for that of a dead replica, and gave its budget back.
+      await replica.quota.returnLeases([sweptLease.id]);
+      const call = ({ id, request }: { id: string; request: ReservationRequest }, tenantId: string) => ({
+        leaseId: id,
+        fromLease: need,
+        request: { ...request, tokens: 10 },
+        reservation: { id: `call-${tenantId}`, tenantId, day, month, tokens: 10, costMicroUsd: 0 },
+      });
+
+      const lost = await replica.quota.commitReservations([call(sweptLease, swept.id), call(keptLease, kept.id)]);
+
+      expect([...lost]).toEqual([sweptLease.id]);
+      expect(await heldReservations(swept.id)).toBe(0);
+      expect(await replica.quota.usage(swept.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 0 });
+      expect(await heldReservations(kept.id)).toBe(1);
+      expect(await replica.quota.usage(kept.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 10 });
+    });
+
     it('should renew the day\'s requests at UTC midnight and the month\'s tokens on the first of the month', async () => {
       const tenant = await aTenant(replica, { requestsPerDay: 2, tokensPerMonth: 100 });
       await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 60 }));
