@@ -1,0 +1,69 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
+
+/** A WAL database whose connection does not checkpoint by itself (Database's leaves it to a 40 MB log). */
+function openWithoutAutoCheckpoint(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)');
+  return db;
+}
+
+/** Writes `transactions` one at a time, a millisecond apart, as the gateway's batches come under load. */
+async function write(db: Database.Database, transactions: number): Promise<void> {
+  const insert = db.prepare('INSERT INTO rows (payload) VALUES (?)');
+  const batch = db.transaction(() => {
+    for (let i = 0; i < 20; i++) insert.run('x'.repeat(200));
+  });
+  for (let i = 0; i < transactions; i++) {
+    batch();
+    await sleep(1);
+  }
+}
+
+const walBytes = (file: string) => statSync(`${file}-wal`).size;
+
+describe(SqliteCheckpointer.name, () => {
+  let folder: string;
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'tollgate-checkpoint-'));
+  });
+
+  afterEach(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('should keep the log from growing without end while the writer goes on, where without it the log only grows', async () => {
+    const unattended = join(folder, 'unattended.sqlite');
+    const checkpointed = join(folder, 'checkpointed.sqlite');
+    const plain = openWithoutAutoCheckpoint(unattended);
+    const watched = openWithoutAutoCheckpoint(checkpointed);
+    const checkpointer = new SqliteCheckpointer(checkpointed, 10);
+
+    await write(plain, 6 * 300);
+    for (let part = 0; part < 6; part++) {
+      await write(watched, 300);
+      await checkpointer.nextCheckpoint();
+    }
+
+    // Every write stays in the unattended log; the checkpointed one starts again from its beginning after a checkpoint.
+    expect(walBytes(unattended)).toBeGreaterThan(6_000_000);
+    expect(walBytes(checkpointed)).toBeLessThan(walBytes(unattended) / 2);
+    await checkpointer.stop();
+    expect(watched.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: 6 * 300 * 20 });
+    plain.close();
+    watched.close();
+  });
+
+  it('should stop, even when its worker has already failed', async () => {
+    const checkpointer = new SqliteCheckpointer(join(folder, 'missing.sqlite'), 10);
+
+    await expect(checkpointer.stop()).resolves.toBeUndefined();
+  });
+});
