@@ -68,7 +68,9 @@ describe(`${ResilientUpstream.name} memory`, () => {
     }
 
     expect(getEventListeners(appShutdown.signal, 'abort')).toHaveLength(0);
-    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    // The process's timers are counted, other suites' of this jest worker too, which may come and go meanwhile:
+    // a couple of them is that; a timer left behind by each call would be a hundred.
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore + 2);
     expect(signals).toHaveLength(3 * SLOW_CALLS);
     forgetRecordedCalls();
     expect(await liveCount(signals)).toBeLessThan(SLOW_CALLS / 10);
