@@ -20,7 +20,7 @@ function openWithoutAutoCheckpoint(file: string): Database.Database {
 async function write(db: Database.Database, transactions: number): Promise<void> {
   const insert = db.prepare('INSERT INTO rows (payload) VALUES (?)');
   const batch = db.transaction(() => {
-    for (let i = 0; i < 20; i++) insert.run('x'.repeat(200));
+    for (let i = 0; i < ROWS_PER_TRANSACTION; i++) insert.run('x'.repeat(200));
   });
   for (let i = 0; i < transactions; i++) {
     batch();
@@ -29,6 +29,10 @@ async function write(db: Database.Database, transactions: number): Promise<void>
 }
 
 const walBytes = (file: string) => statSync(`${file}-wal`).size;
+
+const ROWS_PER_TRANSACTION = 60;
+/** Writes a millisecond apart take real time: a test timeout, not an assertion. */
+const TEST_TIMEOUT_MS = 30_000;
 
 describe(SqliteCheckpointer.name, () => {
   let folder: string;
@@ -46,9 +50,9 @@ describe(SqliteCheckpointer.name, () => {
     const watched = openWithoutAutoCheckpoint(checkpointed);
     const checkpointer = new SqliteCheckpointer(checkpointed, 10);
 
-    await write(plain, 6 * 300);
+    await write(plain, 6 * 100);
     for (let part = 0; part < 6; part++) {
-      await write(watched, 300);
+      await write(watched, 100);
       await checkpointer.nextCheckpoint();
     }
 
@@ -56,10 +60,10 @@ describe(SqliteCheckpointer.name, () => {
     expect(walBytes(unattended)).toBeGreaterThan(6_000_000);
     expect(walBytes(checkpointed)).toBeLessThan(walBytes(unattended) / 2);
     await checkpointer.stop();
-    expect(watched.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: 6 * 300 * 20 });
+    expect(watched.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: 6 * 100 * ROWS_PER_TRANSACTION });
     plain.close();
     watched.close();
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('should stop, even when its worker has already failed', async () => {
     const checkpointer = new SqliteCheckpointer(join(folder, 'missing.sqlite'), 10);
