@@ -114,7 +114,7 @@ export class ChatPipeline {
     this.registry.assertCompletionLimit(original);
     const policy = context.contextPolicy ?? limits.contextPolicy;
     const fitted = await this.fitter.fit(original, limits, policy, (messages) => this.summarize(messages, context));
-    if (fitted.action !== 'none') this.logContextAction(fitted, context);
+    if (fitted.action !== 'none') this.logContextAction(fitted, tenant.id, context);
     const { request: fittedRequest, ...report } = fitted as ContextOutcome & { request: T };
     const request = capCompletion(fittedRequest, limits, this.registry.largestCompletion(fittedRequest.model, report.promptTokens));
     const completionAllowance = request === fittedRequest ? undefined : (request.max_completion_tokens ?? undefined);
@@ -141,9 +141,9 @@ export class ChatPipeline {
     return { signal, timeoutMs, deferRetryAfter, fallbacks: call.servingModels.slice(1) };
   }
 
-  private logContextAction(fitted: ContextOutcome, context: ChatContext): void {
+  private logContextAction(fitted: ContextOutcome, tenantId: string, context: ChatContext): void {
     this.logger.log(
-      `context ${fitted.action} for tenant ${context.tenantId ?? DEFAULT_TENANT_ID} request ${context.requestId ?? '-'}: ` +
+      `context ${fitted.action} for tenant ${tenantId} request ${context.requestId ?? '-'}: ` +
         `${fitted.removedMessages} messages, ${fitted.promptTokens} prompt tokens, model ${fitted.request.model}`,
     );
   }

@@ -57,12 +57,12 @@ export function createDataSource({ url, tablePrefix }: Pick<DatabaseOptions, 'ur
     logging: false,
   };
   if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length);
-    if (sqliteFileOf(url) !== undefined) mkdirSync(dirname(file), { recursive: true });
+    const file = sqliteFileOf(url);
+    if (file !== undefined) mkdirSync(dirname(file), { recursive: true });
     return new ObservedDataSource(status, {
       ...common,
       type: 'better-sqlite3',
-      database: file,
+      database: file ?? ':memory:',
       // WAL lets readers run beside the single writer; a busy timeout rides out a concurrent migration.
       // synchronous = NORMAL: in WAL mode a commit survives the process dying (only the OS's or the power's
       // failure can lose the last ones, never half of one), without an fsync per commit on the event loop.

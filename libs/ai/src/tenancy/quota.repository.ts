@@ -315,7 +315,7 @@ export class QuotaRepository {
   private async commitAtOnce(items: LeasedReservation[]): Promise<boolean> {
     const taken = sortedTakes(items);
     const deltas = deltasByRow(items);
-    if (new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`)).size < deltas.length) return false;
+    if (countsARowTwice(deltas)) return false;
     try {
       await this.db.transaction(async (manager) => {
         const statements: Array<Promise<unknown[]>> = [
@@ -350,8 +350,7 @@ export class QuotaRepository {
    */
   private async reserveFromLeased(manager: EntityManager, deltas: RowDelta[]): Promise<void> {
     if (deltas.length === 0) return;
-    const rows = new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`));
-    if (rows.size < deltas.length) {
+    if (countsARowTwice(deltas)) {
       for (const delta of deltas) await this.reserveFromLeasedRow(manager, reserveParameters(delta));
       return;
     }
@@ -414,7 +413,7 @@ export class QuotaRepository {
       }
       const byRow = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
       for (const [, { tenantId, month, tokens, costMicroUsd }] of byRow) await this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd]);
-      await this.insertRows(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row)));
+      await Promise.all(this.rowInserts(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row))));
     });
   }
 
@@ -456,7 +455,7 @@ export class QuotaRepository {
       // Deleting first makes this idempotent against a settlement or another replica's sweep.
       const taken = await this.takeReservations(manager, expired.map((reservation) => reservation.id));
       const rows = expired.filter((reservation) => taken.has(reservation.id)).map((reservation) => abandonedRow(reservation, now));
-      await this.insertRows(manager, LEDGER_INSERT, rows.map(ledgerValues));
+      await Promise.all(this.rowInserts(manager, LEDGER_INSERT, rows.map(ledgerValues)));
       return rows.length;
     });
   }
@@ -495,26 +494,23 @@ export class QuotaRepository {
     return made;
   }
 
-  /** The INSERTs of the calls' reservations, INSERT_BATCH rows each, all started at once (PostgreSQL pipelines them). */
+  /** The INSERTs of the calls' reservations (see rowInserts). */
   private reservationInserts(manager: EntityManager, items: LeasedReservation[]): Array<Promise<unknown[]>> {
     const values = items.map(({ request, reservation }) => [
       reservation.id, reservation.tenantId, request.requestId, request.keyId, request.model, request.stream,
       reservation.day, reservation.month, reservation.tokens, request.promptTokens, reservation.costMicroUsd, request.expiresAt, request.now,
     ]);
-    const inserts: Array<Promise<unknown[]>> = [];
-    for (let from = 0; from < values.length; from += INSERT_BATCH) {
-      const batch = values.slice(from, from + INSERT_BATCH);
-      inserts.push(this.select(manager, RESERVATION_INSERT.statement(batch.length), batch.flat()));
-    }
-    return inserts;
+    return this.rowInserts(manager, RESERVATION_INSERT, values);
   }
 
-  /** Multi-row INSERTs of at most INSERT_BATCH rows each. */
-  private async insertRows(manager: EntityManager, insert: RowInsert, rows: unknown[][]): Promise<void> {
+  /** Multi-row INSERTs of at most INSERT_BATCH rows each, all started at once (PostgreSQL pipelines them). */
+  private rowInserts(manager: EntityManager, insert: RowInsert, rows: unknown[][]): Array<Promise<unknown[]>> {
+    const inserts: Array<Promise<unknown[]>> = [];
     for (let from = 0; from < rows.length; from += INSERT_BATCH) {
       const batch = rows.slice(from, from + INSERT_BATCH);
-      await this.run(manager, insert.statement(batch.length), batch.flat());
+      inserts.push(this.select(manager, insert.statement(batch.length), batch.flat()));
     }
+    return inserts;
   }
 
   /** The ids of the reservations this caller removed, and so owns the settlement of. */
@@ -573,6 +569,9 @@ const lockParameters = (deltas: RowDelta[]) => deltas.flatMap(({ tenantId, month
 
 const reserveParameters = ({ tenantId, month, day, calls, fromLease, tokens, costMicroUsd }: RowDelta) =>
   [tenantId, month, day, calls, fromLease.requests, tokens, fromLease.tokens, costMicroUsd, fromLease.costMicroUsd];
+
+/** Whether the calls count in one quota row on two days (both sides of midnight), which a joined UPDATE applies once. */
+const countsARowTwice = (deltas: RowDelta[]): boolean => new Set(deltas.map(({ tenantId, month }) => `${tenantId}/${month}`)).size < deltas.length;
 
 /** What returned leases held, by the quota row (and day) it goes back to, in the rows' sorted order. */
 function leasedByRow(leases: Array<Record<string, unknown>>): Array<{ tenantId: string; month: string; day: string; budget: Budget }> {
