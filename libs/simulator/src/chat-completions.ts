@@ -1,32 +1,58 @@
+import { modelAndFault, readRequestBody, serveWithFault, type ApiContext } from './api-context';
 import { writeChoices } from './chat-answer';
-import type { ChatRequest } from './chat-request';
+import { parseChatRequest, type ChatRequest } from './chat-request';
 import type { Exchange } from './exchange';
-import { chatCompletion, chatCompletionEvents, type OpenAIErrorBody, type Reply } from './openai-shapes';
-import { countPromptTokens } from './usage';
+import { firstHalfOf } from './http-io';
+import { chatCompletion, chatCompletionEvents, chatUsage, type OpenAIErrorBody, type Reply } from './openai-shapes';
+import type { SimulatorConfig } from './types';
+import { cachedTokensOf, countPromptTokens, reasoningTokensOf } from './usage';
 
 export interface StreamPlan {
   intervalMs: number;
-  /** Drop the connection after this many events (or, with `errorEvent`, send it and end). */
+  /** Drop the connection after this many chunks, on the Responses API text deltas (or, with `errorEvent`, send it and end). */
   failAfterChunks?: number;
   errorEvent?: OpenAIErrorBody;
   /** Send the first half of the events' bytes, then end the response as if it were complete. */
   truncated?: boolean;
 }
 
+type ReplyConfig = Pick<SimulatorConfig, 'completionWords' | 'cachedPromptTokens'>;
+
+export async function serveChatCompletion(ctx: ApiContext): Promise<void> {
+  const { ex, state } = ctx;
+  const request = parseChatRequest(await readRequestBody(ctx));
+  ex.call.model = request.model;
+  ex.call.stream = request.stream;
+  ex.call.completionLimits = request.completionLimits;
+  const { model, fault } = modelAndFault(ctx, request.model);
+
+  await serveWithFault(ctx, fault, { model, stream: request.stream }, async (outcome) => {
+    const reply = buildReply(request, model, ex.call.seq, state.config);
+    if (!request.stream) return sendCompletion(ex, reply, outcome.truncated);
+    const intervalMs = outcome.chunkIntervalMs ?? state.config.chunkIntervalMs;
+    const { failAfterChunks, errorEvent, truncated } = outcome;
+    await streamCompletion(ex, reply, request.includeUsage, { intervalMs, failAfterChunks, errorEvent, truncated });
+  });
+}
+
 /**
  * The reply: `n` choices of a tool call, JSON or `completionWords` words (see writeChoices), each cut at the
  * request's max tokens with finish_reason 'length'; usage counts the completion tokens of every choice.
+ * A reasoning model spends part of the max tokens reasoning on each choice, and writes within what is left.
  */
-export function buildReply(request: ChatRequest, model: string, seq: number, completionWords: number): Reply {
-  const choices = writeChoices(request, seq, completionWords);
+export function buildReply(request: ChatRequest, model: string, seq: number, config: ReplyConfig): Reply {
+  const reasoningPerChoice = reasoningTokensOf(model, request.maxTokens);
+  const maxTokens = request.maxTokens === undefined ? undefined : request.maxTokens - reasoningPerChoice;
+  const choices = writeChoices({ ...request, maxTokens }, seq, config.completionWords);
   const promptTokens = countPromptTokens(request.messages);
-  const completionTokens = choices.reduce((total, choice) => total + choice.tokens, 0);
+  const reasoningTokens = reasoningPerChoice * choices.length;
+  const completionTokens = choices.reduce((total, choice) => total + choice.tokens, reasoningTokens);
   return {
     id: `chatcmpl-sim-${seq}`,
     created: Math.floor(Date.now() / 1000),
     model,
     choices,
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    usage: chatUsage(promptTokens, completionTokens, cachedTokensOf(promptTokens, config.cachedPromptTokens), reasoningTokens),
   };
 }
 
@@ -35,12 +61,7 @@ export function sendCompletion(ex: Exchange, reply: Reply, truncated = false): v
   ex.sendJson(200, truncated ? firstHalfOf(json) : json);
 }
 
-/** A body cut half-way, sent with its own (correct) length: the HTTP exchange is complete, the JSON is not. */
-export function firstHalfOf(text: string): string {
-  return text.slice(0, Math.floor(text.length / 2));
-}
-
-/** Streams the reply event by event, `intervalMs` apart, each written (and so flushed) on its own. */
+/** Streams the reply event by event, `intervalMs` apart. */
 export async function streamCompletion(ex: Exchange, reply: Reply, includeUsage: boolean, plan: StreamPlan): Promise<void> {
   const events = chatCompletionEvents(reply, includeUsage);
   ex.startStream();
@@ -49,12 +70,5 @@ export async function streamCompletion(ex: Exchange, reply: Reply, includeUsage:
   const sent = events.slice(0, cut);
   if (plan.errorEvent) sent.push(`data: ${JSON.stringify(plan.errorEvent)}\n\n`);
   // An in-stream error ends the response cleanly; a cut without one drops the connection.
-  const complete = plan.errorEvent !== undefined || cut === events.length;
-  const finish = (data: string) => (complete ? ex.end(data) : ex.writeThenDrop(data));
-  if (plan.intervalMs === 0 || sent.length === 0) return finish(sent.join(''));
-  for (let i = 0; i < sent.length - 1; i++) {
-    ex.write(sent[i]);
-    await ex.delay(plan.intervalMs);
-  }
-  finish(sent[sent.length - 1]);
+  await ex.sendEvents(sent, plan.intervalMs, plan.errorEvent !== undefined || cut === events.length);
 }

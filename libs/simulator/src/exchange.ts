@@ -65,6 +65,20 @@ export class Exchange {
     this.res.end(data);
   }
 
+  /**
+   * Sends server-sent events `intervalMs` apart, each written (and so flushed) on its own; then ends the response
+   * when `complete`, else drops the connection after the last: a stream cut mid-way.
+   */
+  async sendEvents(events: readonly string[], intervalMs: number, complete: boolean): Promise<void> {
+    const finish = (data: string) => (complete ? this.end(data) : this.writeThenDrop(data));
+    if (intervalMs === 0 || events.length === 0) return finish(events.join(''));
+    for (let i = 0; i < events.length - 1; i++) {
+      this.write(events[i]);
+      await this.delay(intervalMs);
+    }
+    finish(events[events.length - 1]);
+  }
+
   /** Sends `data` (possibly nothing), then drops the connection once it is flushed: a stream cut mid-way. */
   writeThenDrop(data: string): void {
     this.closedBySimulator = true;

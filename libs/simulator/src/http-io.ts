@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AuthStyle } from './types';
 import { InvalidInput } from './validation';
 
 const INVALID_JSON_MESSAGE =
@@ -27,10 +28,22 @@ export function pathOf(url: string | undefined): string {
   return query < 0 ? path : path.slice(0, query);
 }
 
-/** The key of `Authorization: Bearer <key>`, if any. */
-export function bearerKey(req: IncomingMessage): string | undefined {
-  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  return match?.[1].trim();
+export function queryParam(url: string | undefined, name: string): string | undefined {
+  return new URL(url ?? '/', 'http://simulator').searchParams.get(name) ?? undefined;
+}
+
+/** The key of `Authorization: Bearer <key>`, else of Azure's `api-key: <key>`, with how it came. */
+export function presentedKey(req: IncomingMessage): { key: string; auth: AuthStyle } | undefined {
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1].trim();
+  if (bearer) return { key: bearer, auth: 'bearer' };
+  const apiKey = req.headers['api-key'];
+  const key = (Array.isArray(apiKey) ? apiKey[0] : apiKey)?.trim();
+  return key ? { key, auth: 'api-key' } : undefined;
+}
+
+/** A body cut half-way, sent with its own (correct) length: the HTTP exchange is complete, the JSON is not. */
+export function firstHalfOf(text: string): string {
+  return text.slice(0, Math.floor(text.length / 2));
 }
 
 export function sendJson(res: ServerResponse, status: number, json: string, headers: OutgoingHttpHeaders = {}): void {

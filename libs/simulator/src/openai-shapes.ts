@@ -1,14 +1,30 @@
+import { azureHeaders } from './azure';
 import type { TokenLogprob } from './logprobs';
 import type { SimulatorCall } from './types';
 
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: {
+    message: string;
+    type: string | null;
+    param: string | null;
+    code: string | null;
+    /** Azure repeats the status in the body, and explains a content_filter error in `innererror`. */
+    status?: number;
+    innererror?: object;
+  };
 }
 
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number; audio_tokens: number };
+  completion_tokens_details: {
+    reasoning_tokens: number;
+    audio_tokens: number;
+    accepted_prediction_tokens: number;
+    rejected_prediction_tokens: number;
+  };
 }
 
 export interface ReplyChoice {
@@ -34,8 +50,19 @@ export interface Reply {
 
 const SYSTEM_FINGERPRINT = 'fp_simulator';
 
-export function errorBody(message: string, type: string, param: string | null = null, code: string | null = null): OpenAIErrorBody {
+export function errorBody(message: string, type: string | null, param: string | null = null, code: string | null = null): OpenAIErrorBody {
   return { error: { message, type, param, code } };
+}
+
+/** Chat usage; the reasoning tokens are among the completion tokens, not on top of them. */
+export function chatUsage(promptTokens: number, completionTokens: number, cachedTokens: number, reasoningTokens: number): Usage {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
 }
 
 export function chatCompletion(reply: Reply) {
@@ -113,21 +140,6 @@ function streamedChoice(choice: ReplyChoice, index: number): object[] {
   ];
 }
 
-const MODELS: ReadonlyArray<readonly [id: string, created: number]> = [
-  ['gpt-4o', 1715367049],
-  ['gpt-4o-mini', 1721172741],
-  ['gpt-4.1', 1744316542],
-  ['gpt-4.1-mini', 1744318173],
-  ['gpt-3.5-turbo', 1677610602],
-  ['o4-mini', 1744225351],
-];
-
-/** The fixed model list, serialised once. */
-export const MODEL_LIST_JSON = JSON.stringify({
-  object: 'list',
-  data: MODELS.map(([id, created]) => ({ id, object: 'model', created, owned_by: 'tollgate-simulator' })),
-});
-
 const RATE_LIMIT_HEADERS: Readonly<Record<string, string>> = {
   'x-ratelimit-limit-requests': '10000',
   'x-ratelimit-remaining-requests': '9999',
@@ -137,11 +149,14 @@ const RATE_LIMIT_HEADERS: Readonly<Record<string, string>> = {
   'x-ratelimit-reset-tokens': '2ms',
 };
 
-/** Headers OpenAI sends on every response, success or error. */
+/** Headers OpenAI sends on every response, success or error (and Azure's request ids on its paths). */
 export function standardHeaders(call: SimulatorCall): Record<string, string> {
   return {
     'x-request-id': `req_sim_${call.seq}`,
+    'openai-organization': call.organization,
+    'openai-project': call.project,
     'openai-processing-ms': String(Date.now() - call.receivedAt),
     ...RATE_LIMIT_HEADERS,
+    ...(call.api === 'azure' ? azureHeaders(call) : {}),
   };
 }

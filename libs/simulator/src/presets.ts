@@ -1,12 +1,18 @@
+import { AZURE_CONTENT_FILTER } from './azure';
+import { DEFAULT_ORGANIZATION } from './keys';
 import { errorBody, type OpenAIErrorBody } from './openai-shapes';
 import type { FaultPreset, SimulatedFault } from './types';
 
 export interface FaultContext {
   /** The requested model (without any `:fault=` suffix); absent on /v1/models. */
   model?: string;
-  /** The bearer key presented, only ever shown masked (but by `echo_auth`, which exists to test that callers scrub it). */
+  /** The key presented, only ever shown masked (but by `echo_auth`, which exists to test that callers scrub it). */
   apiKey?: string;
+  /** The organization of the key, which rate-limit messages name. */
+  organization: string;
   stream: boolean;
+  /** The endpoint reports a failure after acceptance in a 200 body, as the Responses API does with status 'failed'. */
+  reportsFailureInBody?: boolean;
 }
 
 export interface ErrorResponse {
@@ -22,13 +28,15 @@ export type FaultOutcome =
   | { kind: 'reset' }
   | { kind: 'respond'; chunkIntervalMs?: number; failAfterChunks?: number; errorEvent?: OpenAIErrorBody; truncated?: boolean };
 
-interface ErrorPreset {
+export interface ErrorPreset {
   status: number;
-  type: string;
+  type: string | null;
   code: string | null;
   param?: string;
   message: (ctx: FaultContext) => string;
   headers?: Record<string, string>;
+  /** Fields of the error object besides OpenAI's four (Azure adds some). */
+  extraFields?: Pick<OpenAIErrorBody['error'], 'status' | 'innererror'>;
 }
 
 type BehaviourPreset = 'hang' | 'reset' | 'mid_stream_failure' | 'truncated_body';
@@ -45,7 +53,7 @@ const ERROR_PRESETS: Record<Exclude<FaultPreset, BehaviourPreset>, ErrorPreset> 
     type: 'requests',
     code: 'rate_limit_exceeded',
     message: (ctx) =>
-      `Rate limit reached for ${modelName(ctx)} in organization org-simulator on requests per min (RPM): ` +
+      `Rate limit reached for ${modelName(ctx)} in organization ${ctx.organization} on requests per min (RPM): ` +
       `Limit 60, Used 60, Requested 1. Please try again in 1s. ${RATE_LIMITS_DOCS}`,
     headers: {
       'retry-after': '1',
@@ -59,7 +67,7 @@ const ERROR_PRESETS: Record<Exclude<FaultPreset, BehaviourPreset>, ErrorPreset> 
     type: 'tokens',
     code: 'rate_limit_exceeded',
     message: (ctx) =>
-      `Request too large for ${modelName(ctx)} in organization org-simulator on tokens per min (TPM): ` +
+      `Request too large for ${modelName(ctx)} in organization ${ctx.organization} on tokens per min (TPM): ` +
       `Limit 30000, Requested 31538. The input or output tokens must be reduced in order to run successfully. ${RATE_LIMITS_DOCS}`,
   },
   insufficient_quota: {
@@ -147,6 +155,14 @@ const ERROR_PRESETS: Record<Exclude<FaultPreset, BehaviourPreset>, ErrorPreset> 
     code: null,
     message: () => 'The engine is currently overloaded, please try again later.',
   },
+  // The error of OpenAI's own response.failed example; see outcomeOf for where it goes.
+  response_failed: {
+    status: 500,
+    type: 'server_error',
+    code: 'server_error',
+    message: () => 'The model failed to generate a response.',
+  },
+  content_filter: AZURE_CONTENT_FILTER,
 };
 
 /** The preset whose body a bare `status` fault borrows. */
@@ -198,7 +214,7 @@ export function errorResponseFor(fault: SimulatedFault, ctx: FaultContext): Erro
 }
 
 export function invalidKeyResponse(apiKey: string | undefined): ErrorResponse {
-  return buildErrorResponse(ERROR_PRESETS.invalid_api_key, {}, { apiKey, stream: false });
+  return buildErrorResponse(ERROR_PRESETS.invalid_api_key, {}, { apiKey, organization: DEFAULT_ORGANIZATION, stream: false });
 }
 
 function buildErrorResponse(preset: ErrorPreset, fault: SimulatedFault, ctx: FaultContext): ErrorResponse {
@@ -208,16 +224,24 @@ function buildErrorResponse(preset: ErrorPreset, fault: SimulatedFault, ctx: Fau
   Object.assign(headers, fault.headers);
   const param = fault.param !== undefined ? fault.param : (preset.param ?? null);
   const body = errorBody(fault.message ?? preset.message(ctx), fault.type ?? preset.type, param, fault.code ?? preset.code);
+  Object.assign(body.error, preset.extraFields);
   return { status: fault.status ?? preset.status, headers, body };
 }
 
-/** An explicit `status` wins over a behaviour preset: `{ preset: 'hang', status: 500 }` is a 500. */
+/**
+ * An explicit `status` wins over a behaviour preset: `{ preset: 'hang', status: 500 }` is a 500.
+ * An error with `failAfterChunks` (which `response_failed` has by default) comes inside a stream; `response_failed`
+ * on the Responses API comes in a 200 body even without one; any other error is an error response.
+ */
 export function outcomeOf(fault: SimulatedFault, ctx: FaultContext): FaultOutcome {
   const response = errorResponseFor(fault, ctx);
-  if (response && ctx.stream && fault.failAfterChunks !== undefined) {
-    return { kind: 'respond', chunkIntervalMs: fault.chunkIntervalMs, failAfterChunks: fault.failAfterChunks, errorEvent: response.body };
+  if (response) {
+    const { chunkIntervalMs } = fault;
+    const failAfterChunks = fault.failAfterChunks ?? (fault.preset === 'response_failed' ? MID_STREAM_FAILURE_CHUNKS : undefined);
+    if (ctx.stream && failAfterChunks !== undefined) return { kind: 'respond', chunkIntervalMs, failAfterChunks, errorEvent: response.body };
+    if (fault.preset === 'response_failed' && ctx.reportsFailureInBody) return { kind: 'respond', chunkIntervalMs, errorEvent: response.body };
+    return { kind: 'error', response };
   }
-  if (response) return { kind: 'error', response };
   if (fault.preset === 'truncated_body') return { kind: 'respond', chunkIntervalMs: fault.chunkIntervalMs, truncated: true };
   if (fault.preset === 'hang') return { kind: 'hang' };
   if (fault.preset === 'reset' || (fault.preset === 'mid_stream_failure' && !ctx.stream)) return { kind: 'reset' };

@@ -1,25 +1,13 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { buildReply, firstHalfOf, sendCompletion, streamCompletion } from './chat-completions';
-import { parseChatRequest } from './chat-request';
+import { serveApi } from './api';
 import { CONTROL_PREFIX, handleControl } from './control';
 import { Exchange } from './exchange';
-import { FAULT_HEADER, parseFaultHeader, splitModelFault } from './faults';
-import { bearerKey, parseJson, pathOf, readBody } from './http-io';
-import { errorBody, MODEL_LIST_JSON } from './openai-shapes';
-import { faultLabel, invalidKeyResponse, outcomeOf, type FaultContext, type FaultOutcome } from './presets';
+import { pathOf } from './http-io';
 import { SimulatorState } from './state';
-import type { RunningSimulator, SimulatedFault, SimulatorOptions } from './types';
+import type { RunningSimulator, SimulatorOptions } from './types';
 import { parseConfigPatch, parseFaults, parseKeys } from './validation';
-
-type RespondOutcome = Extract<FaultOutcome, { kind: 'respond' }>;
-type ApiRoute = (ex: Exchange, state: SimulatorState, apiKey: string | undefined) => Promise<void>;
-
-const API_ROUTES: Record<string, ApiRoute> = {
-  'POST /v1/chat/completions': serveChatCompletion,
-  'GET /v1/models': serveModels,
-};
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const faults = parseFaults(options.faults ?? []);
@@ -83,69 +71,5 @@ async function handleRequest(state: SimulatorState, req: IncomingMessage, res: S
     await serveApi(ex, state, path);
   } catch (error) {
     ex.fail(error);
-  }
-}
-
-/** Auth first: a rejected key is a 401 whatever the faults, and consumes none. */
-async function serveApi(ex: Exchange, state: SimulatorState, path: string): Promise<void> {
-  const apiKey = bearerKey(ex.req);
-  ex.call.authorized = state.isAccepted(apiKey);
-  if (!ex.call.authorized) {
-    ex.sendError(invalidKeyResponse(apiKey));
-    return;
-  }
-  const route = API_ROUTES[`${ex.req.method} ${path}`];
-  if (!route) {
-    ex.sendJson(404, JSON.stringify(errorBody(`Invalid URL (${ex.req.method} ${path})`, 'invalid_request_error')));
-    return;
-  }
-  await route(ex, state, apiKey);
-}
-
-async function serveChatCompletion(ex: Exchange, state: SimulatorState, apiKey: string | undefined): Promise<void> {
-  const request = parseChatRequest(parseJson(await readBody(ex.req)));
-  ex.call.model = request.model;
-  ex.call.stream = request.stream;
-  ex.call.completionLimits = request.completionLimits;
-  const header = parseFaultHeader(ex.req.headers[FAULT_HEADER]);
-  const { model, fault: modelName } = splitModelFault(request.model);
-  const fault = state.nextFault({ header, modelName, model });
-
-  await serveWithFault(ex, state, fault, { model, apiKey, stream: request.stream }, async (outcome) => {
-    const reply = buildReply(request, model, ex.call.seq, state.config.completionWords);
-    if (!request.stream) return sendCompletion(ex, reply, outcome.truncated);
-    const intervalMs = outcome.chunkIntervalMs ?? state.config.chunkIntervalMs;
-    const { failAfterChunks, errorEvent, truncated } = outcome;
-    await streamCompletion(ex, reply, request.includeUsage, { intervalMs, failAfterChunks, errorEvent, truncated });
-  });
-}
-
-async function serveModels(ex: Exchange, state: SimulatorState, apiKey: string | undefined): Promise<void> {
-  const fault = state.nextFault({ header: parseFaultHeader(ex.req.headers[FAULT_HEADER]) });
-  await serveWithFault(ex, state, fault, { apiKey, stream: false }, (outcome) =>
-    ex.sendJson(200, outcome.truncated ? firstHalfOf(MODEL_LIST_JSON) : MODEL_LIST_JSON),
-  );
-}
-
-/** Waits the latency, then answers with the fault's outcome or, when it calls for a response, `respond`. */
-async function serveWithFault(
-  ex: Exchange,
-  state: SimulatorState,
-  fault: SimulatedFault | undefined,
-  ctx: FaultContext,
-  respond: (outcome: RespondOutcome) => void | Promise<void>,
-): Promise<void> {
-  if (fault) ex.call.fault = faultLabel(fault);
-  const outcome: FaultOutcome = fault ? outcomeOf(fault, ctx) : { kind: 'respond' };
-  await ex.delay(fault?.latencyMs ?? state.config.latencyMs);
-  switch (outcome.kind) {
-    case 'error':
-      return ex.sendError(outcome.response);
-    case 'hang':
-      return; // left open until the client goes away or close()
-    case 'reset':
-      return ex.reset();
-    case 'respond':
-      return respond(outcome);
   }
 }

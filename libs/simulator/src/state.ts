@@ -1,5 +1,7 @@
+import { AZURE_PREFIX } from './azure';
 import { FaultQueue, RandomFaults } from './faults';
-import type { SimulatedFault, SimulatorCall, SimulatorConfig } from './types';
+import { DEFAULT_ORGANIZATION, DEFAULT_PROJECT, KeyRing, type KeyIdentity } from './keys';
+import type { AcceptedKey, SimulatedFault, SimulatorCall, SimulatorConfig } from './types';
 
 function defaultConfig(): SimulatorConfig {
   return {
@@ -8,6 +10,7 @@ function defaultConfig(): SimulatorConfig {
     randomFaultRate: 0,
     randomFaults: ['server_error', 'overloaded', 'rate_limit_exceeded'],
     completionWords: 12,
+    cachedPromptTokens: 0,
   };
 }
 
@@ -18,7 +21,7 @@ function defaultConfig(): SimulatorConfig {
 const MAX_RECORDED_CALLS = 50_000;
 
 export interface StateOptions {
-  acceptedKeys?: readonly string[];
+  acceptedKeys?: readonly AcceptedKey[];
   seed: number;
   /** Queued at the start and again on every reset. */
   faults: readonly SimulatedFault[];
@@ -36,24 +39,24 @@ export interface FaultSources {
 export class SimulatorState {
   config: SimulatorConfig = defaultConfig();
   shuttingDown = false;
-  private acceptedKeys: ReadonlySet<string> | undefined;
+  private keys: KeyRing;
   private readonly queue = new FaultQueue();
   private random: RandomFaults;
   private log: SimulatorCall[] = [];
   private seq = 0;
 
   constructor(private readonly options: StateOptions) {
-    this.acceptedKeys = toKeySet(options.acceptedKeys);
+    this.keys = new KeyRing(options.acceptedKeys);
     this.random = new RandomFaults(options.seed);
     this.queue.enqueue(options.faults);
   }
 
-  isAccepted(key: string | undefined): boolean {
-    return this.acceptedKeys === undefined || (key !== undefined && this.acceptedKeys.has(key));
+  identify(key: string | undefined): KeyIdentity {
+    return this.keys.identify(key);
   }
 
-  setAcceptedKeys(keys: readonly string[] | undefined): void {
-    this.acceptedKeys = toKeySet(keys);
+  setAcceptedKeys(keys: readonly AcceptedKey[] | undefined): void {
+    this.keys = new KeyRing(keys);
   }
 
   enqueueFaults(faults: readonly SimulatedFault[]): void {
@@ -73,7 +76,18 @@ export class SimulatorState {
 
   recordCall(method: string, path: string): SimulatorCall {
     this.seq += 1;
-    const call: SimulatorCall = { seq: this.seq, method, path, stream: false, receivedAt: Date.now(), aborted: false, authorized: true };
+    const call: SimulatorCall = {
+      seq: this.seq,
+      method,
+      path,
+      api: path.startsWith(AZURE_PREFIX) ? 'azure' : 'openai',
+      stream: false,
+      receivedAt: Date.now(),
+      aborted: false,
+      authorized: true,
+      organization: DEFAULT_ORGANIZATION,
+      project: DEFAULT_PROJECT,
+    };
     this.log.push(call);
     if (this.log.length >= 2 * MAX_RECORDED_CALLS) this.log = this.log.slice(-MAX_RECORDED_CALLS);
     return call;
@@ -86,15 +100,11 @@ export class SimulatorState {
   /** Back to a fresh simulator: sequence numbers restart at 1, the start faults are queued again and the random faults replay from the seed. */
   reset(): void {
     this.config = defaultConfig();
-    this.acceptedKeys = toKeySet(this.options.acceptedKeys);
+    this.keys = new KeyRing(this.options.acceptedKeys);
     this.queue.clear();
     this.queue.enqueue(this.options.faults);
     this.random = new RandomFaults(this.options.seed);
     this.log = [];
     this.seq = 0;
   }
-}
-
-function toKeySet(keys: readonly string[] | undefined): ReadonlySet<string> | undefined {
-  return keys === undefined ? undefined : new Set(keys);
 }

@@ -4,10 +4,11 @@ export interface SimulatorOptions {
   /** @default '127.0.0.1' */
   host?: string;
   /**
-   * Keys the simulator accepts as `Authorization: Bearer <key>`; when set, any other key
-   * gets OpenAI's 401 invalid_api_key. @default undefined (any key accepted)
+   * Keys the simulator accepts as `Authorization: Bearer <key>` or Azure's `api-key: <key>`; when set, any other key
+   * gets a 401 (OpenAI's invalid_api_key, or Azure's on Azure paths). A plain string is a key with the default
+   * organization and project. @default undefined (any key accepted)
    */
-  acceptedKeys?: string[];
+  acceptedKeys?: Array<string | AcceptedKey>;
   /** Seed for the random-fault generator. @default 1 */
   seed?: number;
   /**
@@ -25,13 +26,24 @@ export interface RunningSimulator {
   enqueueFaults(...faults: SimulatedFault[]): void;
   /** Merges into the current config. */
   configure(config: Partial<SimulatorConfig>): void;
-  setAcceptedKeys(keys: string[] | undefined): void;
+  setAcceptedKeys(keys: Array<string | AcceptedKey> | undefined): void;
   /** Every call received, oldest first (a copy). */
   calls(): SimulatorCall[];
   /** Clears faults, calls and config; accepted keys and scripted faults go back to the start options. */
   reset(): void;
   /** Stops listening and destroys open sockets, hung requests included. */
   close(): Promise<void>;
+}
+
+/** An accepted key, with whom it answers for and how the call records name it. */
+export interface AcceptedKey {
+  key: string;
+  /** What `SimulatorCall.keyLabel` says for this key. @default keyFingerprint(key) */
+  label?: string;
+  /** Sent as `openai-organization` on this key's responses, and named in its rate-limit messages. @default 'org-simulator' */
+  organization?: string;
+  /** Sent as `openai-project` on this key's responses. @default 'proj_simulator' */
+  project?: string;
 }
 
 export interface SimulatorConfig {
@@ -45,6 +57,12 @@ export interface SimulatorConfig {
   randomFaults: FaultPreset[];
   /** Words in a completion when the request has no max_tokens. @default 12 */
   completionWords: number;
+  /**
+   * Prompt tokens reported as cached (`prompt_tokens_details.cached_tokens`, and the Responses API's
+   * `input_tokens_details.cached_tokens`): an integer is a count of tokens, a number below 1 a share of the
+   * prompt (rounded down); never more than the prompt. @default 0
+   */
+  cachedPromptTokens: number;
 }
 
 export type FaultPreset =
@@ -65,7 +83,9 @@ export type FaultPreset =
   | 'reset' // destroy the socket without any response
   | 'mid_stream_failure' // streaming: 2 chunks then a destroyed socket; otherwise like reset
   | 'echo_auth' // 400 whose message repeats the request's Authorization header and a key-shaped token
-  | 'truncated_body'; // 200 whose body stops half-way: complete HTTP framing, invalid JSON
+  | 'truncated_body' // 200 whose body stops half-way: complete HTTP framing, invalid JSON
+  | 'response_failed' // Responses API: a 200 of status 'failed' (streams: after 2 deltas); streamed chat: an error event; else a 500
+  | 'content_filter'; // Azure's 400 content_filter, with its innererror
 
 export interface SimulatedFault {
   preset?: FaultPreset;
@@ -85,8 +105,9 @@ export interface SimulatedFault {
   /** Streaming delay for this response. */
   chunkIntervalMs?: number;
   /**
-   * Streaming: destroy the socket after N chunks. With an error (a `status` or an error preset),
-   * the error comes after N chunks as an in-stream `data: {"error": …}` event instead, as OpenAI sends one.
+   * Streaming: destroy the socket after N chunks (on the Responses API, N text deltas). With an error (a `status` or
+   * an error preset), the error comes after N chunks as an in-stream `data: {"error": …}` event instead, as OpenAI
+   * sends one (on the Responses API, as a `response.failed` event).
    */
   failAfterChunks?: number;
   /** Only calls for this model consume the fault. */
@@ -98,16 +119,34 @@ export interface SimulatedFault {
 export interface CompletionLimits {
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
+  /** The Responses API's. */
+  max_output_tokens?: number | null;
 }
+
+/** What a call asked for, whatever its path (OpenAI's, or Azure's). */
+export type Endpoint = 'chat.completions' | 'embeddings' | 'responses' | 'models.list' | 'models.retrieve';
+
+/** How a key came: `Authorization: Bearer <key>`, or Azure's `api-key: <key>`. */
+export type AuthStyle = 'bearer' | 'api-key';
 
 export interface SimulatorCall {
   /** 1, 2, 3… in order of arrival. */
   seq: number;
   method: string;
+  /** Without the query string. */
   path: string;
+  /** Undefined for a path the simulator does not serve. */
+  endpoint?: Endpoint;
+  /** 'azure' for paths under /openai/ (Azure OpenAI's), else 'openai'. */
+  api: 'openai' | 'azure';
+  /** Azure's /openai/deployments/{deployment}/… paths: the deployment, which stands for the model. */
+  deployment?: string;
+  /** The `api-version` query, as sent. */
+  apiVersion?: string;
+  /** The model as requested, `:fault=` suffix included (on Azure's deployment paths, the deployment; on models.retrieve, the id). */
   model?: string;
   stream: boolean;
-  /** The completion limits a chat request named, as received: what the client asked the model to write at most. */
+  /** The completion limits a chat or Responses request named, as received: what the client asked the model to write at most. */
   completionLimits?: CompletionLimits;
   /** ms, the simulator's clock (Date.now()). */
   receivedAt: number;
@@ -119,6 +158,13 @@ export interface SimulatorCall {
   aborted: boolean;
   /** When the response completed or the client went away. */
   finishedAt?: number;
-  /** Whether the bearer key was accepted (the key itself is never stored). */
+  /** Whether the key was accepted (the key itself is never stored). */
   authorized: boolean;
+  /** How the key came; undefined when none came. */
+  auth?: AuthStyle;
+  /** The accepted key's `label`, else `keyFingerprint(key)`; undefined when no key came. */
+  keyLabel?: string;
+  /** Whom the key answers for, as sent in `openai-organization` and `openai-project`. */
+  organization: string;
+  project: string;
 }

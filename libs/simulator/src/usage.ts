@@ -70,3 +70,21 @@ function contentTokens(content: unknown): number {
   }
   return total;
 }
+
+/** o1, o3, o4-mini…: the models that reason before they answer. */
+export function isReasoningModel(model: string): boolean {
+  return /^o\d/.test(model);
+}
+
+const REASONING_TOKENS = 16;
+
+/** What a reasoning model spends reasoning on each answer: taken from its max tokens, so part of the output, never on top. */
+export function reasoningTokensOf(model: string, maxTokens?: number): number {
+  return isReasoningModel(model) ? Math.min(REASONING_TOKENS, maxTokens ?? Infinity) : 0;
+}
+
+/** The `cachedPromptTokens` setting applied to a prompt: a count, or a share below 1, never more than the prompt. */
+export function cachedTokensOf(promptTokens: number, cachedPromptTokens: number): number {
+  const cached = Number.isInteger(cachedPromptTokens) ? cachedPromptTokens : Math.floor(promptTokens * cachedPromptTokens);
+  return Math.min(cached, promptTokens);
+}

@@ -1,5 +1,5 @@
 import { isFaultPreset } from './presets';
-import type { SimulatedFault, SimulatorConfig } from './types';
+import type { AcceptedKey, SimulatedFault, SimulatorConfig } from './types';
 
 /** Input the simulator refuses; answered as a 400 with OpenAI's error body. */
 export class InvalidInput extends Error {
@@ -50,6 +50,14 @@ const CONFIG_RULES: Record<keyof SimulatorConfig, Rule> = {
   randomFaultRate: [(v) => isNonNegative(v) && (v as number) <= 1, 'a number between 0 and 1'],
   randomFaults: [(v) => Array.isArray(v) && v.every(isFaultPreset), 'an array of fault presets'],
   completionWords: [isCount(0), 'a non-negative integer'],
+  cachedPromptTokens: [(v) => isNonNegative(v) && (Number.isInteger(v) || (v as number) < 1), 'a non-negative integer or a fraction below 1'],
+};
+
+const KEY_RULES: Record<keyof AcceptedKey, Rule> = {
+  key: [(v) => isString(v) && v !== '', 'a non-empty string'],
+  label: string,
+  organization: string,
+  project: string,
 };
 
 /** Checks every field against its rule, refusing unknown ones (typos would otherwise pass silently). */
@@ -79,8 +87,15 @@ export function parseConfigPatch(value: unknown): Partial<SimulatorConfig> {
   return checkFields<Partial<SimulatorConfig>>(value, CONFIG_RULES, 'config');
 }
 
-export function parseKeys(value: unknown): string[] | undefined {
+/** Keys as strings or `{ key, label?, organization?, project? }`, each made an entry. */
+export function parseKeys(value: unknown): AcceptedKey[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every(isString)) throw new InvalidInput('acceptedKeys must be an array of strings or null');
-  return [...value];
+  if (!Array.isArray(value)) throw new InvalidInput('acceptedKeys must be an array of keys or null');
+  return value.map((entry, i) => (isString(entry) ? { key: entry } : parseKeyEntry(entry, `acceptedKeys[${i}]`)));
+}
+
+function parseKeyEntry(value: unknown, what: string): AcceptedKey {
+  const entry = checkFields<Partial<AcceptedKey>>(value, KEY_RULES, what);
+  if (entry.key === undefined) throw new InvalidInput(`${what}: 'key' is required`);
+  return entry as AcceptedKey;
 }

@@ -38,6 +38,7 @@ describe('simulator control endpoints', () => {
       randomFaultRate: 0,
       randomFaults: ['server_error'],
       completionWords: 3,
+      cachedPromptTokens: 0,
     });
     const completion = await clientFor(sim).chat.completions.create({ model: 'gpt-4o', messages: MESSAGES });
     expect(completion.choices[0].message.content).toBe('Lorem ipsum dolor');

@@ -42,9 +42,20 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-/** Every chunk of a stream, read to its end. */
-export async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
+/** Every chunk (or event) of a stream, read to its end. */
+export async function collect<T = ChatCompletionChunk>(stream: AsyncIterable<T>): Promise<T[]> {
+  const chunks: T[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return chunks;
+}
+
+/** What a stream gave before it failed, and how it failed (undefined if it did not). */
+export async function collectUntilFailure<T>(stream: AsyncIterable<T>): Promise<{ items: T[]; error: unknown }> {
+  const items: T[] = [];
+  try {
+    for await (const item of stream) items.push(item);
+    return { items, error: undefined };
+  } catch (error) {
+    return { items, error };
+  }
 }

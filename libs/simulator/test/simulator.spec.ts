@@ -37,7 +37,13 @@ describe('simulator', () => {
             finish_reason: 'stop',
           },
         ],
-        usage: { prompt_tokens: expect.any(Number), completion_tokens: 12, total_tokens: expect.any(Number) },
+        usage: {
+          prompt_tokens: expect.any(Number),
+          completion_tokens: 12,
+          total_tokens: expect.any(Number),
+          prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+        },
         system_fingerprint: 'fp_simulator',
       });
       const content = completion.choices[0].message.content ?? '';
@@ -146,6 +152,8 @@ describe('simulator', () => {
         prompt_tokens: encodeChat(MESSAGES, 'gpt-4o').length,
         completion_tokens: 12,
         total_tokens: encodeChat(MESSAGES, 'gpt-4o').length + 12,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
       });
     });
 
@@ -198,13 +206,13 @@ describe('simulator', () => {
     });
 
     it('should answer an unknown path with a 404 OpenAI error', async () => {
-      const response = await fetch(`${sim.url}/embeddings`, { method: 'POST', body: '{}' });
+      const response = await fetch(`${sim.url}/assistants`, { method: 'POST', body: '{}' });
 
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({
-        error: { message: 'Invalid URL (POST /v1/embeddings)', type: 'invalid_request_error', param: null, code: null },
+        error: { message: 'Invalid URL (POST /v1/assistants)', type: 'invalid_request_error', param: null, code: null },
       });
-      expect(sim.calls()).toMatchObject([{ path: '/v1/embeddings', status: 404 }]);
+      expect(sim.calls()).toMatchObject([{ path: '/v1/assistants', status: 404 }]);
     });
   });
 
