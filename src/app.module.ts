@@ -4,6 +4,8 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { AiModule } from '@tollgate/ai';
 import { AdminModule } from './admin/admin.module';
 import { ChatCompletionsController } from './chat/chat-completions.controller';
+import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { ResponsesController } from './responses/responses.controller';
 import { AsyncJobsController } from './jobs/async-jobs.controller';
 import { GATEWAY_CONFIG, GatewayConfig, loadGatewayConfig } from './config/gateway-config';
 import { DemoData } from './demo/demo-data';
@@ -41,12 +43,12 @@ export class AppModule {
           imports: [UpstreamTargetModule],
           inject: [ConfigService, UpstreamTarget],
           useFactory: (config: ConfigService, target: UpstreamTarget) => ({
-            upstream: { baseURL: target.baseURL, secretProvider: target.secretProvider },
+            ...target.options,
             ...config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG).policies,
           }),
         }),
       ],
-      controllers: [ChatCompletionsController, AsyncJobsController, ModelsController, MetricsController],
+      controllers: [ChatCompletionsController, EmbeddingsController, ResponsesController, AsyncJobsController, ModelsController, MetricsController],
       providers: [DemoData],
     };
   }

@@ -83,9 +83,23 @@ describe('Admin API: authorization, upstream and OpenAPI', () => {
       const response = await adminClient(gateway.url).get('/admin/upstream');
 
       expect(response.status).toBe(200);
+      // Without config/upstreams.yaml: one upstream, `openai`, with one key.
+      const key = {
+        upstream: 'openai',
+        key: 'key-1',
+        weight: 1,
+        state: 'ready',
+        inFlight: 0,
+        provider: 'env',
+        fingerprint,
+        version: fingerprint,
+        source: 'OPENAI_API_KEY (AI_SECRET_PROVIDER=env)',
+        verified: 'unverified',
+      };
       expect(response.body).toEqual({
-        breakers: [{ upstream: gateway.simulator.url, model: 'gpt-4o-mini', state: 'closed', recentCalls: 1, recentFailures: 0 }],
-        secret: { provider: 'env', fingerprint, version: fingerprint, source: 'OPENAI_API_KEY (AI_SECRET_PROVIDER=env)', verified: 'unverified' },
+        breakers: [{ upstream: 'openai', model: 'gpt-4o-mini', state: 'closed', recentCalls: 1, recentFailures: 0 }],
+        secret: key,
+        keys: [key],
       });
       expect(JSON.stringify(response.body)).not.toContain(UPSTREAM_KEY);
     });

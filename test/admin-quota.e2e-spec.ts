@@ -217,6 +217,8 @@ describe('Admin API: quotas and usage', () => {
             requests: 2,
             promptTokens: expect.any(Number),
             completionTokens: expect.any(Number),
+            cachedTokens: 0,
+            reasoningTokens: 0,
             costUsd: expect.any(Number),
             failures: 0,
           },

@@ -43,6 +43,12 @@ const EXPECTED_METRICS = [
   'tollgate_job_webhooks_total',
   'tollgate_ledger_dead_letters_total',
   'tollgate_dependency_up',
+  'tollgate_upstream_key_out',
+  'tollgate_upstream_key_failovers_total',
+  'tollgate_upstream_key_rests_total',
+  'tollgate_client_retries_total',
+  'tollgate_endpoint_requests_total',
+  'tollgate_token_details_total',
 ];
 const HISTOGRAMS = ['tollgate_request_duration_seconds', 'tollgate_upstream_attempt_duration_seconds', 'tollgate_job_wait_seconds'];
 const KNOWN_SERIES = new Set([

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { adminClient } from './support/admin-client';
 import { aUserMessage, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, eventually } from './support/gateway-harness';
 
 /**
@@ -170,19 +171,26 @@ describe('Error taxonomy (gateway against the simulator)', () => {
     expect(callsFor('m-429-later')).toHaveLength(1);
   });
 
-  it('should never retry insufficient_quota, then fail fast while the breaker is open', async () => {
+  it('should never retry insufficient_quota, then fail fast while the only key is out, until an operator refreshes it', async () => {
     gateway.simulator.enqueueFaults({ preset: 'insufficient_quota', times: 5 });
 
     const first = await rejectionOf(chat('m-quota'));
-    const second = await rejectionOf(chat('m-quota'));
+    // Exhausted credit is the account's: every model waits, not just this one.
+    const second = await rejectionOf(chat('m-quota-other'));
 
     expect(first.status).toBe(503);
     expect(first.code).toBe('upstream_quota_exhausted');
     expect(Number(first.headers?.get('retry-after'))).toBeGreaterThan(0);
     expect(second.status).toBe(503);
-    expect(second.code).toBe('upstream_unavailable');
+    expect(second.code).toBe('upstream_quota_exhausted');
     expect(Number(second.headers?.get('retry-after'))).toBeGreaterThan(0);
-    expect(callsFor('m-quota')).toHaveLength(1);
+    expect(gateway.simulator.calls()).toHaveLength(1);
+
+    gateway.simulator.reset();
+    const refreshed = await adminClient(gateway.url).post('/admin/upstream/secrets/refresh');
+    expect(refreshed.body).toMatchObject({ key: 'key-1', outcome: 'unchanged' });
+    expect(refreshed.body.out).toBeUndefined();
+    await expect(chat('m-quota')).resolves.toMatchObject({ object: 'chat.completion' });
   });
 
   it('should not retry a "Request too large" 429', async () => {

@@ -71,9 +71,9 @@ describe('Upstream health (informative, never a probe)', () => {
   });
   afterAll(() => new Promise<void>((resolve) => statusPage.close(() => resolve())));
 
-  async function gatewayWithStatusPage(): Promise<GatewayUnderTest> {
+  async function gatewayWithStatusPage(env: Record<string, string> = {}): Promise<GatewayUnderTest> {
     const { port } = statusPage.address() as AddressInfo;
-    return startGatewayWithSimulator({ OPENAI_STATUS_URL: `http://127.0.0.1:${port}/api/v2/status.json` });
+    return startGatewayWithSimulator({ OPENAI_STATUS_URL: `http://127.0.0.1:${port}/api/v2/status.json`, ...env });
   }
 
   it('should be ok while the status page says none and every breaker is closed', async () => {
@@ -102,8 +102,8 @@ describe('Upstream health (informative, never a probe)', () => {
 
   it('should be degraded while a breaker is open, and count the failures', async () => {
     indicator = 'none';
-    const gateway = await gatewayWithStatusPage();
-    gateway.simulator.enqueueFaults({ preset: 'insufficient_quota' });
+    const gateway = await gatewayWithStatusPage({ AI_BREAKER_MIN_VOLUME: '1' });
+    gateway.simulator.enqueueFaults({ preset: 'server_error', times: 5 });
     await gateway.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
 
     const body = await (await fetch(`${gateway.url}/health/upstream`)).json();

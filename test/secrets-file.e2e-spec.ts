@@ -1,4 +1,4 @@
-import { fingerprintOf, UpstreamKeyManager } from '@tollgate/ai';
+import { fingerprintOf, UpstreamPool } from '@tollgate/ai';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ describe('Upstream key from a mounted file', () => {
 
     writeFileSync(keyFile, `${SECOND_KEY}\n`);
     simulator.setAcceptedKeys([SECOND_KEY]);
-    await eventually(() => expect(app.get(UpstreamKeyManager).status().fingerprint).toBe(fingerprintOf(SECOND_KEY)));
+    await eventually(() => expect(app.get(UpstreamPool).keys()[0].rotation.status().fingerprint).toBe(fingerprintOf(SECOND_KEY)));
 
     await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: aUserMessage() })).resolves.toMatchObject({ object: 'chat.completion' });
     expect(simulator.calls().map((call) => call.authorized)).toEqual([true, true]);
@@ -53,7 +53,7 @@ describe('Upstream key from a mounted file', () => {
     const app = await start({ OPENAI_API_KEY_FILE: keyFile });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const client = tenantClient(await app.getUrl(), { apiKey: await createTenant(app, 'file-401') });
-    app.get(UpstreamKeyManager).onApplicationShutdown(); // no watch, no timer: only the 401 can trigger the re-read
+    app.get(UpstreamPool).onApplicationShutdown(); // no watch, no timer: only the 401 can trigger the re-read
 
     writeFileSync(keyFile, SECOND_KEY);
     simulator.setAcceptedKeys([SECOND_KEY]);

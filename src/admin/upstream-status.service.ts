@@ -1,37 +1,44 @@
 import { Injectable } from '@nestjs/common';
-import { BreakerRegistry, KeyVerification, UpstreamKeyManager } from '@tollgate/ai';
+import { BreakerRegistry, KeyVerification, PooledKey, UpstreamPool } from '@tollgate/ai';
 import { UpstreamTarget } from '../upstream-target/upstream-target';
-import { SecretRefreshDto, UpstreamSecretDto, UpstreamStatusDto } from './upstream.dto';
+import { SecretRefreshDto, UpstreamKeyDto, UpstreamSecretDto, UpstreamStatusDto } from './upstream.dto';
 
-/** What an operator may know of the upstream: its breakers and which secret is in use, never the secret. */
+/** What an operator may know of the upstreams: their breakers and keys (which secret is in use, and its state), never a secret. */
 @Injectable()
 export class UpstreamStatusService {
   constructor(
     private readonly breakers: BreakerRegistry,
-    private readonly keys: UpstreamKeyManager,
+    private readonly pool: UpstreamPool,
     private readonly verification: KeyVerification,
     private readonly target: UpstreamTarget,
   ) {}
 
   status(): UpstreamStatusDto {
-    return { breakers: this.breakers.statuses(), secret: this.secretInUse() };
+    const keys = this.pool.keys().map((key) => this.keyStatus(key));
+    return { breakers: this.breakers.statuses(), secret: keys[0], keys };
   }
 
-  /** Re-reads the key from its store now (one read, whoever else asks at the same time). */
+  /**
+   * Re-reads every key from its store now (one read per key, whoever else asks at the same time). A key out of credit
+   * comes back into service; one that answered for the wrong account only if its secret changed.
+   */
   async refreshSecret(): Promise<SecretRefreshDto> {
-    const outcome = await this.keys.refresh();
-    return { ...this.secretInUse(), outcome };
+    const outcomes = await this.pool.refreshAll();
+    const keys = this.pool.keys().map((key, index) => ({ ...this.keyStatus(key), outcome: outcomes[index] }));
+    return { ...keys[0], keys };
   }
 
-  private secretInUse(): UpstreamSecretDto {
-    const { fingerprint, version, provider, lastError } = this.keys.status();
-    return {
-      provider: this.target.providerName,
+  private keyStatus(key: PooledKey): UpstreamKeyDto {
+    const { fingerprint, version, provider, lastError } = key.rotation.status();
+    const { state, restingUntil, out } = this.pool.statusOf(key);
+    const secret: UpstreamSecretDto = {
+      provider: this.target.providerOf(key.upstream.name, key.name) ?? 'env',
       fingerprint,
       version,
       source: provider,
-      verified: this.verification.verdict,
+      verified: this.verification.verdictOf(key),
       ...(lastError ? { storeError: lastError } : {}),
     };
+    return { upstream: key.upstream.name, key: key.name, weight: key.weight, state, inFlight: key.inFlight, ...(restingUntil ? { restingUntil } : {}), ...(out ? { out } : {}), ...secret };
   }
 }

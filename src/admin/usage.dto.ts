@@ -62,6 +62,12 @@ export class UsageGroupDto implements UsageGroup {
   @ApiProperty()
   completionTokens: number;
 
+  @ApiProperty({ description: 'The part of promptTokens read from the prompt cache, billed at the model’s cached-input price.' })
+  cachedTokens: number;
+
+  @ApiProperty({ description: 'The part of completionTokens the model spent reasoning.' })
+  reasoningTokens: number;
+
   @ApiProperty()
   costUsd: number;
 

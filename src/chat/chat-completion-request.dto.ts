@@ -34,24 +34,24 @@ type JsonObject = Record<string, unknown>;
 
 const isJsonObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 const quoted = (values: readonly string[]): string => values.map((value) => `'${value}'`).join(', ');
-const expecting = (what: string) => ({ message: `expected ${what}` });
+export const expecting = (what: string) => ({ message: `expected ${what}` });
 
 // OpenAI's bounds for a count of tokens.
-const INT32_MAX = 2 ** 31 - 1;
+export const INT32_MAX = 2 ** 31 - 1;
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const FUNCTION_NAME_RULE = "1 to 64 letters, digits, '_' or '-'";
 // OpenAI's limit on the tokens one request may bias.
 const MAX_LOGIT_BIAS_ENTRIES = 300;
 
 /** A string that names something (a model, a user, a tool call): text, but no control characters. */
-const NamingString = (what: string): PropertyDecorator =>
+export const NamingString = (what: string): PropertyDecorator =>
   applyDecorators(IsString(expecting(what)), HasNoControlCharacters(expecting(`${what}, without control characters`)));
 
 /**
  * Keeps an opaque JSON value (a JSON Schema, metadata) exactly as sent: class-transformer's copy
  * would drop keys that shadow Object.prototype (`toString`, `valueOf`, …).
  */
-const AsSent = (): PropertyDecorator =>
+export const AsSent = (): PropertyDecorator =>
   applyDecorators(
     // class-transformer copies the value before the Transform replaces it, in time quadratic in its keys: an empty class makes that copy cheap.
     Type(() => NotCopied),
@@ -117,7 +117,7 @@ function EachNested(type: () => DtoClass, what: string): PropertyDecorator {
 }
 
 /** A number from `min` to `max` (an integer with `integer`), or null for OpenAI's default; `what` says so. */
-function NumberFrom(min: number, max: number, { integer = false, what }: { integer?: boolean; what?: string } = {}): PropertyDecorator {
+export function NumberFrom(min: number, max: number, { integer = false, what }: { integer?: boolean; what?: string } = {}): PropertyDecorator {
   const rule = expecting(what ?? `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
   const isNumber = integer ? IsInt(rule) : IsNumber({ allowNaN: false, allowInfinity: false }, rule);
   return applyDecorators(IsOptional(), isNumber, Min(min, rule), Max(max, rule));
@@ -134,6 +134,27 @@ function IsMapOf(name: string, what: string, maxEntries: number, isEntry: (key: 
     },
   });
 }
+
+/** OpenAI's `metadata`: at most 16 pairs of a key of up to 64 characters and a string of up to 512. */
+export const IsMetadata = (): PropertyDecorator =>
+  IsMapOf(
+    'isMetadata',
+    'at most 16 pairs of a key of up to 64 characters, without control characters, and a string value of up to 512 characters',
+    16,
+    (key, value) => key.length <= 64 && !hasControlCharacters(key) && typeof value === 'string' && value.length <= 512,
+  );
+
+/** A model's name, as every request names it. */
+export const ModelName = (): PropertyDecorator =>
+  applyDecorators(
+    NamingString('a model name of 1 to 256 characters'),
+    IsNotEmpty(expecting('a model name of 1 to 256 characters')),
+    MaxLength(256, expecting('a model name of 1 to 256 characters')),
+  );
+
+/** OpenAI's `user`: a name of up to 256 characters. */
+export const EndUser = (): PropertyDecorator =>
+  applyDecorators(IsOmittable(), NamingString('a string of up to 256 characters'), MaxLength(256, expecting('a string of up to 256 characters')));
 
 const OptionalName = (): PropertyDecorator => applyDecorators(IsOmittable(), NamingString('a string'));
 
@@ -349,17 +370,14 @@ export class ForwardedChatFieldsDto {
   @AsSent()
   logit_bias?: Record<string, number> | null;
 
-  @IsOmittable() @NamingString('a string of up to 256 characters') @MaxLength(256, expecting('a string of up to 256 characters')) user?: string;
+  @EndUser() user?: string;
   @IsOptional() @NamingString('a string') safety_identifier?: string | null;
   @IsOptional() @NamingString('a string') prompt_cache_key?: string | null;
 }
 
 /** OpenAI's chat completion request: the fields the gateway checks in depth, and the allow-list it forwards. */
 export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
-  @NamingString('a model name of 1 to 256 characters')
-  @IsNotEmpty(expecting('a model name of 1 to 256 characters'))
-  @MaxLength(256, expecting('a model name of 1 to 256 characters'))
-  model: string;
+  @ModelName() model: string;
 
   @IsArray(expecting('a non-empty array of messages'))
   @ArrayMinSize(1, expecting('a non-empty array of messages'))
@@ -411,13 +429,5 @@ export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
   @OneOf('type', { text: TextFormatDto, json_object: JsonObjectFormatDto, json_schema: JsonSchemaFormatDto }, { what: 'a response format object with a type' })
   response_format?: TextFormatDto | JsonObjectFormatDto | JsonSchemaFormatDto;
 
-  @IsOptional()
-  @IsMapOf(
-    'isMetadata',
-    'at most 16 pairs of a key of up to 64 characters, without control characters, and a string value of up to 512 characters',
-    16,
-    (key, value) => key.length <= 64 && !hasControlCharacters(key) && typeof value === 'string' && value.length <= 512,
-  )
-  @AsSent()
-  metadata?: Record<string, string> | null;
+  @IsOptional() @IsMetadata() @AsSent() metadata?: Record<string, string> | null;
 }

@@ -1,10 +1,11 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AiService, ChatRequest, ContextReport, rateLimitHeaders, sendChatStream, TenantRateLimitStates } from '@tollgate/ai';
+import { AiService, ChatRequest, ContextReport, sendChatStream } from '@tollgate/ai';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { GATEWAY_ERROR_WORDING } from '../http/openai-error';
 import { chatContextFor } from '../http/request-context';
+import { Served, servedHeaders } from '../http/served-headers';
 import { AuthenticatedTenant, CurrentTenant, TenantAuthGuard } from '../tenancy/tenant-auth.guard';
 import { ChatCompletionRequestDto } from './chat-completion-request.dto';
 
@@ -29,29 +30,24 @@ export class ChatCompletionsController {
     const context = chatContextFor(request, reply, tenant);
     if (stream) {
       const chunks = await this.ai.chatStream(chatRequest, context);
-      return sendChatStream(reply, chunks, servedHeaders(chunks), GATEWAY_ERROR_WORDING);
+      return sendChatStream(reply, chunks, chatHeaders(chunks), GATEWAY_ERROR_WORDING);
     }
     const result = await this.ai.chat(chatRequest, context);
-    void reply.headers(servedHeaders(result));
+    void reply.headers(chatHeaders(result));
     return result.completion;
   }
 }
 
-interface Served {
-  model: string;
-  upstreamRequestId?: string;
-  rateLimits: TenantRateLimitStates;
+interface ServedChat extends Served {
   context: ContextReport;
   completionAllowance?: number;
 }
 
-function servedHeaders(served: Served): Record<string, string> {
+function chatHeaders(served: ServedChat): Record<string, string> {
   return {
-    ...rateLimitHeaders(served.rateLimits),
-    'x-tollgate-served-model': served.model,
+    ...servedHeaders(served),
     // What the context policy did to make the prompt fit: none, trimmed, summarized or upgraded.
     'x-tollgate-context': served.context.action,
-    ...(served.upstreamRequestId ? { 'x-upstream-request-id': served.upstreamRequestId } : {}),
     // The completion limit the tenant's plan set on a request that named none.
     ...(served.completionAllowance !== undefined ? { 'x-tollgate-completion-allowance': String(served.completionAllowance) } : {}),
   };

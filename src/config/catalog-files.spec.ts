@@ -64,6 +64,16 @@ describe(loadCatalogs.name, () => {
     expect(() => load('  m: { inputPerMillionUsd: 1, outputPerMillionUsd: 2, fileTokens: 1.5 }\n')).toThrow(/fileTokens/);
   });
 
+  it('should take a cached input price up to the input price, and refuse a dearer one', () => {
+    const { models } = load('  cached: { inputPerMillionUsd: 1, outputPerMillionUsd: 2, cachedInputPerMillionUsd: 0.5 }\n');
+
+    expect(models.cached.cachedInputPerMillionUsd).toBe(0.5);
+    expect(() => load('  m: { inputPerMillionUsd: 1, outputPerMillionUsd: 2, cachedInputPerMillionUsd: 1.5 }\n')).toThrow(
+      /models\.m\.cachedInputPerMillionUsd: expected a number from 0 to inputPerMillionUsd/,
+    );
+    expect(() => load('  m: { inputPerMillionUsd: 1, outputPerMillionUsd: 2, cachedInputPerMillionUsd: -1 }\n')).toThrow(/cachedInputPerMillionUsd/);
+  });
+
   it('should take a plan’s defaultCompletionTokens, and refuse 0', () => {
     const model = '  m: { inputPerMillionUsd: 1, outputPerMillionUsd: 2 }\n';
 

@@ -50,6 +50,10 @@ function checkModel(value: unknown, where: string): ModelInfo {
   for (const field of ['inputPerMillionUsd', 'outputPerMillionUsd']) {
     if (!isNonNegative(value[field])) throw new Error(`${where}.${field}: expected a number of 0 or more`);
   }
+  if (value.cachedInputPerMillionUsd !== undefined && !(isNonNegative(value.cachedInputPerMillionUsd) && (value.cachedInputPerMillionUsd as number) <= (value.inputPerMillionUsd as number))) {
+    // Every prompt token is reserved at the input price: a dearer cached price would overspend the reservation.
+    throw new Error(`${where}.cachedInputPerMillionUsd: expected a number from 0 to inputPerMillionUsd`);
+  }
   for (const field of MODEL_SIZES) {
     if (value[field] !== undefined && !(Number.isInteger(value[field]) && (value[field] as number) > 0)) {
       throw new Error(`${where}.${field}: expected a whole number above 0`);

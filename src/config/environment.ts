@@ -15,6 +15,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { hasUpstreamsFile } from './upstreams-file';
 
 export type SecretProviderName = 'env' | 'file' | 'aws' | 'azure';
 
@@ -284,7 +285,8 @@ function describeProblem(error: ValidationError): string[] {
 function productionProblems(variables: EnvironmentVariables): string[] {
   if (variables.NODE_ENV !== 'production') return [];
   const problems: string[] = [];
-  if (variables.AI_SECRET_PROVIDER === 'env' && !variables.OPENAI_API_KEY) {
+  // With config/upstreams.yaml, the keys are that file's.
+  if (variables.AI_SECRET_PROVIDER === 'env' && !variables.OPENAI_API_KEY && !hasUpstreamsFile(variables.CONFIG_DIR)) {
     problems.push('OPENAI_API_KEY is required in production (AI_SECRET_PROVIDER=env): the gateway has no upstream key');
   }
   if (!variables.ADMIN_TOKEN) problems.push('ADMIN_TOKEN is required in production');

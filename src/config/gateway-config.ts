@@ -2,6 +2,7 @@ import type { AiModuleOptions } from '@tollgate/ai';
 import { randomBytes } from 'node:crypto';
 import { Catalogs, loadCatalogs } from './catalog-files';
 import { EnvironmentVariables, validateEnvironment } from './environment';
+import { loadUpstreamsFile, UpstreamsFile } from './upstreams-file';
 import type { HttpServerLimits } from '../http/http-server';
 import { toOpenAiError } from '../http/openai-error';
 
@@ -13,6 +14,8 @@ export interface GatewayConfig {
     /** Where the upstream key comes from; `undefined` outside production means the built-in simulator. */
     secret?: SecretSource;
   };
+  /** `config/upstreams.yaml`: several upstreams and keys, in place of `upstream`. */
+  upstreamsFile?: UpstreamsFile;
   /** ADMIN_TOKEN, or outside production one generated for this run (`adminTokenGenerated`). */
   adminToken: string;
   adminTokenGenerated: boolean;
@@ -50,6 +53,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     production: vars.NODE_ENV === 'production',
     port: vars.PORT,
     upstream: { baseURL: vars.OPENAI_BASE_URL, secret: secretSourceFrom(vars) },
+    upstreamsFile: loadUpstreamsFile(vars.CONFIG_DIR, env),
     // Validation has already stopped a production start without ADMIN_TOKEN.
     adminToken: vars.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !vars.ADMIN_TOKEN,

@@ -1,12 +1,14 @@
 import { ArgumentMetadata, Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 import { ChatCompletionRequestDto } from '../chat/chat-completion-request.dto';
+import { EmbeddingRequestDto } from '../embeddings/embedding-request.dto';
 import { AsyncChatCompletionRequestDto } from '../jobs/async-chat-completion-request.dto';
+import { ResponseRequestDto } from '../responses/response-request.dto';
 import { compileValidator, CompiledValidator, FieldProblem, PathSegment } from './compiled-validator';
 import { GatewayHttpException } from './gateway-http.exception';
 
-/** Validated on every chat completion, where building and checking instances cost ten times the compiled rules (bench/validation.js). */
-const COMPILED_BODIES: Array<new () => object> = [ChatCompletionRequestDto, AsyncChatCompletionRequestDto];
+/** Validated on every call, where building and checking instances cost ten times the compiled rules (bench/validation.js). */
+const COMPILED_BODIES: Array<new () => object> = [ChatCompletionRequestDto, AsyncChatCompletionRequestDto, EmbeddingRequestDto, ResponseRequestDto];
 
 /**
  * DTO validation whose failures are OpenAI's 400: `param` names the field as OpenAI writes it

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { UpstreamKeyManager } from '@tollgate/ai';
+import { UpstreamPool } from '@tollgate/ai';
 import pino, { DestinationStream, Logger } from 'pino';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { AppLogger } from './app-logger';
@@ -37,10 +37,10 @@ export class LoggingModule {
       providers: [
         {
           provide: GATEWAY_LOG,
-          inject: [ConfigService, UpstreamKeyManager],
-          useFactory: (config: ConfigService, keys: UpstreamKeyManager): Logger => {
+          inject: [ConfigService, UpstreamPool],
+          useFactory: (config: ConfigService, pool: UpstreamPool): Logger => {
             const gateway = config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
-            const scrubber = keys.scrubber.with(() => gatewaySecretsOf(gateway));
+            const scrubber = pool.scrubber.with(() => gatewaySecretsOf(gateway));
             return pino({ level: gateway.logLevel }, scrubbingDestination(scrubber, destination));
           },
         },

@@ -9,9 +9,14 @@ export interface RequestLogFields {
   keyId?: string;
   modelRequested?: string;
   modelServed?: string | null;
+  /** The upstream that answered, by name (never a key). */
+  upstream?: string | null;
   upstreamRequestId?: string | null;
   promptTokens?: number;
   completionTokens?: number;
+  /** The parts of the prompt read from the cache and of the completion spent reasoning, when there are any. */
+  cachedTokens?: number;
+  reasoningTokens?: number;
   costUsd?: number;
   attempts?: number;
   breakerState?: string;
@@ -59,9 +64,12 @@ export function callLogFields(call: CallRecord): RequestLogFields {
   return {
     modelRequested: call.modelRequested,
     modelServed: call.modelServed,
+    upstream: call.upstream,
     upstreamRequestId: call.upstreamRequestId,
     promptTokens: call.promptTokens,
     completionTokens: call.completionTokens,
+    ...(call.cachedTokens > 0 ? { cachedTokens: call.cachedTokens } : {}),
+    ...(call.reasoningTokens > 0 ? { reasoningTokens: call.reasoningTokens } : {}),
     costUsd: call.costUsd,
     attempts: call.attempts,
     breakerState: call.breakerState,

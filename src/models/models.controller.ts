@@ -1,4 +1,4 @@
-import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AiService } from '@tollgate/ai';
 import { FastifyReply, FastifyRequest } from 'fastify';
@@ -20,5 +20,16 @@ export class ModelsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ object: 'list'; data: Model[] }> {
     return { object: 'list', data: await this.ai.listModels(chatContextFor(request, reply, tenant)) };
+  }
+
+  /** A model this tenant may use; 404 `model_not_found` for any other, as OpenAI answers for one it does not have. */
+  @Get(':id')
+  retrieve(
+    @Param('id') id: string,
+    @CurrentTenant() tenant: AuthenticatedTenant,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Model> {
+    return this.ai.retrieveModel(id, chatContextFor(request, reply, tenant));
   }
 }

@@ -1,4 +1,5 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { AiMetrics } from '@tollgate/ai';
 import { ApiKeyService } from '@tollgate/ai/tenancy';
 import { FastifyRequest } from 'fastify';
 import { GatewayHttpException } from '../http/gateway-http.exception';
@@ -18,7 +19,10 @@ const BAD_KEY = 'Incorrect API key provided. Use a key your gateway operator iss
 /** Turns the tenant's bearer key into the tenant every limit and log line is keyed by. */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
-  constructor(private readonly keys: ApiKeyService) {}
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly metrics: AiMetrics,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TenantRequest>();
@@ -28,8 +32,15 @@ export class TenantAuthGuard implements CanActivate {
     if (!owner) throw GatewayHttpException.invalidApiKey(BAD_KEY);
     request.tenant = { id: owner.tenantId, keyId: owner.keyId };
     annotateRequestLog(request.raw, { tenant: owner.tenantId, keyId: owner.keyId });
+    if (isClientRetry(request.headers['x-stainless-retry-count'])) this.metrics.countClientRetry(owner.tenantId);
     return true;
   }
+}
+
+/** OpenAI's SDKs number their own retries of a request in `X-Stainless-Retry-Count`: 0 for the first try. */
+function isClientRetry(header: string | string[] | undefined): boolean {
+  const count = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isInteger(count) && count > 0;
 }
 
 export function bearerToken(header: string | undefined): string | undefined {

@@ -1,22 +1,32 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import { FileSecretProvider, SecretProvider, StaticSecretProvider } from '@tollgate/ai';
+import { AiModuleOptions, FileSecretProvider, PoolUpstreamOptions, SecretProvider, StaticSecretProvider } from '@tollgate/ai';
 import { AwsSecretProvider } from '@tollgate/ai/secrets/aws';
 import { AzureSecretProvider } from '@tollgate/ai/secrets/azure';
 import type { RunningSimulator } from '@tollgate/simulator';
 import { GatewayConfig, SecretSource } from '../config/gateway-config';
+import { UpstreamsFile } from '../config/upstreams-file';
 
-/** Where the gateway sends upstream calls and reads the upstream key from: the configured upstream, or the built-in simulator. */
+/** What AiModule is told of the upstreams: one (`upstream`) or a pool (`upstreams` and `routes`). */
+export type UpstreamChoice = Pick<AiModuleOptions, 'upstream' | 'upstreams' | 'routes'>;
+
+/**
+ * Where the gateway sends upstream calls and reads the upstream keys from: the upstreams of config/upstreams.yaml,
+ * the one of OPENAI_BASE_URL and AI_SECRET_PROVIDER, or the built-in simulator.
+ */
 export class UpstreamTarget implements OnApplicationShutdown {
   private constructor(
-    readonly baseURL: string,
-    readonly secretProvider: SecretProvider,
-    readonly providerName: SecretSource['provider'],
+    readonly options: UpstreamChoice,
+    /** Where each key is read from (`env`, `file`, `aws`, `azure`), by `upstream/key`. */
+    private readonly providers: Map<string, SecretSource['provider']>,
     private readonly simulator?: RunningSimulator,
   ) {}
 
   static async resolve(config: GatewayConfig): Promise<UpstreamTarget> {
+    if (config.upstreamsFile) return UpstreamTarget.fromFile(config.upstreamsFile);
     const { baseURL, secret } = config.upstream;
-    if (secret) return new UpstreamTarget(baseURL, secretProviderFor(secret), secret.provider);
+    // AiModule names the one upstream `openai` and its key `key-1`.
+    const single = (provider: SecretSource['provider']) => new Map([['openai/key-1', provider]]);
+    if (secret) return new UpstreamTarget({ upstream: { baseURL, secretProvider: secretProviderFor(secret) } }, single(secret.provider));
     // Validation has already stopped a production start without a key; only here is the simulator loaded.
     const { startSimulator } = await import('@tollgate/simulator');
     const simulator = await startSimulator();
@@ -24,7 +34,28 @@ export class UpstreamTarget implements OnApplicationShutdown {
       `No OPENAI_API_KEY is set: serving every request from the built-in SIMULATOR at ${simulator.url}, not from OpenAI. ` +
         'Set OPENAI_API_KEY to use the real upstream.',
     );
-    return new UpstreamTarget(simulator.url, new StaticSecretProvider('sk-simulator', 'the simulator'), 'env', simulator);
+    const secretProvider = new StaticSecretProvider('sk-simulator', 'the simulator');
+    return new UpstreamTarget({ upstream: { baseURL: simulator.url, secretProvider } }, single('env'), simulator);
+  }
+
+  private static fromFile(file: UpstreamsFile): UpstreamTarget {
+    const providers = new Map<string, SecretSource['provider']>();
+    const upstreams = file.upstreams.map(
+      ({ keys, ...upstream }): PoolUpstreamOptions => ({
+        ...upstream,
+        keys: keys.map(({ secret, ...key }, index) => {
+          providers.set(`${upstream.name}/${key.name ?? `key-${index + 1}`}`, secret.provider);
+          return { ...key, secretProvider: secretProviderFor(secret, `${file.path}: ${upstream.name}`) };
+        }),
+      }),
+    );
+    new Logger('Upstream').log(`${upstreams.length} upstream(s) from ${file.path}: ${upstreams.map((upstream) => upstream.name).join(', ')}`);
+    return new UpstreamTarget({ upstreams, routes: file.routes }, providers);
+  }
+
+  /** Where the key `key` of `upstream` is read from. */
+  providerOf(upstream: string, key: string): SecretSource['provider'] | undefined {
+    return this.providers.get(`${upstream}/${key}`);
   }
 
   get simulated(): boolean {
@@ -36,10 +67,10 @@ export class UpstreamTarget implements OnApplicationShutdown {
   }
 }
 
-function secretProviderFor(source: SecretSource): SecretProvider {
+function secretProviderFor(source: SecretSource, where?: string): SecretProvider {
   switch (source.provider) {
     case 'env':
-      return new StaticSecretProvider(source.apiKey, 'OPENAI_API_KEY (AI_SECRET_PROVIDER=env)');
+      return new StaticSecretProvider(source.apiKey, where ? `an environment variable (${where})` : 'OPENAI_API_KEY (AI_SECRET_PROVIDER=env)');
     case 'file':
       return new FileSecretProvider(source.path);
     case 'aws':

@@ -1,5 +1,6 @@
 import { DEFAULT_PLAN, UNLIMITED } from './tenancy/tenant-limits';
 import { DEFAULT_BASE_URL, resolveAiOptions } from './ai-module-options';
+import { StaticSecretProvider } from './secrets/secret-provider';
 import { DEFAULT_ALERT_RULES } from './telemetry/alert-rules';
 import { DEFAULT_MODELS } from './context/default-models';
 
@@ -13,7 +14,10 @@ describe('resolveAiOptions', () => {
 
   it('should fill in every default', () => {
     expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' } })).toEqual({
-      upstream: { apiKey: 'sk-test', baseURL: DEFAULT_BASE_URL },
+      upstreams: {
+        upstreams: [{ name: 'openai', kind: 'openai', baseURL: DEFAULT_BASE_URL, keys: [{ name: 'key-1', weight: 1, secretProvider: expect.any(StaticSecretProvider) }] }],
+        routes: {},
+      },
       timeouts: { connectMs: 10_000, firstByteMs: 60_000, streamIdleMs: 30_000, totalMs: 120_000 },
       retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 },
       retryBudget: { ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 },
@@ -105,7 +109,7 @@ describe('resolveAiOptions', () => {
       fallbackModels: undefined,
     });
 
-    expect(resolved.upstream.baseURL).toBe(DEFAULT_BASE_URL);
+    expect(resolved.upstreams.upstreams[0].baseURL).toBe(DEFAULT_BASE_URL);
     expect(resolved.retry.maxAttempts).toBe(3);
     expect(resolved.timeouts.firstByteMs).toBe(60_000);
     expect(resolved.retryBudget.ratio).toBe(0.1);
@@ -124,7 +128,16 @@ describe('resolveAiOptions', () => {
       fallbackModels: { 'gpt-4o': ['gpt-4o-mini'] },
     });
 
-    expect(resolved.upstream).toEqual({ apiKey, baseURL: 'http://simulator:4010/v1', organization: 'org-1' });
+    expect(resolved.upstreams.upstreams).toEqual([
+      {
+        name: 'openai',
+        kind: 'openai',
+        baseURL: 'http://simulator:4010/v1',
+        organization: 'org-1',
+        keys: [{ name: 'key-1', weight: 1, secretProvider: expect.any(StaticSecretProvider) }],
+      },
+    ]);
+    expect(resolved.upstreams.routes).toEqual({});
     expect(resolved.fallbackModels).toEqual({ 'gpt-4o': ['gpt-4o-mini'] });
   });
 });

@@ -3,6 +3,7 @@ import { AlertRule, assertValidAlertRules, DEFAULT_ALERT_RULES } from './telemet
 import { DEFAULT_MODELS } from './context/default-models';
 import type { ModelInfo } from './context/model-info';
 import { DEFAULT_PLAN, TenantLimits, UNLIMITED } from './tenancy/tenant-limits';
+import { PoolUpstreamOptions, resolveUpstreamPool, UpstreamPoolOptions } from './upstream/upstream-pool-options';
 
 /** Where and how to reach the OpenAI-compatible upstream. */
 export interface UpstreamOptions {
@@ -178,7 +179,16 @@ export interface TenancyOptions {
 }
 
 export interface AiModuleOptions {
-  upstream: UpstreamOptions;
+  /** One upstream with one key. Give this or `upstreams`. */
+  upstream?: UpstreamOptions;
+  /**
+   * Several upstreams (OpenAI, Azure OpenAI, compatible hosts), each with one or more keys: a call goes to a
+   * healthy key of the first upstream of its route that can take it, and moves on when a key is rate limited,
+   * out of credit or answering for the wrong account. Give this or `upstream`.
+   */
+  upstreams?: PoolUpstreamOptions[];
+  /** With `upstreams`: the upstreams that serve each model, in order. @default every model on every upstream, in the order listed */
+  routes?: Record<string, string[]>;
   /**
    * Where tenants, keys, quotas, the usage ledger and jobs live: `sqlite:<file>`, `sqlite::memory:` or
    * `postgres://…` (install `typeorm` and `better-sqlite3` or `pg`). Its tables are named with `tablePrefix`
@@ -230,8 +240,19 @@ export interface AiModuleOptions {
   fallbackModels?: Record<string, string[]>;
 }
 
-/** The upstream options with the base URL filled in. */
-export type ResolvedUpstreamOptions = Required<Pick<UpstreamOptions, 'baseURL'>> & UpstreamOptions;
+/** The name of the upstream given as `upstream` (one upstream, one key). */
+export const SINGLE_UPSTREAM_NAME = 'openai';
+
+/** `upstream` is a pool of one upstream with one key; `upstreams` are checked whole. */
+function resolveUpstreams({ upstream, upstreams, routes }: AiModuleOptions): UpstreamPoolOptions {
+  if (upstream && upstreams) throw new Error('AiModule takes `upstream` (one) or `upstreams` (a pool), not both');
+  if (upstreams) return resolveUpstreamPool(upstreams, routes);
+  if (routes) throw new Error('AiModule `routes` choose among `upstreams`, which are not given');
+  if (!upstream) throw new Error('AiModule needs `upstream` (or `upstreams`)');
+  const { baseURL = DEFAULT_BASE_URL, apiKey, secretProvider, organization } = upstream;
+  if (apiKey === undefined && secretProvider === undefined) throw new Error('AiModule needs upstream.apiKey or upstream.secretProvider');
+  return resolveUpstreamPool([{ name: SINGLE_UPSTREAM_NAME, kind: 'openai', baseURL, organization, keys: [{ apiKey, secretProvider }] }]);
+}
 
 export interface DatabaseOptions {
   url: string;
@@ -259,7 +280,7 @@ export interface RedisOptions {
 }
 
 export interface ResolvedAiOptions {
-  upstream: ResolvedUpstreamOptions;
+  upstreams: UpstreamPoolOptions;
   /** Absent: no tenancy (see AiModuleOptions.database). */
   database?: DatabaseOptions;
   redis?: RedisOptions;
@@ -312,7 +333,7 @@ function resolveAlerts(options: Partial<AlertOptions> | undefined, withDatabase:
 
 export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
   return {
-    upstream: { ...options.upstream, baseURL: options.upstream.baseURL ?? DEFAULT_BASE_URL },
+    upstreams: resolveUpstreams(options),
     database: resolveDatabase(options.database),
     redis: options.redis,
     plans: resolvePlans(options.plans),

@@ -11,8 +11,8 @@ export const RESOLVED_AI_OPTIONS = Symbol('ResolvedAiOptions');
 /** `boolean`: whether the module was defined with a database (the extra `withDatabase`). */
 export const WITH_DATABASE = Symbol('WithDatabase');
 
-/** `ResolvedUpstreamOptions` */
-export const UPSTREAM_OPTIONS = Symbol('UpstreamOptions');
+/** `UpstreamPoolOptions`: the upstreams, their keys and the routes. */
+export const UPSTREAM_POOL_OPTIONS = Symbol('UpstreamPoolOptions');
 /** `DatabaseOptions` */
 export const DATABASE_OPTIONS = Symbol('DatabaseOptions');
 /** `RedisOptions | undefined`: undefined when limits and jobs stay in-process. */
@@ -46,7 +46,7 @@ export const FALLBACK_MODELS = Symbol('FallbackModels');
 
 /** `satisfies` makes a new key of the resolved options fail to compile until it has its token. */
 const SLICE_TOKENS = {
-  upstream: UPSTREAM_OPTIONS,
+  upstreams: UPSTREAM_POOL_OPTIONS,
   database: DATABASE_OPTIONS,
   redis: REDIS_OPTIONS,
   plans: PLANS,

@@ -2,26 +2,29 @@ import { DynamicModule, Module } from '@nestjs/common';
 import {
   AiModuleOptions,
   AlertOptions,
+  BreakerOptions,
   resolveAiOptions,
   ResolvedAiOptions,
-  ResolvedUpstreamOptions,
   SecretOptions,
   TimeoutOptions,
 } from './ai-module-options';
 import { AiLifecycle } from './ai-lifecycle';
 import { AiService } from './ai.service';
 import { ChatPipeline } from './chat/chat-pipeline';
+import { EmbeddingsPipeline } from './embeddings/embeddings-pipeline';
+import { ResponsesPipeline } from './responses/responses-pipeline';
 import { JobEvents } from './jobs/job-events';
 import { UpstreamEvents } from './upstream/upstream-events';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } from './ai.module-definition';
 import {
   ALERT_OPTIONS,
+  BREAKER_OPTIONS,
   OPTION_SLICE_PROVIDERS,
   REDIS_OPTIONS,
   RESOLVED_AI_OPTIONS,
   SECRET_OPTIONS,
   TIMEOUT_OPTIONS,
-  UPSTREAM_OPTIONS,
+  UPSTREAM_POOL_OPTIONS,
   WITH_DATABASE,
 } from './ai-option-slices';
 import { Clock, SystemClock } from './common/clock';
@@ -32,8 +35,6 @@ import { Pricing } from './context/pricing';
 import { TokenCounter } from './context/token-counter';
 import { RedisConnection } from './limits/redis-connection';
 import { KeyVerification } from './secrets/key-verification';
-import { SecretProvider, StaticSecretProvider } from './secrets/secret-provider';
-import { UpstreamKeyManager } from './secrets/upstream-key-manager';
 import { AiMetrics } from './telemetry/ai-metrics';
 import { AlertEvaluator } from './telemetry/alert-evaluator';
 import { AlertNotifier, LogAlertNotifier, WebhookAlertNotifier } from './telemetry/alert-notifier';
@@ -45,6 +46,8 @@ import { ResilientUpstream } from './upstream/resilient-upstream';
 import { RetryBudget } from './upstream/retry-budget';
 import { UndiciUpstreamClient } from './upstream/undici-upstream.client';
 import { UpstreamClient } from './upstream/upstream-client';
+import { UpstreamPool } from './upstream/upstream-pool';
+import { UpstreamPoolOptions } from './upstream/upstream-pool-options';
 
 /** Options that would do nothing without a database, and are refused rather than ignored. */
 const DATABASE_OPTIONS_NEEDED_BY = ['plans', 'redis', 'tenancy', 'jobs'] as const;
@@ -60,17 +63,17 @@ function resolveDefinedOptions(options: AiModuleOptions, withDatabase: boolean):
   return resolveAiOptions(options);
 }
 
-/** The key is read before anything can call the upstream: no key, no start. */
-async function loadUpstreamKey(provider: SecretProvider, clock: Clock, secrets: SecretOptions): Promise<UpstreamKeyManager> {
-  const keys = new UpstreamKeyManager(provider, clock, secrets);
-  await keys.load();
-  return keys;
-}
-
-function secretProviderFrom({ apiKey, secretProvider }: ResolvedUpstreamOptions): SecretProvider {
-  if (secretProvider) return secretProvider;
-  if (apiKey !== undefined) return new StaticSecretProvider(apiKey);
-  throw new Error('AiModule needs upstream.apiKey or upstream.secretProvider');
+/** Every key is read before anything can call the upstream: no key, no start. */
+async function loadUpstreamPool(
+  options: UpstreamPoolOptions,
+  secrets: SecretOptions,
+  breaker: BreakerOptions,
+  clock: Clock,
+  events: UpstreamEvents,
+): Promise<UpstreamPool> {
+  const pool = new UpstreamPool(options, secrets, breaker, clock, events);
+  await pool.load();
+  return pool;
 }
 
 function alertNotifierFrom({ webhookUrl }: AlertOptions): AlertNotifier {
@@ -94,13 +97,12 @@ async function connectRedis(redis: ResolvedAiOptions['redis']): Promise<RedisCon
     ...OPTION_SLICE_PROVIDERS,
     { provide: Clock, useClass: SystemClock },
     { provide: Random, useValue: () => Math.random() },
+    { provide: UpstreamClient, useFactory: (timeouts: TimeoutOptions) => new UndiciUpstreamClient(timeouts), inject: [TIMEOUT_OPTIONS] },
     {
-      provide: UpstreamClient,
-      useFactory: (upstream: ResolvedUpstreamOptions, timeouts: TimeoutOptions) => new UndiciUpstreamClient(upstream, timeouts),
-      inject: [UPSTREAM_OPTIONS, TIMEOUT_OPTIONS],
+      provide: UpstreamPool,
+      useFactory: loadUpstreamPool,
+      inject: [UPSTREAM_POOL_OPTIONS, SECRET_OPTIONS, BREAKER_OPTIONS, Clock, UpstreamEvents],
     },
-    { provide: SecretProvider, useFactory: secretProviderFrom, inject: [UPSTREAM_OPTIONS] },
-    { provide: UpstreamKeyManager, useFactory: loadUpstreamKey, inject: [SecretProvider, Clock, SECRET_OPTIONS] },
     KeyVerification,
     AiMetrics,
     CallEvents,
@@ -119,6 +121,8 @@ async function connectRedis(redis: ResolvedAiOptions['redis']): Promise<RedisCon
     ContextFitter,
     Pricing,
     ChatPipeline,
+    EmbeddingsPipeline,
+    ResponsesPipeline,
     AiService,
     AiLifecycle,
   ],
@@ -127,7 +131,7 @@ async function connectRedis(redis: ResolvedAiOptions['redis']): Promise<RedisCon
     BreakerRegistry,
     RetryBudget,
     RedisConnection,
-    UpstreamKeyManager,
+    UpstreamPool,
     KeyVerification,
     AiMetrics,
     AlertEvaluator,

@@ -2,13 +2,19 @@ import { Injectable, Optional } from '@nestjs/common';
 import type { Model } from 'openai/resources/models';
 import { ChatPipeline } from './chat/chat-pipeline';
 import { ChatContext, ChatRequest, ChatResult, ChatStreamRequest, GovernedChatStream } from './chat/chat-request';
+import type { EndpointContext } from './chat/call-steps';
 import { Clock, InjectClock } from './common/clock';
 import { ModelRegistry } from './context/model-registry';
 import { TokenCounter } from './context/token-counter';
 import { Admissions, DEFAULT_TENANT_ID } from './chat/admissions';
+import { EmbeddingRequest, EmbeddingResult } from './embeddings/embedding-request';
+import { EmbeddingsPipeline } from './embeddings/embeddings-pipeline';
+import { ModelNotListedError } from './errors/ai-errors';
 import { ChatCompletionJob, InjectJobs, JobContext, Jobs, SubmittedJob } from './jobs/job-types';
 import { CallContext, ResilientUpstream } from './upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from './upstream/upstream-client';
+import { GovernedResponseStream, ResponseRequest, ResponseResult, ResponseStreamRequest } from './responses/response-request';
+import { ResponsesPipeline } from './responses/responses-pipeline';
 
 export type { ChatContext, ChatRequest, ChatResult, ContextReport, GovernedChatStream } from './chat/chat-request';
 
@@ -18,7 +24,7 @@ const MODEL_LIST_TTL_MS = 60_000;
 /**
  * The library's one entry point: every call passes the tenant's limits and quotas, then the
  * retry, breaker, timeout and fallback policies, and is settled and written to the ledger
- * (ChatPipeline); jobs, token counts and the model list are here too.
+ * (ChatPipeline, EmbeddingsPipeline, ResponsesPipeline); jobs, token counts and the model list are here too.
  */
 @Injectable()
 export class AiService {
@@ -26,6 +32,8 @@ export class AiService {
 
   constructor(
     private readonly pipeline: ChatPipeline,
+    private readonly embeddings: EmbeddingsPipeline,
+    private readonly responses: ResponsesPipeline,
     private readonly upstream: ResilientUpstream,
     private readonly admissions: Admissions,
     private readonly tokens: TokenCounter,
@@ -43,6 +51,25 @@ export class AiService {
   /** Resolves once the first chunk has arrived, so that a failure before it is an ordinary error. */
   chatStream(request: ChatStreamRequest, context: ChatContext = {}): Promise<GovernedChatStream> {
     return this.pipeline.chatStream(request, context);
+  }
+
+  /** An embeddings call (`POST /embeddings`), reserved by its input tokens and settled as the upstream billed it. */
+  embed(request: EmbeddingRequest, context: EndpointContext = {}): Promise<EmbeddingResult> {
+    return this.embeddings.embed(request, context);
+  }
+
+  /** A Responses API call (`POST /responses`); a response the upstream answers as `failed` is returned, and in the ledger as a failure. */
+  respond(request: ResponseRequest, context: EndpointContext = {}): Promise<ResponseResult> {
+    return this.responses.respond(request, context);
+  }
+
+  /**
+   * A streamed Responses API call: its typed events, each as the upstream sent it. Resolves once the first event has
+   * arrived, so that a failure before it is an ordinary error; a stream that ends in `response.failed` is in the ledger
+   * as a failure, its events relayed all the same.
+   */
+  respondStream(request: ResponseStreamRequest, context: EndpointContext = {}): Promise<GovernedResponseStream> {
+    return this.responses.respondStream(request, context);
   }
 
   /**
@@ -77,6 +104,13 @@ export class AiService {
     const models = await this.upstreamModels(context);
     const allowed = limits.allowedModels;
     return allowed === null ? models : models.filter((model) => allowed.includes(model.id));
+  }
+
+  /** One of the models `listModels` gives this tenant; `ModelNotListedError` for any other. */
+  async retrieveModel(id: string, context: ChatContext = {}): Promise<Model> {
+    const model = (await this.listModels(context)).find((listed) => listed.id === id);
+    if (!model) throw new ModelNotListedError(id);
+    return model;
   }
 
   private jobsService(): Jobs {

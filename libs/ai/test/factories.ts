@@ -1,6 +1,8 @@
 import { APIConnectionError, APIError } from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import type { Model } from 'openai/resources/models';
+import type { Response, ResponseStreamEvent, ResponseUsage } from 'openai/resources/responses/responses';
 import { AiModuleOptions, resolveAiOptions, ResolvedAiOptions } from '../src/ai-module-options';
 import type { ChatRequest } from '../src/ai.service';
 import type { CallRecord } from '../src/telemetry/call-events';
@@ -30,6 +32,54 @@ export function aChatCompletionChunk(content: string, overrides: Partial<ChatCom
     choices: [{ index: 0, delta: { content }, finish_reason: null }],
     ...overrides,
   };
+}
+
+export function anEmbeddingResponse(promptTokens = 4, vectors = 1): CreateEmbeddingResponse {
+  const data = Array.from({ length: vectors }, (_, index) => ({ object: 'embedding' as const, index, embedding: [0.6, 0.8] }));
+  return { object: 'list', model: 'text-embedding-3-small', data, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
+}
+
+export function aResponseUsage(input = 10, output = 4, details: { cached?: number; reasoning?: number } = {}): ResponseUsage {
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: details.cached ?? 0, cache_write_tokens: 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: details.reasoning ?? 0 },
+    total_tokens: input + output,
+  };
+}
+
+/** A Responses API response of one message, `text`. */
+export function aResponse(overrides: Partial<Response> = {}, text = 'Hello!'): Response {
+  return {
+    id: 'resp_1',
+    object: 'response',
+    created_at: 1_700_000_000,
+    model: 'gpt-4o',
+    status: 'completed',
+    output: [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] }],
+    output_text: text,
+    usage: aResponseUsage(),
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    metadata: null,
+    parallel_tool_calls: true,
+    temperature: null,
+    tool_choice: 'auto',
+    tools: [],
+    top_p: null,
+    ...overrides,
+  };
+}
+
+/** The events of a streamed response: created, a text delta per word, then `final` with the response (and its usage). */
+export function responseEventsOf(words: string[], final: 'response.completed' | 'response.failed' | 'response.incomplete' = 'response.completed', usage = aResponseUsage()): ResponseStreamEvent[] {
+  const created = { type: 'response.created', sequence_number: 0, response: aResponse({ status: 'in_progress', output: [], usage: undefined }) };
+  const deltas = words.map((delta, index) => ({ type: 'response.output_text.delta', sequence_number: index + 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta, logprobs: [] }));
+  const status = final === 'response.completed' ? 'completed' : final === 'response.failed' ? 'failed' : 'incomplete';
+  const last = { type: final, sequence_number: words.length + 1, response: aResponse({ status, usage }, words.join('')) };
+  return [created, ...deltas, last] as ResponseStreamEvent[];
 }
 
 export function aModel(id: string): Model {
@@ -102,10 +152,13 @@ export function aCallRecord(overrides: Partial<CallRecord> = {}): CallRecord {
     requestId: 'req-1',
     tenantId: 'acme',
     keyId: null,
+    endpoint: 'chat.completions',
     modelRequested: 'gpt-4o',
     modelServed: 'gpt-4o',
     promptTokens: 10,
     completionTokens: 5,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     costUsd: 0.0002,
     attempts: 1,
     outcome: 'success',
@@ -113,6 +166,7 @@ export function aCallRecord(overrides: Partial<CallRecord> = {}): CallRecord {
     stream: false,
     latencyMs: 500,
     upstreamRequestId: null,
+    upstream: 'openai',
     breakerState: 'closed',
     ...overrides,
   };

@@ -5,7 +5,14 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
+import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Model } from 'openai/resources/models';
+import type {
+  Response,
+  ResponseCreateParamsNonStreaming,
+  ResponseCreateParamsStreaming,
+  ResponseStreamEvent,
+} from 'openai/resources/responses/responses';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from '../src/upstream/upstream-client';
 import { openStreamThroughSdk } from './sdk-fake-fetch';
 
@@ -17,7 +24,7 @@ export type Step =
   | { kind: 'respond'; data: unknown; afterMs: number; requestId?: string }
   | { kind: 'fail'; error: unknown; afterMs: number }
   | { kind: 'hang' }
-  | { kind: 'stream'; chunks: ChatCompletionChunk[]; then: StreamEnd; gapMs: number; requestId?: string }
+  | { kind: 'stream'; chunks: ReadonlyArray<ChatCompletionChunk | ResponseStreamEvent>; then: StreamEnd; gapMs: number; requestId?: string }
   | { kind: 'sdk_stream'; chunks: ChatCompletionChunk[] };
 
 export const respond = (data: unknown, options: { afterMs?: number; requestId?: string } = {}): Step => ({
@@ -38,13 +45,21 @@ export const stream = (
   options: { then?: StreamEnd; gapMs?: number; requestId?: string } = {},
 ): Step => ({ kind: 'stream', chunks, then: options.then ?? 'end', gapMs: options.gapMs ?? 0, requestId: options.requestId });
 
+/** A Responses API stream of `events`, opened at once, as `stream` opens a chat one. */
+export const responseEvents = (
+  events: ResponseStreamEvent[],
+  options: { then?: StreamEnd; gapMs?: number; requestId?: string } = {},
+): Step => ({ kind: 'stream', chunks: events, then: options.then ?? 'end', gapMs: options.gapMs ?? 0, requestId: options.requestId });
+
 /** A stream served through the real `openai` SDK (SSE over a fake fetch) that stays silent after `chunks`. */
 export const sdkStream = (chunks: ChatCompletionChunk[]): Step => ({ kind: 'sdk_stream', chunks });
 
 export interface RecordedCall {
-  method: 'createChatCompletion' | 'streamChatCompletion' | 'listModels';
+  method: 'createChatCompletion' | 'streamChatCompletion' | 'listModels' | 'createEmbeddings' | 'createResponse' | 'streamResponse';
   model?: string;
   body?: ChatCompletionCreateParamsNonStreaming | ChatCompletionCreateParamsStreaming;
+  /** The body of an embeddings or Responses API call. */
+  endpointBody?: EmbeddingCreateParams | ResponseCreateParamsNonStreaming | ResponseCreateParamsStreaming;
   signal: AbortSignal;
   /** The upstream key the call authenticated with. */
   apiKey: string;
@@ -98,7 +113,7 @@ export class FakeUpstreamClient implements UpstreamClient {
   ): Promise<UpstreamResponse<AsyncIterable<ChatCompletionChunk>>> {
     this.calls.push({ method: 'streamChatCompletion', model: body.model, body, signal, apiKey });
     const step = this.nextStep(body.model);
-    if (step.kind === 'stream') return { data: fakeStream(step.chunks, step.then, step.gapMs, signal), requestId: step.requestId };
+    if (step.kind === 'stream') return { data: fakeStream(step.chunks as ChatCompletionChunk[], step.then, step.gapMs, signal), requestId: step.requestId };
     if (step.kind === 'sdk_stream') return openStreamThroughSdk(step.chunks, signal);
     return this.answer(step, signal) as Promise<UpstreamResponse<AsyncIterable<ChatCompletionChunk>>>;
   }
@@ -106,6 +121,26 @@ export class FakeUpstreamClient implements UpstreamClient {
   async listModels({ signal, apiKey }: UpstreamCallOptions): Promise<UpstreamResponse<Model[]>> {
     this.calls.push({ method: 'listModels', signal, apiKey });
     return this.answer(this.nextStep(ANY_MODEL), signal) as Promise<UpstreamResponse<Model[]>>;
+  }
+
+  async createEmbeddings(body: EmbeddingCreateParams, { signal, apiKey }: UpstreamCallOptions): Promise<UpstreamResponse<CreateEmbeddingResponse>> {
+    this.calls.push({ method: 'createEmbeddings', model: body.model, endpointBody: body, signal, apiKey });
+    return this.answer(this.nextStep(body.model), signal) as Promise<UpstreamResponse<CreateEmbeddingResponse>>;
+  }
+
+  async createResponse(body: ResponseCreateParamsNonStreaming & { model: string }, { signal, apiKey }: UpstreamCallOptions): Promise<UpstreamResponse<Response>> {
+    this.calls.push({ method: 'createResponse', model: body.model, endpointBody: body, signal, apiKey });
+    return this.answer(this.nextStep(body.model), signal) as Promise<UpstreamResponse<Response>>;
+  }
+
+  async streamResponse(
+    body: ResponseCreateParamsStreaming & { model: string },
+    { signal, apiKey }: UpstreamCallOptions,
+  ): Promise<UpstreamResponse<AsyncIterable<ResponseStreamEvent>>> {
+    this.calls.push({ method: 'streamResponse', model: body.model, endpointBody: body, signal, apiKey });
+    const step = this.nextStep(body.model);
+    if (step.kind === 'stream') return { data: fakeStream(step.chunks as ResponseStreamEvent[], step.then, step.gapMs, signal), requestId: step.requestId };
+    return this.answer(step, signal) as Promise<UpstreamResponse<AsyncIterable<ResponseStreamEvent>>>;
   }
 
   private nextStep(model: string): Step {
@@ -131,12 +166,7 @@ export class FakeUpstreamClient implements UpstreamClient {
 }
 
 /** A response body's reader: each chunk after `gapMs`; an abort errors it with an AbortError, as fetch does. */
-async function* fakeStream(
-  chunks: ChatCompletionChunk[],
-  then: StreamEnd,
-  gapMs: number,
-  signal: AbortSignal,
-): AsyncGenerator<ChatCompletionChunk> {
+async function* fakeStream<T>(chunks: T[], then: StreamEnd, gapMs: number, signal: AbortSignal): AsyncGenerator<T> {
   for (const chunk of chunks) {
     await waitOrAbort(gapMs, signal, abortError);
     yield chunk;

@@ -1,11 +1,32 @@
+import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import type { TenantRateLimitStates } from '../limits/rate-limit-state';
-import type { CallListener, CallRecord } from '../telemetry/call-events';
+import type { CallListener, CallRecord, Endpoint } from '../telemetry/call-events';
 import type { ActiveTenant, TenantLimits } from '../tenancy/tenant-limits';
 import type { BreakerState } from '../upstream/breaker-registry';
 import type { ChatRequest } from './chat-request';
 
 /** The tenant of a call whose caller names none. */
 export const DEFAULT_TENANT_ID = 'default';
+
+/** An image, audio or file part, whose size the request does not tell: each is reserved at the most its model bills one. */
+export type MediaPart = Extract<ChatCompletionContentPart, { type: 'image_url' | 'input_audio' | 'file' }>;
+
+/**
+ * A call as admission and the ledger see it, whatever its endpoint: what it asks of which model, and what it may be
+ * billed at most on each model that may serve it (the reservation is priced as the dearest of them).
+ */
+export interface MeteredCall {
+  endpoint: Endpoint;
+  model: string;
+  /** The prompt's text, counted with the requested model's tokenizer; or its bound, when part of the prompt is not in the request. */
+  promptTokens: number;
+  mediaParts: readonly MediaPart[];
+  /** The completion tokens each choice may write; undefined: as many as the model can write after the prompt. */
+  completionLimit?: number;
+  choices: number;
+  /** What it sends, logged only for a tenant whose content an operator chose to log. */
+  content: { messages: unknown } | { input: unknown };
+}
 
 export interface AdmissionContext {
   tenantId: string;
@@ -31,10 +52,22 @@ export interface CallEnd {
   attempts: number;
   modelServed?: string;
   /** What the upstream billed; absent when it answered nothing. */
-  usage?: { promptTokens: number; completionTokens: number };
+  usage?: BilledUsage;
   upstreamRequestId?: string;
+  /** The name of the upstream that answered. */
+  upstream?: string;
   /** The completion's text, logged only for a tenant whose content may be logged. */
   completion?: string | null;
+}
+
+/** Tokens as OpenAI bills them: cached tokens are part of the prompt's, reasoning tokens part of the completion's. */
+export interface BilledUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** @default 0 */
+  cachedTokens?: number;
+  /** @default 0 */
+  reasoningTokens?: number;
 }
 
 export interface TokenEstimate {
@@ -60,8 +93,10 @@ export interface Admission {
 export abstract class Admissions {
   /** The tenant and its limits, as a call for it would see them. */
   abstract tenant(tenantId: string): Promise<ActiveTenant>;
-  /** Admits the call, or throws the error of the limit that refused it. */
+  /** Admits the chat call, or throws the error of the limit that refused it. */
   abstract admit(request: ChatRequest, context: AdmissionContext): Promise<Admission>;
+  /** Admits a call of any endpoint, or throws the error of the limit that refused it. */
+  abstract admitCall(call: MeteredCall, context: AdmissionContext): Promise<Admission>;
   /** Resolves once every call ended so far is settled. */
   abstract drain(): Promise<void>;
 }
@@ -75,10 +110,32 @@ export function capCompletion<T extends ChatRequest>(request: T, limits: TenantL
   return { ...request, max_completion_tokens: Math.max(1, Math.min(limits.defaultCompletionTokens, largest)) };
 }
 
+/** A chat request as admission meters it; `promptTokens`: its text, counted (or bounded) by the caller. */
+export function meteredChat(request: ChatRequest, promptTokens: number): MeteredCall {
+  return {
+    endpoint: 'chat.completions',
+    model: request.model,
+    promptTokens,
+    mediaParts: mediaPartsOf(request.messages),
+    completionLimit: request.max_completion_tokens ?? request.max_tokens ?? undefined,
+    choices: request.n ?? 1,
+    content: { messages: request.messages },
+  };
+}
+
+function mediaPartsOf(messages: ChatRequest['messages']): MediaPart[] {
+  const parts: MediaPart[] = [];
+  for (const message of messages) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) if (part.type === 'image_url' || part.type === 'input_audio' || part.type === 'file') parts.push(part);
+  }
+  return parts;
+}
+
 export interface EndedCall {
   context: AdmissionContext;
   tenant: ActiveTenant;
-  request: ChatRequest;
+  call: MeteredCall;
   end: CallEnd;
   costMicroUsd: number;
   latencyMs: number;
@@ -86,15 +143,18 @@ export interface EndedCall {
 }
 
 /** An admitted call's end, as logs, metrics and alerts see it. */
-export function endedCallRecord({ context, tenant, request, end, costMicroUsd, latencyMs, breakerState }: EndedCall): CallRecord {
+export function endedCallRecord({ context, tenant, call, end, costMicroUsd, latencyMs, breakerState }: EndedCall): CallRecord {
   return {
     requestId: context.requestId,
     tenantId: tenant.id,
     keyId: context.keyId ?? null,
-    modelRequested: request.model,
+    endpoint: call.endpoint,
+    modelRequested: call.model,
     modelServed: end.modelServed ?? null,
     promptTokens: end.usage?.promptTokens ?? 0,
     completionTokens: end.usage?.completionTokens ?? 0,
+    cachedTokens: end.usage?.cachedTokens ?? 0,
+    reasoningTokens: end.usage?.reasoningTokens ?? 0,
     costUsd: costMicroUsd / 1_000_000,
     attempts: end.attempts,
     outcome: end.outcome,
@@ -102,7 +162,8 @@ export function endedCallRecord({ context, tenant, request, end, costMicroUsd, l
     stream: context.stream,
     latencyMs,
     upstreamRequestId: end.upstreamRequestId ?? null,
+    upstream: end.upstream ?? null,
     breakerState,
-    content: tenant.logContent ? { messages: request.messages, completion: end.completion ?? null } : undefined,
+    content: tenant.logContent ? { ...call.content, completion: end.completion ?? null } : undefined,
   };
 }

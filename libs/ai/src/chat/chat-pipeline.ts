@@ -1,18 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { CompletionUsage } from 'openai/resources/completions';
 import { TimeoutOptions } from '../ai-module-options';
 import { FALLBACK_MODELS, SUMMARY_MODEL, TIMEOUT_OPTIONS } from '../ai-option-slices';
 import { ContextFitter, ContextOutcome } from '../context/context-fitter';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
-import { isAiError, RequestAbortedError } from '../errors/ai-errors';
 import { Admission, Admissions, CallEnd, capCompletion, DEFAULT_TENANT_ID } from './admissions';
+import { admissionContextOf, billedUsage, callContextOf, governedStream, outcomeOf, settledOnFailure } from './call-steps';
 import { ActiveTenant } from '../tenancy/tenant-limits';
 import { primeStream, relayStream, StreamEnd } from '../upstream/chat-stream';
 import { CallContext, CallOutcome, fallbackChainOf, ResilientUpstream } from '../upstream/resilient-upstream';
 import { InjectUpstreamClient, UpstreamClient } from '../upstream/upstream-client';
+import { UpstreamEndpoint } from '../upstream/upstream-pool-options';
 import { ChatContext, ChatRequest, ChatResult, ChatStreamRequest, ContextReport, GovernedChatStream } from './chat-request';
 
 const SUMMARY_INSTRUCTIONS =
@@ -55,52 +55,44 @@ export class ChatPipeline {
   async chat(original: ChatRequest, context: ChatContext): Promise<ChatResult> {
     const call = await this.prepare(original, context);
     const admission = await this.admit(call, context, false);
-    try {
+    return settledOnFailure(admission, async () => {
       const outcome = await this.upstream.call(call.request.model, this.callContext(call, context), (model, control) =>
-        this.client.createChatCompletion({ ...call.request, model, stream: false }, control),
+        this.client.createChatCompletion({ ...requestFor(control.upstream, call), model, stream: false }, control),
       );
-      const { value: completion, model, attempts, upstreamRequestId } = outcome;
+      const { value: completion, model, attempts, upstreamRequestId, upstream } = outcome;
       const text = completion.choices[0]?.message.content ?? null;
-      admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billed(completion.usage), upstreamRequestId, completion: text });
-      return { completion, model, attempts, upstreamRequestId, rateLimits: admission.rateLimits, context: call.report, completionAllowance: call.completionAllowance };
-    } catch (error) {
-      admission.finish(failure(error));
-      throw withRateLimits(error, admission);
-    }
+      admission.finish({ outcome: 'success', attempts, modelServed: model, usage: billedUsage(completion.usage), upstreamRequestId, upstream, completion: text });
+      return {
+        completion,
+        model,
+        attempts,
+        upstreamRequestId,
+        upstream,
+        rateLimits: admission.rateLimits,
+        context: call.report,
+        completionAllowance: call.completionAllowance,
+      };
+    });
   }
 
   /** Resolves once the first chunk has arrived, so that a failure before it is an ordinary error. */
   async chatStream(original: ChatStreamRequest, context: ChatContext): Promise<GovernedChatStream> {
     const call = await this.prepare(original, context);
     const admission = await this.admit(call, context, true);
-    try {
+    return settledOnFailure(admission, async () => {
       const outcome = await this.upstream.call(call.request.model, this.callContext(call, context), async (model, control) => {
-        // Always asked upstream: settlement needs the real usage, whether or not the tenant wants to see it.
-        const body = { ...call.request, model, stream: true as const, stream_options: { ...original.stream_options, include_usage: true } };
+        const body = { ...requestFor(control.upstream, call), model, stream: true as const, stream_options: streamOptionsFor(control.upstream, original) };
         const opened = await this.client.streamChatCompletion(body, control);
-        return { data: await primeStream(opened.data, control), requestId: opened.requestId };
+        return { ...opened, data: await primeStream(opened.data, control) };
       });
-      const primed = outcome.value;
-      const chunks = relayStream(primed, {
+      const chunks = relayStream(outcome.value, {
         idleMs: this.timeouts.streamIdleMs,
         callerSignal: context.signal,
         forwardUsage: original.stream_options?.include_usage === true,
         onEnd: (end) => admission.finish(this.streamEnd(end, outcome, admission, call)),
       });
-      return {
-        model: outcome.model,
-        attempts: outcome.attempts,
-        upstreamRequestId: outcome.upstreamRequestId,
-        rateLimits: admission.rateLimits,
-        context: call.report,
-        completionAllowance: call.completionAllowance,
-        cancel: () => primed.control.abort(new RequestAbortedError()),
-        [Symbol.asyncIterator]: () => chunks,
-      };
-    } catch (error) {
-      admission.finish(failure(error));
-      throw withRateLimits(error, admission);
-    }
+      return { ...governedStream(outcome, admission, chunks), context: call.report, completionAllowance: call.completionAllowance };
+    });
   }
 
   /**
@@ -123,22 +115,11 @@ export class ChatPipeline {
   }
 
   private admit(call: PreparedCall<ChatRequest>, context: ChatContext, stream: boolean): Promise<Admission> {
-    return this.admissions.admit(call.request, {
-      tenantId: call.tenant.id,
-      tenant: call.tenant,
-      keyId: context.keyId,
-      requestId: call.requestId,
-      stream,
-      servingModels: call.servingModels,
-      promptTokens: call.report.promptTokens,
-      onCallEnded: context.onCallEnded,
-      requestAlreadyCounted: context.requestAlreadyCounted,
-    });
+    return this.admissions.admit(call.request, admissionContextOf(call, context, stream, call.report.promptTokens));
   }
 
   private callContext(call: PreparedCall<ChatRequest>, context: ChatContext): CallContext {
-    const { signal, timeoutMs, deferRetryAfter } = context;
-    return { signal, timeoutMs, deferRetryAfter, fallbacks: call.servingModels.slice(1) };
+    return callContextOf(call, context);
   }
 
   private logContextAction(fitted: ContextOutcome, tenantId: string, context: ChatContext): void {
@@ -177,33 +158,35 @@ export class ChatPipeline {
 
   /** A stream that broke before its usage chunk is billed its reserved prompt and what it relayed. */
   private streamEnd(end: StreamEnd, outcome: CallOutcome<unknown>, admission: Admission, call: PreparedCall<ChatRequest>): CallEnd {
-    const usage = billed(end.usage) ?? { promptTokens: this.reservedPrompt(admission, call), completionTokens: this.tokens.countText(end.text) };
+    const usage = billedUsage(end.usage) ?? { promptTokens: this.reservedPrompt(admission, call), completionTokens: this.tokens.countText(end.text) };
     return {
       outcome: end.error === undefined ? 'success' : outcomeOf(end.error),
       attempts: outcome.attempts,
       modelServed: outcome.model,
       usage,
       upstreamRequestId: outcome.upstreamRequestId,
+      upstream: outcome.upstream,
       completion: end.text,
     };
   }
 }
 
-function billed(usage: CompletionUsage | null | undefined) {
-  return usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : undefined;
+/**
+ * The request as the upstream takes it. A compatible host may not know `max_completion_tokens`: the allowance
+ * Tollgate set on a request that named no limit goes to it as `max_tokens`.
+ */
+function requestFor(upstream: UpstreamEndpoint, call: PreparedCall<ChatRequest>): ChatRequest {
+  if (upstream.kind !== 'openai-compatible' || call.completionAllowance === undefined) return call.request;
+  const { max_completion_tokens, ...request } = call.request;
+  return { ...request, max_tokens: max_completion_tokens };
 }
 
-function outcomeOf(error: unknown): string {
-  return isAiError(error) ? error.code : 'internal_error';
-}
-
-/** A failed call's end: upstream errors say how many attempts were made and the upstream's request id. */
-function failure(error: unknown): CallEnd {
-  if (!isAiError(error)) return { outcome: 'internal_error', attempts: 0 };
-  return { outcome: error.code, attempts: error.upstreamAttempts ?? 0, upstreamRequestId: error.upstreamRequestId };
-}
-
-function withRateLimits(error: unknown, admission: Admission): unknown {
-  if (isAiError(error)) error.rateLimits = { ...admission.rateLimits, ...error.rateLimits };
-  return error;
+/**
+ * OpenAI and Azure are always asked for the usage chunk: settlement needs the real usage, whether or not the tenant
+ * wants to see it. A compatible host is sent only what the tenant asked for; without usage, a stream is billed by
+ * its prompt and the text relayed.
+ */
+function streamOptionsFor(upstream: UpstreamEndpoint, original: ChatStreamRequest): ChatStreamRequest['stream_options'] {
+  if (upstream.kind === 'openai-compatible') return original.stream_options;
+  return { ...original.stream_options, include_usage: true };
 }

@@ -36,6 +36,8 @@ export interface ChatResult {
   /** Upstream calls made, retries and fallbacks included. */
   attempts: number;
   upstreamRequestId?: string;
+  /** The name of the upstream that answered. */
+  upstream: string;
   /** Where the tenant stands against its rate limits after this call. */
   rateLimits: TenantRateLimitStates;
   /** What the context policy did to fit the prompt. */

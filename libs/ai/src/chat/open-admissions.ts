@@ -4,7 +4,7 @@ import { Pricing } from '../context/pricing';
 import { CallEvents } from '../telemetry/call-events';
 import { ActiveTenant, UNLIMITED } from '../tenancy/tenant-limits';
 import { BreakerRegistry } from '../upstream/breaker-registry';
-import { Admission, AdmissionContext, Admissions, endedCallRecord } from './admissions';
+import { Admission, AdmissionContext, Admissions, endedCallRecord, MeteredCall, meteredChat } from './admissions';
 import type { ChatRequest } from './chat-request';
 
 /**
@@ -26,7 +26,11 @@ export class OpenAdmissions extends Admissions {
     return { id: tenantId, limits: UNLIMITED, logContent: false };
   }
 
-  async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+  admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+    return this.admitCall(meteredChat(request, context.promptTokens ?? 0), context);
+  }
+
+  async admitCall(call: MeteredCall, context: AdmissionContext): Promise<Admission> {
     const tenant = context.tenant ?? (await this.tenant(context.tenantId));
     const admittedAt = this.clock.now();
     let finished = false;
@@ -37,10 +41,10 @@ export class OpenAdmissions extends Admissions {
       finish: (end) => {
         if (finished) return;
         finished = true;
-        const model = end.modelServed ?? request.model;
-        const costMicroUsd = this.pricing.costMicroUsd(model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
+        const model = end.modelServed ?? call.model;
+        const costMicroUsd = this.pricing.costMicroUsd(model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0, end.usage?.cachedTokens);
         const latencyMs = this.clock.now() - admittedAt;
-        const record = endedCallRecord({ context, tenant, request, end, costMicroUsd, latencyMs, breakerState: this.breakers.stateOf(model) });
+        const record = endedCallRecord({ context, tenant, call, end, costMicroUsd, latencyMs, breakerState: this.breakers.stateOf(model, end.upstream) });
         this.events.callEnded(record, context.onCallEnded);
       },
     };

@@ -58,13 +58,19 @@ export function audioTokenBound(base64Length: number, tokensPerSecond: number): 
 export function mediaTokenBound(messages: readonly ChatCompletionMessageParam[], bounds: MediaTokenBounds): number {
   let total = 0;
   for (const message of messages) {
-    if (!Array.isArray(message.content)) continue;
-    for (const part of message.content) total += partTokenBound(part, bounds);
+    if (Array.isArray(message.content)) total += partsTokenBound(message.content, bounds);
   }
   return total;
 }
 
 type ContentPart = Exclude<ChatCompletionMessageParam['content'], string | null | undefined>[number];
+
+/** The most the image, audio and file among `parts` can be billed. */
+export function partsTokenBound(parts: readonly ContentPart[], bounds: MediaTokenBounds): number {
+  let total = 0;
+  for (const part of parts) total += partTokenBound(part, bounds);
+  return total;
+}
 
 function partTokenBound(part: ContentPart, bounds: MediaTokenBounds): number {
   switch (part.type) {

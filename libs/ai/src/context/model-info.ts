@@ -2,8 +2,13 @@
 export interface ModelInfo {
   /** USD per million prompt tokens. */
   inputPerMillionUsd: number;
-  /** USD per million completion tokens. */
+  /** USD per million completion tokens, reasoning tokens included (they are part of the completion). */
   outputPerMillionUsd: number;
+  /**
+   * USD per million prompt tokens read from OpenAI's prompt cache (`cached_tokens`); at most `inputPerMillionUsd`,
+   * which every prompt token is reserved at. @default inputPerMillionUsd: cached input costs the full price
+   */
+  cachedInputPerMillionUsd?: number;
   /** Prompt and completion tokens together. @default undefined: no context check */
   contextWindow?: number;
   /**

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import { MODELS } from '../ai-option-slices';
 import { CompletionLimitTooLargeError, UnknownModelError } from '../errors/ai-errors';
-import { largestMediaTokenBounds, MediaTokenBounds, mediaTokenBoundsOf } from './media-token-bounds';
+import { largestMediaTokenBounds, MediaTokenBounds, mediaTokenBoundsOf, UNLISTED_MODEL_FILE_TOKENS } from './media-token-bounds';
 import { ModelInfo, TokenEncoding } from './model-info';
 
 /** The completion a model the table does not list may write when asked for no limit: GPT-5's 128,000, the most OpenAI sells. */
@@ -59,6 +59,11 @@ export class ModelRegistry {
     const largest = info.maxOutputTokens ?? info.contextWindow ?? UNLISTED_MODEL_COMPLETION_BOUND;
     const room = (info.contextWindow ?? Infinity) - promptTokens;
     return Math.max(0, Math.min(largest, room));
+  }
+
+  /** The most prompt tokens one call to the model can be billed: its window, or for a model without one the largest OpenAI sells. */
+  largestPrompt(model: string): number {
+    return this.info(model)?.contextWindow ?? UNLISTED_MODEL_FILE_TOKENS;
   }
 
   /** The most one image, second of audio or file can be billed by the model. */

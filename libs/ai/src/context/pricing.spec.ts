@@ -27,6 +27,29 @@ describe(Pricing.name, () => {
     });
   });
 
+  describe('cached prompt tokens', () => {
+    it('should price them at the cached price and the rest of the prompt at the input price', () => {
+      const pricing = aPricing();
+
+      // gpt-4o-mini: 600 × 0.15 + 400 × 0.075 + 100 × 0.60 = 90 + 30 + 60
+      expect(pricing.costMicroUsd('gpt-4o-mini', 1_000, 100, 400)).toBe(180);
+      expect(pricing.costMicroUsd('gpt-4o-mini', 1_000, 100)).toBe(210);
+    });
+
+    it('should price them at the full input price for a model without a cached price', () => {
+      const pricing = aPricing();
+
+      expect(pricing.costMicroUsd('gpt-3.5-turbo', 1_000, 0, 1_000)).toBe(pricing.costMicroUsd('gpt-3.5-turbo', 1_000, 0));
+    });
+
+    it('should never price them above the input price, nor count more of them than the prompt has', () => {
+      const pricing = aPricing({ models: { odd: { inputPerMillionUsd: 1, outputPerMillionUsd: 1, cachedInputPerMillionUsd: 5 } } });
+
+      expect(pricing.costMicroUsd('odd', 1_000, 0, 1_000)).toBe(1_000);
+      expect(pricing.costMicroUsd('gpt-4o', 100, 0, 1_000)).toBe(pricing.costMicroUsd('gpt-4o', 0, 0) + 125);
+    });
+  });
+
   it('should price an overridden model at its own price and keep the others', () => {
     const pricing = aPricing({ models: { 'gpt-4o': { inputPerMillionUsd: 1, outputPerMillionUsd: 1 } } });
 

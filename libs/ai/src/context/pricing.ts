@@ -4,7 +4,7 @@ import { ModelNotPricedError } from '../errors/ai-errors';
 import { TenantLimits } from '../tenancy/tenant-limits';
 import { ModelInfo } from './model-info';
 
-type Price = Pick<ModelInfo, 'inputPerMillionUsd' | 'outputPerMillionUsd'>;
+type Price = Pick<ModelInfo, 'inputPerMillionUsd' | 'outputPerMillionUsd' | 'cachedInputPerMillionUsd'>;
 
 /**
  * Prices from the module's model table, in micro-USD so that sums stay exact. A listed model has its own price (0 if
@@ -25,11 +25,17 @@ export class Pricing {
     this.assertCostLimitsPriced();
   }
 
-  /** USD per million tokens × tokens = micro-USD; rounded up, never in the tenant's favour by a fraction. */
-  costMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
+  /**
+   * USD per million tokens × tokens = micro-USD; rounded up, never in the tenant's favour by a fraction. `cachedTokens`, the
+   * part of the prompt read from the prompt cache, costs the cached price, never more than the input price (every prompt
+   * token is reserved at that); reasoning tokens are part of `completionTokens`.
+   */
+  costMicroUsd(model: string, promptTokens: number, completionTokens: number, cachedTokens = 0): number {
     // No price costs nothing: start-up has refused every plan with a cost limit that could reach such a model.
     const price = this.priceOf(model) ?? { inputPerMillionUsd: 0, outputPerMillionUsd: 0 };
-    return Math.ceil(promptTokens * price.inputPerMillionUsd + completionTokens * price.outputPerMillionUsd);
+    const cached = Math.min(cachedTokens, promptTokens);
+    const cachedPrice = Math.min(price.cachedInputPerMillionUsd ?? price.inputPerMillionUsd, price.inputPerMillionUsd);
+    return Math.ceil((promptTokens - cached) * price.inputPerMillionUsd + cached * cachedPrice + completionTokens * price.outputPerMillionUsd);
   }
 
   /** Whether a call to `model` can be priced: it is listed, or the table has a dearest price to bound it by. */

@@ -62,6 +62,17 @@ describe(TokenCounter.name, () => {
     });
   });
 
+  describe('embedding inputs', () => {
+    it('should count each text with the encoding, token arrays by their length, and add no framing', () => {
+      const text = counter.countText('お誕生日おめでとう', 'cl100k_base');
+
+      expect(counter.countEmbeddingInput('お誕生日おめでとう', 'cl100k_base')).toBe(9);
+      expect(counter.countEmbeddingInput(['お誕生日おめでとう', 'お誕生日おめでとう'], 'cl100k_base')).toBe(2 * text);
+      expect(counter.countEmbeddingInput([101, 102, 103])).toBe(3);
+      expect(counter.countEmbeddingInput([[101, 102], [103]])).toBe(3);
+    });
+  });
+
   describe('encodings', () => {
     it('should count non-ASCII text differently with cl100k_base and o200k_base', () => {
       const sample = 'Привет, мир! नमस्ते दुनिया. 你好，世界。';

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type * as Cl100k from 'gpt-tokenizer/encoding/cl100k_base';
 import type * as O200k from 'gpt-tokenizer/encoding/o200k_base';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import { TokenEncoding } from '../ai-module-options';
 
 // OpenAI's cookbook: every message costs 3 tokens of framing (4 with a name) and the reply is primed with 3.
@@ -65,6 +66,14 @@ export class TokenCounter implements OnModuleInit {
 
   countText(text: string, encoding: TokenEncoding = 'o200k_base'): number {
     return countText(text, COUNTERS[encoding]);
+  }
+
+  /** The tokens of an embedding request's input, as OpenAI bills them: each text counted, token arrays by their length, no framing. */
+  countEmbeddingInput(input: EmbeddingCreateParams['input'], encoding: TokenEncoding = 'cl100k_base'): number {
+    if (typeof input === 'string') return this.countText(input, encoding);
+    let total = 0;
+    for (const each of input) total += typeof each === 'string' ? this.countText(each, encoding) : Array.isArray(each) ? each.length : 1;
+    return total;
   }
 
   /** The counting function of an encoding, for callers that count many messages. */

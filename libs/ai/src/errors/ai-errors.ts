@@ -158,11 +158,14 @@ export class UpstreamModelNotFoundError extends AiError {
   }
 }
 
-/** The upstream's own rate limit (429 rate_limit_exceeded) held after the retries Tollgate could afford. */
+/**
+ * The upstream's own rate limit (429 rate_limit_exceeded) held after the retries Tollgate could afford. It is the
+ * key's limit, not a sign of the upstream's health: the key rests (UpstreamPool), the breaker does not count it.
+ */
 export class UpstreamRateLimitedError extends AiError {
   readonly code = 'upstream_rate_limited';
   constructor(details: AiErrorDetails = {}) {
-    super('The upstream is rate limiting this deployment.', details, TRANSIENT);
+    super('The upstream is rate limiting this deployment.', details, { ...TRANSIENT, tripsBreaker: false });
   }
 }
 
@@ -301,6 +304,14 @@ export class UnknownModelError extends AiError {
   }
 }
 
+/** The model is none of those the upstream lists for this tenant (`GET /models/{id}`): OpenAI's one answer for both cases. */
+export class ModelNotListedError extends AiError {
+  readonly code = 'model_not_found';
+  constructor(model: string) {
+    super(`The model '${model}' does not exist or you do not have access to it.`, { param: 'model' }, NOTHING_TO_RETRY);
+  }
+}
+
 /** The tenant's plan does not include the model. */
 export class ModelNotAllowedError extends AiError {
   readonly code = 'model_not_allowed';
@@ -383,6 +394,7 @@ export type AnyAiError =
   | UpstreamPermissionDeniedError
   | UpstreamModelNotFoundError
   | UnknownModelError
+  | ModelNotListedError
   | UpstreamRateLimitedError
   | UpstreamUnavailableError
   | UpstreamQuotaExhaustedError

@@ -3,7 +3,8 @@ import { DependencyUnavailableError } from '../errors/ai-errors';
 import type { RedisConnection } from '../limits/redis-connection';
 import type { DatabaseProbe } from '../persistence/database-probe';
 import type { KeyVerification, KeyVerdict } from '../secrets/key-verification';
-import type { UpstreamKeyManager, UpstreamKeyStatus } from '../secrets/upstream-key-manager';
+import type { UpstreamKeyStatus } from '../secrets/upstream-key-manager';
+import type { KeyState, UpstreamPool } from '../upstream/upstream-pool';
 import { AiHealthIndicators } from './ai-health.indicators';
 import { StatusPageReport, UpstreamStatusPage } from './upstream-status-page';
 
@@ -13,16 +14,30 @@ interface World {
   verdict?: KeyVerdict;
   lastError?: UpstreamKeyStatus['lastError'];
   statusPage?: StatusPageReport['indicator'];
+  /** One state per key. @default ['ready'] */
+  keyStates?: KeyState[];
 }
 
 function indicatorsFor(world: World = {}): AiHealthIndicators {
   const query = world.query ?? (async () => [{ 1: 1 }]);
   const db = { dialect: 'sqlite', ping: async () => void (await query()) } as unknown as DatabaseProbe;
   const redis = { configured: world.redis !== undefined, ping: () => world.redis!.ping() } as unknown as RedisConnection;
-  const keys = { status: () => ({ version: 'v2', fingerprint: '0123456789ab', lastError: world.lastError }) } as unknown as UpstreamKeyManager;
-  const verification = { verdict: world.verdict ?? 'accepted' } as KeyVerification;
+  const keyStates = world.keyStates ?? ['ready'];
+  const keys = keyStates.map((_state, index) => ({
+    upstream: { name: 'openai' },
+    name: `key-${index + 1}`,
+    rotation: { status: () => ({ version: 'v2', fingerprint: '0123456789ab', lastError: world.lastError }) },
+  }));
+  const pool = {
+    keys: () => keys,
+    statusOf: (key: (typeof keys)[number]) => {
+      const state = keyStates[keys.indexOf(key)];
+      return { state, out: state === 'out' ? { reason: 'wrong_account', since: 'then' } : undefined };
+    },
+  } as unknown as UpstreamPool;
+  const verification = { verdictOf: () => world.verdict ?? 'accepted' } as unknown as KeyVerification;
   const statusPage = { current: async () => ({ indicator: world.statusPage ?? 'none', description: 'All good', checkedAt: '2026-01-01T00:00:00.000Z' }) } as UpstreamStatusPage;
-  return new AiHealthIndicators(db, redis, keys, verification, new FakeClock(), statusPage);
+  return new AiHealthIndicators(db, redis, pool, verification, new FakeClock(), statusPage);
 }
 
 describe(AiHealthIndicators.name, () => {
@@ -66,7 +81,31 @@ describe(AiHealthIndicators.name, () => {
     it("should be up with the key's version and fingerprint, and the store's failure without its message", () => {
       const result = indicatorsFor({ lastError: { failure: 'timeout', message: 'vault https://vault.internal timed out', at: 'now' } }).upstreamKey();
 
-      expect(result).toEqual({ upstreamKey: { status: 'up', version: 'v2', fingerprint: '0123456789ab', verified: 'accepted', storeFailing: 'timeout' } });
+      expect(result).toEqual({
+        upstreamKey: {
+          status: 'up',
+          version: 'v2',
+          fingerprint: '0123456789ab',
+          verified: 'accepted',
+          storeFailing: 'timeout',
+          keys: [{ upstream: 'openai', key: 'key-1', version: 'v2', fingerprint: '0123456789ab', state: 'ready', verified: 'accepted', storeFailing: 'timeout' }],
+        },
+      });
+    });
+
+    it('should say which key is out and why', () => {
+      const result = indicatorsFor({ keyStates: ['out', 'ready'] }).upstreamKey();
+
+      expect(result.upstreamKey.status).toBe('up');
+      expect(result.upstreamKey.keys).toEqual([
+        expect.objectContaining({ key: 'key-1', fingerprint: '0123456789ab', state: 'out', outReason: 'wrong_account' }),
+        expect.objectContaining({ key: 'key-2', state: 'ready' }),
+      ]);
+      expect(result.upstreamKey).not.toHaveProperty('version');
+    });
+
+    it('should stay up when every key is out, listing them: their accounts are the same on every replica', () => {
+      expect(indicatorsFor({ keyStates: ['out'] }).upstreamKey()).toMatchObject({ upstreamKey: { status: 'up', keys: [{ state: 'out', outReason: 'wrong_account' }] } });
     });
 
     it('should be down once the upstream refused the key', () => {
@@ -110,5 +149,5 @@ describe('@nestjs/terminus as an optional peer dependency', () => {
 });
 
 function indicatorsWith(Indicators: typeof AiHealthIndicators): AiHealthIndicators {
-  return new Indicators({} as DatabaseProbe, {} as RedisConnection, {} as UpstreamKeyManager, {} as KeyVerification, new FakeClock());
+  return new Indicators({} as DatabaseProbe, {} as RedisConnection, {} as UpstreamPool, {} as KeyVerification, new FakeClock());
 }

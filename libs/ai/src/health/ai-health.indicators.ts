@@ -6,7 +6,7 @@ import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
 import type { DatabaseProbe } from '../persistence/database-probe';
 import { KeyVerification } from '../secrets/key-verification';
-import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
+import { UpstreamPool } from '../upstream/upstream-pool';
 import { loadTerminus } from './terminus';
 import { UpstreamStatusPage } from './upstream-status-page';
 
@@ -31,7 +31,7 @@ export class AiHealthIndicators {
     /** Absent when the module has no database. */
     @Optional() @Inject(Database) private readonly db: DatabaseProbe | undefined,
     private readonly redisConnection: RedisConnection,
-    private readonly keys: UpstreamKeyManager,
+    private readonly pool: UpstreamPool,
     private readonly verification: KeyVerification,
     @InjectClock() clock: Clock,
     @Optional() statusPage?: UpstreamStatusPage,
@@ -65,15 +65,34 @@ export class AiHealthIndicators {
   }
 
   /**
-   * Up while a key is loaded, even if its store now fails (the last good key keeps serving); the
-   * details say so. Down once the upstream refused the key. Shows the key's version and fingerprint,
-   * never the key, the secret's name or the store's messages.
+   * Up while a key is loaded that the upstream did not refuse at start-up; down once it refused every key. Every key
+   * is listed by upstream, name, version and fingerprint with its state, so that a key taken out (out of credit, or
+   * answering for the wrong account) shows here; such a key never fails readiness, as its account is the same on
+   * every replica and pulling them all out of the load balancer would only add an outage. The only key's fields are
+   * also at the top. Never the key, the secret's name or the store's messages; a store that fails while the last good
+   * key keeps serving is named by its failure.
    */
   upstreamKey(key = 'upstreamKey'): HealthIndicatorResult {
     const check = this.health.check(key);
-    const { version, fingerprint, lastError } = this.keys.status();
-    const details = { version, fingerprint, verified: this.verification.verdict, ...(lastError ? { storeFailing: lastError.failure } : {}) };
-    return this.verification.verdict === 'refused' ? check.down(details) : check.up(details);
+    const keys = this.pool.keys().map((pooled) => {
+      const { version, fingerprint, lastError } = pooled.rotation.status();
+      const { state, out } = this.pool.statusOf(pooled);
+      return {
+        upstream: pooled.upstream.name,
+        key: pooled.name,
+        version,
+        fingerprint,
+        state,
+        verified: this.verification.verdictOf(pooled),
+        ...(out ? { outReason: out.reason } : {}),
+        ...(lastError ? { storeFailing: lastError.failure } : {}),
+      };
+    });
+    const [only] = keys;
+    const top = keys.length === 1 ? { version: only.version, fingerprint: only.fingerprint, verified: only.verified, ...(only.storeFailing ? { storeFailing: only.storeFailing } : {}) } : {};
+    const details = { ...top, keys };
+    const refusedEveryKey = keys.every((status) => status.verified === 'refused');
+    return refusedEveryKey ? check.down(details) : check.up(details);
   }
 
   /**

@@ -46,6 +46,7 @@ function aStream(chunks: ChatCompletionChunk[], failure?: Error): ChatStream {
   return {
     model: 'gpt-4o-mini',
     attempts: 1,
+    upstream: 'openai',
     cancel: () => undefined,
     async *[Symbol.asyncIterator]() {
       yield* chunks;

@@ -128,9 +128,15 @@ describe(toOpenAiError.name, () => {
     });
 
     it.each(ROWS)('should give %s a Retry-After, in whole seconds rounded up and in ms, exactly when waiting helps', (_name, { error, retryAfter }) => {
-      const { headers } = toOpenAiError(error);
+      const { 'x-should-retry': _shouldRetry, ...headers } = toOpenAiError(error).headers;
 
       expect(headers).toEqual(retryAfter ? { 'retry-after': retryAfter[0], 'retry-after-ms': retryAfter[1] } : NONE);
+    });
+
+    // OpenAI's SDKs retry 429 and 5xx twice unless told not to: not after Tollgate spent its own retries.
+    const SPENT = ['upstream_auth_failed', 'upstream_rate_limited', 'upstream_unavailable', 'upstream_quota_exhausted', 'upstream_timeout', 'tenant_quota_exceeded'];
+    it.each(ROWS)('should say x-should-retry: false for %s exactly when Tollgate has spent its retries or the quota renews late', (_name, { error }) => {
+      expect(toOpenAiError(error).headers['x-should-retry']).toBe(SPENT.includes(error.code) ? 'false' : undefined);
     });
 
     // upstream_auth_failed (like invalid_response, not in the table) is worded for HTTP: see below.
@@ -163,7 +169,7 @@ describe(toOpenAiError.name, () => {
   });
 
   it('should give a 503 without a known wait a Retry-After of one second', () => {
-    expect(toOpenAiError(new UpstreamUnavailableError('upstream_error')).headers).toEqual({ 'retry-after': '1', 'retry-after-ms': '1000' });
+    expect(toOpenAiError(new UpstreamUnavailableError('upstream_error')).headers).toEqual({ 'retry-after': '1', 'retry-after-ms': '1000', 'x-should-retry': 'false' });
   });
 
   describe('HTTP wording', () => {

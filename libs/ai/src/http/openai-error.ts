@@ -50,10 +50,26 @@ export function toOpenAiError(exception: unknown, options: OpenAiErrorOptions = 
   });
 }
 
+/**
+ * Failures after which Tollgate has already retried what could be retried (or its retry budget said no), or that no
+ * retry soon can fix (a quota that renews tomorrow): OpenAI's SDKs retry 429 and 5xx twice by default, multiplying
+ * the load, unless the answer says `x-should-retry: false`. A per-minute limit (`rate_limit_exceeded`) stays
+ * retryable after its Retry-After.
+ */
+const RETRIES_SPENT = new Set<AnyAiError['code']>([
+  'upstream_auth_failed',
+  'upstream_rate_limited',
+  'upstream_unavailable',
+  'upstream_quota_exhausted',
+  'upstream_timeout',
+  'tenant_quota_exceeded',
+]);
+
 /** One library error as OpenAI's answer, with the tenant's `x-ratelimit-*` headers when the error carries them. */
 export function fromAiError(error: AnyAiError): OpenAiErrorResponse {
   const response = statusOf(error);
-  return { ...response, headers: { ...rateLimitHeaders(error.rateLimits), ...response.headers } };
+  const shouldRetry: Record<string, string> = RETRIES_SPENT.has(error.code) ? { 'x-should-retry': 'false' } : {};
+  return { ...response, headers: { ...rateLimitHeaders(error.rateLimits), ...response.headers, ...shouldRetry } };
 }
 
 function statusOf(error: AnyAiError): OpenAiErrorResponse {

@@ -2,36 +2,56 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { SecretOptions } from '../ai-module-options';
 import { SECRET_OPTIONS } from '../ai-option-slices';
 import { InjectUpstreamClient, UpstreamClient } from '../upstream/upstream-client';
-import { UpstreamKeyManager } from './upstream-key-manager';
+import { PooledKey, UpstreamPool } from '../upstream/upstream-pool';
 
 export type KeyVerdict = 'accepted' | 'refused' | 'unverified';
 
 const VERIFY_TIMEOUT_MS = 10_000;
 
-/** One cheap authenticated call at start-up (GET /models), so that a wrong key shows in the log before the first tenant sees a 502. */
+/**
+ * One cheap authenticated call per key at start-up (GET /models), so that a wrong key shows in the log before the
+ * first tenant sees a 502; the wrong-key guard reads the account it answers for.
+ */
 @Injectable()
 export class KeyVerification implements OnApplicationBootstrap {
   private readonly logger = new Logger('UpstreamKey');
-  verdict: KeyVerdict = 'unverified';
+  private readonly verdicts = new Map<PooledKey, KeyVerdict>();
 
   constructor(
-    private readonly keys: UpstreamKeyManager,
+    private readonly pool: UpstreamPool,
     @InjectUpstreamClient() private readonly client: UpstreamClient,
     @Inject(SECRET_OPTIONS) private readonly secrets: SecretOptions,
   ) {}
 
+  /** `refused` when the upstream refused any key, `accepted` when it accepted every one. */
+  get verdict(): KeyVerdict {
+    const verdicts = this.pool.keys().map((key) => this.verdictOf(key));
+    if (verdicts.includes('refused')) return 'refused';
+    return verdicts.every((verdict) => verdict === 'accepted') ? 'accepted' : 'unverified';
+  }
+
+  verdictOf(key: PooledKey): KeyVerdict {
+    return this.verdicts.get(key) ?? 'unverified';
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (!this.secrets.verifyOnStart) return;
-    const { fingerprint } = this.keys.status();
+    await Promise.all(this.pool.keys().map((key) => this.verify(key)));
+  }
+
+  private async verify(key: PooledKey): Promise<void> {
+    const { fingerprint } = key.rotation.status();
+    const named = `upstream ${key.upstream.name}, key ${key.name} (fingerprint ${fingerprint})`;
     try {
-      await this.client.listModels({ signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS), apiKey: this.keys.current() });
-      this.verdict = 'accepted';
-      this.logger.log(`The upstream accepted the key (fingerprint ${fingerprint})`);
+      const answer = await this.client.listModels({ signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS), apiKey: key.rotation.current(), upstream: key.upstream });
+      this.verdicts.set(key, 'accepted');
+      this.pool.answered(key, answer.account);
+      this.logger.log(`The upstream accepted the key: ${named}`);
     } catch (error) {
       const status = (error as { status?: number }).status;
-      this.verdict = status === 401 ? 'refused' : 'unverified';
+      this.verdicts.set(key, status === 401 ? 'refused' : 'unverified');
       const outcome = status === 401 ? 'REFUSED the key' : `could not be asked (${status ?? (error as Error).name})`;
-      this.logger.error(`The upstream ${outcome} (fingerprint ${fingerprint}): fix or rotate the upstream secret`);
+      this.logger.error(`The upstream ${outcome}: ${named}: fix or rotate the upstream secret`);
     }
   }
 }

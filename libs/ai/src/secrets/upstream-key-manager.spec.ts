@@ -5,6 +5,7 @@ import { aChatCompletion, aChatRequest, anApiError } from '../../test/factories'
 import { FakeSecretProvider } from '../../test/fake-secret-provider';
 import { fail, FakeUpstreamClient, respond } from '../../test/fake-upstream-client';
 import { fingerprintOf } from './secret-provider';
+import { UpstreamPool } from '../upstream/upstream-pool';
 import { UpstreamKeyManager } from './upstream-key-manager';
 
 const OLD_KEY = 'sk-old-0000000000000000';
@@ -23,7 +24,7 @@ describe(UpstreamKeyManager.name, () => {
     // No database, so no tenant limits: a hundred calls at once must meet nothing but the refused key.
     testing = await createAiTestingModule({ upstream: { secretProvider: provider }, secrets: { ttlMs } });
     ({ upstream, ai } = testing);
-    keys = testing.moduleRef.get(UpstreamKeyManager);
+    keys = testing.moduleRef.get(UpstreamPool).keys()[0].rotation;
   }
 
   /** The upstream refuses every key but `accepted`. */
@@ -52,7 +53,7 @@ describe(UpstreamKeyManager.name, () => {
       await keys.refresh();
     }
 
-    expect(keys.scrubber.scrub(`refused ${current}, then ${previous}`)).toBe('refused [redacted], then [redacted]');
+    expect(testing.moduleRef.get(UpstreamPool).scrubber.scrub(`refused ${current}, then ${previous}`)).toBe('refused [redacted], then [redacted]');
   });
 
   it('should read the key once at start-up and authenticate every call with it', async () => {

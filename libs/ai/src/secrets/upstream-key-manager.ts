@@ -1,9 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { SecretOptions } from '../ai-module-options';
-import { SECRET_OPTIONS } from '../ai-option-slices';
-import { Clock, InjectClock } from '../common/clock';
+import { Clock } from '../common/clock';
 import { Listeners } from '../common/listeners';
-import { SecretScrubber } from './secret-scrubber';
 import { fingerprintOf, SecretProvider, SecretUnavailableError } from './secret-provider';
 
 interface LoadedKey {
@@ -31,13 +29,12 @@ export interface UpstreamKeyStatus {
 export type RefreshOutcome = 'rotated' | 'unchanged' | 'failed';
 
 /**
- * The upstream key: read at start-up, re-read in the background before its TTL runs out (and
+ * One upstream key (UpstreamPool holds one per key): read at start-up, re-read in the background before its TTL runs out (and
  * when a watched file changes), re-read once on demand when the upstream refuses it — a single
  * read however many requests are refused at once. A failed read keeps the last good key.
  */
-@Injectable()
-export class UpstreamKeyManager implements OnApplicationShutdown {
-  private readonly logger = new Logger('UpstreamKey');
+export class UpstreamKeyManager {
+  private readonly logger: Logger;
   private key?: LoadedKey;
   private previous?: LoadedKey;
   private refreshing?: Promise<RefreshOutcome>;
@@ -47,15 +44,23 @@ export class UpstreamKeyManager implements OnApplicationShutdown {
   private lastError?: { failure: string; message: string; at: number };
   private refreshes = 0;
   private failures = 0;
-  private readonly refreshed = new Listeners<RefreshOutcome>(this.logger);
-  /** Scrubs the current and the previous key, and anything shaped like a credential, from upstream text. */
-  readonly scrubber = new SecretScrubber(() => [this.key?.value, this.previous?.value]);
+  private readonly refreshed: Listeners<RefreshOutcome>;
 
+  /** @param label names the key in log lines, when there is more than one (`openai-main/project-a`) */
   constructor(
-    @Inject(SecretProvider) private readonly provider: SecretProvider,
-    @InjectClock() private readonly clock: Clock,
-    @Inject(SECRET_OPTIONS) private readonly secrets: SecretOptions,
-  ) {}
+    private readonly provider: SecretProvider,
+    private readonly clock: Clock,
+    private readonly secrets: SecretOptions,
+    label?: string,
+  ) {
+    this.logger = new Logger(label ? `UpstreamKey ${label}` : 'UpstreamKey');
+    this.refreshed = new Listeners<RefreshOutcome>(this.logger);
+  }
+
+  /** The current and the previous key: what must never appear in a log line or a response. */
+  values(): (string | undefined)[] {
+    return [this.key?.value, this.previous?.value];
+  }
 
   /** Reads the key once; start-up fails here, naming the provider and the secret, when it cannot. */
   async load(): Promise<void> {

@@ -31,4 +31,19 @@ describe(AiMetrics.name, () => {
     expect(text).not.toContain('tollgate_tokens_total{');
     expect(text).not.toContain('tollgate_request_duration_seconds_count{');
   });
+
+  it('should count calls by endpoint, and the cached and reasoning parts of their tokens', async () => {
+    const calls = new CallEvents();
+    const metrics = listeningMetrics(resolvedOptions().telemetry, { calls });
+
+    calls.callEnded(aCallRecord({ endpoint: 'responses', outcome: 'response_failed', promptTokens: 100, cachedTokens: 60, completionTokens: 30, reasoningTokens: 20 }));
+    calls.callEnded(aCallRecord({ endpoint: 'embeddings', modelServed: 'text-embedding-3-small', completionTokens: 0 }));
+    const text = await metrics.registry.metrics();
+
+    expect(text).toContain('tollgate_endpoint_requests_total{endpoint="responses",outcome="response_failed"} 1');
+    expect(text).toContain('tollgate_endpoint_requests_total{endpoint="embeddings",outcome="success"} 1');
+    expect(text).toContain('tollgate_token_details_total{tenant="acme",model="gpt-4o",kind="cached"} 60');
+    expect(text).toContain('tollgate_token_details_total{tenant="acme",model="gpt-4o",kind="reasoning"} 20');
+    expect(text).not.toContain('model="text-embedding-3-small",kind="cached"');
+  });
 });

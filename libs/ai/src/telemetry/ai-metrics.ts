@@ -6,15 +6,16 @@ import { DependencyStatus } from '../health/dependency-status';
 import { RedisConnection } from '../limits/redis-connection';
 import { Database } from '../persistence/database';
 import type { DatabaseProbe } from '../persistence/database-probe';
-import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
 import { JobEvents } from '../jobs/job-events';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
 import { UpstreamEvents } from '../upstream/upstream-events';
+import { KeyOutReason, UpstreamPool } from '../upstream/upstream-pool';
 import { CallEvents, CallRecord } from './call-events';
 import { LedgerEvents } from './ledger-events';
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+const KEY_OUT_REASONS: KeyOutReason[] = ['insufficient_quota', 'wrong_account'];
 
 /**
  * The library's Prometheus metrics, in a registry of their own that the application exposes.
@@ -63,6 +64,20 @@ export class AiMetrics implements OnModuleInit {
     registers: [this.registry],
   });
 
+  readonly endpointRequests = new Counter({
+    name: 'tollgate_endpoint_requests_total',
+    help: 'Calls by OpenAI endpoint (chat.completions, embeddings, responses) and outcome.',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenDetails = new Counter({
+    name: 'tollgate_token_details_total',
+    help: 'Parts of the billed tokens, by tenant (bounded), model and kind: cached (of the prompt, at the cached price), reasoning (of the completion).',
+    labelNames: ['tenant', 'model', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly retries = new Counter({
     name: 'tollgate_upstream_retries_total',
     help: 'Upstream retries made, by model.',
@@ -84,15 +99,43 @@ export class AiMetrics implements OnModuleInit {
 
   readonly breakerState = new Gauge({
     name: 'tollgate_breaker_state',
-    help: 'Breaker state by model: 0 closed, 1 half-open, 2 open.',
-    labelNames: ['model'] as const,
+    help: 'Breaker state by upstream and model: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['upstream', 'model'] as const,
     registers: [this.registry],
   });
 
   readonly breakerTransitions = new Counter({
     name: 'tollgate_breaker_transitions_total',
-    help: 'Breaker state changes, by model and the state entered.',
-    labelNames: ['model', 'state'] as const,
+    help: 'Breaker state changes, by upstream, model and the state entered.',
+    labelNames: ['upstream', 'model', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keyOut = new Gauge({
+    name: 'tollgate_upstream_key_out',
+    help: 'Whether an upstream key is out of service (1) and why: insufficient_quota or wrong_account; 0 once it is back.',
+    labelNames: ['upstream', 'key', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keyFailovers = new Counter({
+    name: 'tollgate_upstream_key_failovers_total',
+    help: 'Calls moved from a key to another without waiting, by the key left and why (the error code).',
+    labelNames: ['upstream', 'key', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly keyRests = new Counter({
+    name: 'tollgate_upstream_key_rests_total',
+    help: "Upstream 429s that rested a key until the upstream's Retry-After.",
+    labelNames: ['upstream', 'key'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientRetries = new Counter({
+    name: 'tollgate_client_retries_total',
+    help: "Requests that were a client's own retry (the OpenAI SDKs' X-Stainless-Retry-Count above 0), by tenant.",
+    labelNames: ['tenant'] as const,
     registers: [this.registry],
   });
 
@@ -139,7 +182,7 @@ export class AiMetrics implements OnModuleInit {
   });
 
   constructor(
-    private readonly keys: UpstreamKeyManager,
+    private readonly pool: UpstreamPool,
     private readonly breakers: BreakerRegistry,
     /** Absent without a database. */
     @Optional() @Inject(Database) private readonly database: DatabaseProbe | undefined,
@@ -161,10 +204,15 @@ export class AiMetrics implements OnModuleInit {
     this.jobs.firstRunStarted.add(({ waitSeconds }) => this.jobWait.observe(waitSeconds));
     this.jobs.finished.add(({ status }) => this.jobsFinished.inc({ status }));
     this.jobs.webhookSettled.add(({ outcome }) => this.jobWebhooks.inc({ outcome }));
-    this.keys.onRefresh((outcome) => this.secretRefreshes.inc({ outcome }));
-    this.breakers.onStateChange((model, state) => {
-      this.breakerState.set({ model }, BREAKER_STATE_VALUES[state]);
-      this.breakerTransitions.inc({ model, state });
+    for (const key of this.pool.keys()) key.rotation.onRefresh((outcome) => this.secretRefreshes.inc({ outcome }));
+    this.upstream.keyStateChanged.add(({ upstream, key, state, reason }) => {
+      for (const each of KEY_OUT_REASONS) this.keyOut.set({ upstream, key, reason: each }, state === 'out' && reason === each ? 1 : 0);
+    });
+    this.upstream.keyFailedOver.add(({ upstream, key, reason }) => this.keyFailovers.inc({ upstream, key, reason }));
+    this.upstream.keyRested.add(({ upstream, key }) => this.keyRests.inc({ upstream, key }));
+    this.breakers.onStateChange((model, state, upstream) => {
+      this.breakerState.set({ upstream, model }, BREAKER_STATE_VALUES[state]);
+      this.breakerTransitions.inc({ upstream, model, state });
     });
     if (this.database) this.followDependency(this.database.status);
     if (this.redis.configured) this.followDependency(this.redis.status);
@@ -173,6 +221,7 @@ export class AiMetrics implements OnModuleInit {
   /** A refused call counts as a request with its outcome; an admitted one adds its duration, tokens and cost. */
   private callEnded(record: CallRecord): void {
     const { outcome } = record;
+    this.endpointRequests.inc({ endpoint: record.endpoint, outcome });
     if (!record.admitted) {
       this.requests.inc({ model: record.modelRequested, outcome });
       return;
@@ -183,7 +232,14 @@ export class AiMetrics implements OnModuleInit {
     this.requestDuration.observe({ model, outcome }, record.latencyMs / 1000);
     this.tokens.inc({ tenant, model, kind: 'prompt' }, record.promptTokens);
     this.tokens.inc({ tenant, model, kind: 'completion' }, record.completionTokens);
+    if (record.cachedTokens > 0) this.tokenDetails.inc({ tenant, model, kind: 'cached' }, record.cachedTokens);
+    if (record.reasoningTokens > 0) this.tokenDetails.inc({ tenant, model, kind: 'reasoning' }, record.reasoningTokens);
     this.cost.inc({ tenant, model }, record.costUsd);
+  }
+
+  /** A request that is a client's own retry (X-Stainless-Retry-Count above 0): a sign that retries multiply. */
+  countClientRetry(tenantId: string): void {
+    this.clientRetries.inc({ tenant: this.tenantLabel(tenantId) });
   }
 
   /** Only tenants with a label of their own are exported: `other` would mix many tenants' quotas into one number. */

@@ -1,6 +1,7 @@
 import { FakeClock } from '../../test/fake-clock';
 import { aCallRecord, resolvedOptions } from '../../test/factories';
 import { BreakerRegistry, BreakerStatus } from '../upstream/breaker-registry';
+import type { PooledKeyStatus, UpstreamPool } from '../upstream/upstream-pool';
 import { AlertEvaluator, quantileOf } from './alert-evaluator';
 import { AlertNotification, AlertNotifier } from './alert-notifier';
 import { AlertRule } from './alert-rules';
@@ -45,10 +46,12 @@ function setUp(rules: AlertRule[]) {
   const notifier = new RecordingNotifier();
   const breakers = new FakeBreakers();
   const quotas = new FakeQuotaWatch();
+  const keys: Partial<PooledKeyStatus>[] = [];
+  const pool = { statuses: () => keys } as unknown as UpstreamPool;
   const options = resolvedOptions({ alerts: { rules } });
   const callEvents = new CallEvents();
   const metrics = listeningMetrics(options.telemetry, { calls: callEvents });
-  const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, quotas as unknown as QuotaWatch, notifier, clock, options.alerts);
+  const evaluator = new AlertEvaluator(metrics, breakers as unknown as BreakerRegistry, pool, quotas as unknown as QuotaWatch, notifier, clock, options.alerts);
   const calls = (model: string, outcome: string, count: number, seconds = 0.2) => {
     for (let i = 0; i < count; i++) callEvents.callEnded(aCallRecord({ modelServed: model, outcome, latencyMs: seconds * 1000 }));
   };
@@ -56,7 +59,7 @@ function setUp(rules: AlertRule[]) {
     clock.advance(ms);
     await evaluator.evaluate();
   };
-  return { clock, notifier, breakers, quotas, evaluator, calls, tick };
+  return { clock, notifier, breakers, quotas, keys, evaluator, calls, tick };
 }
 
 const errorRate: AlertRule = { name: 'ErrorRate', kind: 'error_rate', severity: 'warning', outcomes: '^upstream_', aboveRatio: 0.05, windowMs: 5 * MINUTE, minCalls: 20 };
@@ -193,5 +196,24 @@ describe(quantileOf.name, () => {
     expect(quantileOf(0.5, buckets)).toBe(1);
     expect(quantileOf(0.75, buckets)).toBe(1.5);
     expect(quantileOf(0.99, [{ le: 1, count: 10 }, { le: Infinity, count: 100 }])).toBe(1);
+  });
+  it('should fire at once for an upstream key taken out, naming the key and why, and resolve when it is back', async () => {
+    const { keys, tick, notifier } = setUp([{ name: 'UpstreamKeyOut', kind: 'key_out', severity: 'critical' }]);
+    await tick();
+    expect(notifier.sent).toEqual([]);
+
+    keys.push({ upstream: 'openai-main', key: 'project-a', fingerprint: '0123456789ab', out: { reason: 'wrong_account', since: 'now', detail: 'it answers for project proj_dev, not proj_prod' } });
+    await tick();
+    keys.pop();
+    await tick();
+
+    expect(notifier.sent.map(({ status, alert }) => ({ status, labels: alert.labels, summary: alert.summary }))).toEqual([
+      {
+        status: 'firing',
+        labels: { upstream: 'openai-main', key: 'project-a', reason: 'wrong_account' },
+        summary: 'Upstream openai-main, key project-a (fingerprint 0123456789ab) is out of service: it answers for project proj_dev, not proj_prod.',
+      },
+      expect.objectContaining({ status: 'resolved', labels: { upstream: 'openai-main', key: 'project-a', reason: 'wrong_account' } }),
+    ]);
   });
 });

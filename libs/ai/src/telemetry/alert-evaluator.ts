@@ -3,6 +3,7 @@ import { AlertOptions } from '../ai-module-options';
 import { ALERT_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { BreakerRegistry } from '../upstream/breaker-registry';
+import { UpstreamPool } from '../upstream/upstream-pool';
 import { AiMetrics } from './ai-metrics';
 import { AlertNotification, AlertNotifier, InjectAlertNotifier } from './alert-notifier';
 import { AlertRule, AlertSeverity, ErrorRateRule, LatencyRule, OutcomeSeenRule, QuotaUsedRule } from './alert-rules';
@@ -56,6 +57,7 @@ export class AlertEvaluator implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly metrics: AiMetrics,
     private readonly breakers: BreakerRegistry,
+    private readonly pool: UpstreamPool,
     private readonly quotas: QuotaWatch,
     @InjectAlertNotifier() private readonly notifier: AlertNotifier,
     @InjectClock() private readonly clock: Clock,
@@ -142,6 +144,15 @@ export class AlertEvaluator implements OnModuleInit, OnApplicationShutdown {
           .statuses()
           .filter((breaker) => breaker.state !== 'closed')
           .map((breaker) => ({ labels: { model: breaker.model }, value: 1, summary: `The breaker for ${breaker.model} is ${breaker.state.replace('_', '-')}.` }));
+      case 'key_out':
+        return this.pool
+          .statuses()
+          .filter((key) => key.out !== undefined)
+          .map(({ upstream, key, fingerprint, out }) => ({
+            labels: { upstream, key, reason: out!.reason },
+            value: 1,
+            summary: `Upstream ${upstream}, key ${key} (fingerprint ${fingerprint}) is out of service: ${out!.detail ?? out!.reason}.`,
+          }));
       case 'latency':
         return this.latency(rule, now);
       case 'quota_used':

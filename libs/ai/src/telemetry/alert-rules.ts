@@ -32,6 +32,11 @@ export interface BreakerOpenRule extends RuleBase {
   kind: 'breaker_open';
 }
 
+/** An upstream key is out of service: out of credit, or answering for the wrong account (one alert per key). */
+export interface KeyOutRule extends RuleBase {
+  kind: 'key_out';
+}
+
 /** A model's latency quantile over the window is above `aboveSeconds` (one alert per model). */
 export interface LatencyRule extends RuleBase {
   kind: 'latency';
@@ -48,7 +53,7 @@ export interface QuotaUsedRule extends RuleBase {
   atLeastRatio: number;
 }
 
-export type AlertRule = ErrorRateRule | OutcomeSeenRule | BreakerOpenRule | LatencyRule | QuotaUsedRule;
+export type AlertRule = ErrorRateRule | OutcomeSeenRule | BreakerOpenRule | KeyOutRule | LatencyRule | QuotaUsedRule;
 
 const MINUTE = 60_000;
 
@@ -57,6 +62,7 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
   { name: 'TollgateUpstreamErrorRateHigh', kind: 'error_rate', severity: 'warning', outcomes: '^upstream_', aboveRatio: 0.05, windowMs: 5 * MINUTE, minCalls: 20, forMs: 5 * MINUTE },
   { name: 'TollgateUpstreamQuotaExhausted', kind: 'outcome_seen', severity: 'critical', outcome: 'upstream_quota_exhausted', windowMs: 5 * MINUTE },
   { name: 'TollgateBreakerOpen', kind: 'breaker_open', severity: 'critical', forMs: 5 * MINUTE },
+  { name: 'TollgateUpstreamKeyOut', kind: 'key_out', severity: 'critical' },
   { name: 'TollgateLatencyP99High', kind: 'latency', severity: 'warning', quantile: 0.99, aboveSeconds: 30, windowMs: 5 * MINUTE, minCalls: 20, forMs: 10 * MINUTE },
   { name: 'TollgateTenantQuotaAt80Percent', kind: 'quota_used', severity: 'warning', atLeastRatio: 0.8 },
   { name: 'TollgateTenantQuotaExhausted', kind: 'quota_used', severity: 'critical', atLeastRatio: 1 },
@@ -84,6 +90,7 @@ export function assertValidAlertRules(rules: readonly AlertRule[]): void {
         assertDuration(rule.windowMs, `${where}: windowMs`, 1);
         break;
       case 'breaker_open':
+      case 'key_out':
         break;
       case 'latency':
         assertRatio(rule.quantile, `${where}: quantile`);
@@ -95,7 +102,7 @@ export function assertValidAlertRules(rules: readonly AlertRule[]): void {
         if (!(rule.atLeastRatio > 0 && rule.atLeastRatio <= 1)) throw new Error(`${where}: atLeastRatio must be above 0 and at most 1`);
         break;
       default:
-        throw new Error(`${where}: kind must be error_rate, outcome_seen, breaker_open, latency or quota_used`);
+        throw new Error(`${where}: kind must be error_rate, outcome_seen, breaker_open, key_out, latency or quota_used`);
     }
   }
 }

@@ -2,16 +2,24 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Listeners } from '../common/listeners';
 import type { BreakerState } from '../upstream/breaker-registry';
 
+/** The OpenAI API a call is made to, as its ledger row names it. */
+export type Endpoint = 'chat.completions' | 'embeddings' | 'responses';
+
 /** How one call ended (or was refused), as logs, metrics and alerts see it. */
 export interface CallRecord {
   requestId: string;
   tenantId: string;
   keyId: string | null;
+  endpoint: Endpoint;
   modelRequested: string;
   /** The model that answered; null when none did. */
   modelServed: string | null;
   promptTokens: number;
   completionTokens: number;
+  /** The part of `promptTokens` read from the prompt cache, billed at the cached price. */
+  cachedTokens: number;
+  /** The part of `completionTokens` the model spent reasoning. */
+  reasoningTokens: number;
   costUsd: number;
   /** Upstream calls made, retries and fallbacks included. */
   attempts: number;
@@ -22,10 +30,12 @@ export interface CallRecord {
   stream: boolean;
   latencyMs: number;
   upstreamRequestId: string | null;
+  /** The name of the upstream that answered; null when none did. */
+  upstream: string | null;
   /** The state of the breaker of the model that answered (or was asked) when the call ended. */
   breakerState: BreakerState;
-  /** The prompt and the completion, only for a tenant whose content an operator chose to log. */
-  content?: { messages: unknown; completion: string | null };
+  /** What was sent (a chat's messages, another endpoint's input) and the completion, only for a tenant whose content an operator chose to log. */
+  content?: ({ messages: unknown } | { input: unknown }) & { completion: string | null };
 }
 
 export type CallListener = (record: CallRecord) => void;

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { TenancyOptions } from '../ai-module-options';
 import { TENANCY_OPTIONS } from '../ai-option-slices';
-import { Admission, AdmissionContext, Admissions, endedCallRecord, TokenEstimate } from '../chat/admissions';
+import { Admission, AdmissionContext, Admissions, endedCallRecord, MeteredCall, meteredChat, TokenEstimate } from '../chat/admissions';
 import { Clock, InjectClock } from '../common/clock';
 import { Pricing } from '../context/pricing';
-import { mediaTokenBound } from '../context/media-token-bounds';
+import { partsTokenBound } from '../context/media-token-bounds';
 import { ModelRegistry } from '../context/model-registry';
 import { TokenCounter } from '../context/token-counter';
 import { BreakerRegistry, BreakerState } from '../upstream/breaker-registry';
@@ -50,15 +50,19 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
     super();
   }
 
-  async admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+  admit(request: ChatRequest, context: AdmissionContext): Promise<Admission> {
+    return this.admitCall(meteredChat(request, context.promptTokens ?? this.countPrompt(request)), context);
+  }
+
+  async admitCall(call: MeteredCall, context: AdmissionContext): Promise<Admission> {
     const admittedAt = this.clock.now();
     const tenant = context.tenant ?? (await this.tenants.resolveActive(context.tenantId));
     const { limits } = tenant;
     let taken: TakenLimits | undefined;
     try {
-      this.assertModelAllowed(limits, request.model);
-      this.assertCostLimitPriced(tenant, context.servingModels ?? [request.model]);
-      const estimate = this.estimate(request, context.servingModels, context.promptTokens);
+      this.assertModelAllowed(limits, call.model);
+      this.assertCostLimitPriced(tenant, context.servingModels ?? [call.model]);
+      const estimate = this.estimateCall(call, context.servingModels);
       const estimatedTokens = estimate.promptTokens + estimate.completionTokens;
       const rateLimits = { ...limits, requestsPerMinute: context.requestAlreadyCounted ? null : limits.requestsPerMinute };
       taken = await this.limiter.take(tenant.id, rateLimits, estimatedTokens);
@@ -66,7 +70,8 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
         tenantId: tenant.id,
         requestId: context.requestId,
         keyId: context.keyId ?? null,
-        model: request.model,
+        endpoint: call.endpoint,
+        model: call.model,
         stream: context.stream,
         promptTokens: estimate.promptTokens,
         tokens: estimatedTokens,
@@ -77,14 +82,14 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
       };
       // Other calls running: more are arriving, and this one's reservation can wait a turn to be written with theirs.
       const reservation = await this.leases.reserve(reservationRequest, this.live.size > 0);
-      return this.admission({ tenant, estimate, taken, reservation, request, context, admittedAt });
+      return this.admission({ tenant, estimate, taken, reservation, call, context, admittedAt });
     } catch (error) {
       // A call refused after its limits were taken used none of them.
       taken?.release(0);
       if (isAiError(error)) error.rateLimits = { ...taken?.rateLimits, ...error.rateLimits };
       const outcome = isAiError(error) ? error.code : 'internal_error';
-      const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(request.model) };
-      this.events.callEnded(refusal(request, context, refused), context.onCallEnded);
+      const refused = { tenantId: tenant.id, outcome, latencyMs: this.clock.now() - admittedAt, breakerState: this.breakers.stateOf(call.model) };
+      this.events.callEnded(refusal(call, context, refused), context.onCallEnded);
       throw error;
     }
   }
@@ -105,21 +110,29 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
     return this.tenants.resolveActive(tenantId);
   }
 
+  /** The most a chat request can be billed (see estimateCall); `counted`: its prompt's text tokens, when known. */
+  estimate(request: ChatRequest, servingModels: string[] = [request.model], counted?: number): TokenEstimate {
+    return this.estimateCall(meteredChat(request, counted ?? this.countPrompt(request)), servingModels);
+  }
+
   /**
-   * The most a request can be billed, priced as the dearest model that may answer it (a fallback may be dearer than
-   * the model asked for): its text, each media part at the most its model bills one, and for every choice (`n`) its
+   * The most a call can be billed, priced as the dearest model that may answer it (a fallback may be dearer than
+   * the model asked for): its text, each media part at the most its model bills one, and for every choice its
    * completion limit or, without one, the largest completion the model can write after the prompt's text.
    */
-  estimate(request: ChatRequest, servingModels: string[] = [request.model], counted?: number): TokenEstimate {
-    const textTokens = counted ?? this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
-    const asked = request.max_completion_tokens ?? request.max_tokens;
+  estimateCall(call: MeteredCall, servingModels: string[] = [call.model]): TokenEstimate {
+    const textTokens = call.promptTokens;
     const byModel = servingModels.map((model): TokenEstimate => {
-      const promptTokens = textTokens + mediaTokenBound(request.messages, this.registry.mediaTokenBounds(model));
-      const completionTokens = (asked ?? this.registry.largestCompletion(model, textTokens)) * (request.n ?? 1);
+      const promptTokens = textTokens + partsTokenBound(call.mediaParts, this.registry.mediaTokenBounds(model));
+      const completionTokens = (call.completionLimit ?? this.registry.largestCompletion(model, textTokens)) * call.choices;
       return { promptTokens, completionTokens, costMicroUsd: this.pricing.costMicroUsd(model, promptTokens, completionTokens) };
     });
     const most = (field: keyof TokenEstimate) => Math.max(...byModel.map((estimate) => estimate[field]));
     return { promptTokens: most('promptTokens'), completionTokens: most('completionTokens'), costMicroUsd: most('costMicroUsd') };
+  }
+
+  private countPrompt(request: ChatRequest): number {
+    return this.tokens.countPrompt(request, this.registry.encodingOf(request.model));
   }
 
   onModuleInit(): void {
@@ -179,10 +192,11 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
         if (finished) return;
         finished = true;
         this.live.delete(held.reservation.id);
-        const costMicroUsd = this.pricing.costMicroUsd(end.modelServed ?? held.request.model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0);
-        const { tenant, request, context, admittedAt } = held;
-        const breakerState = this.breakers.stateOf(end.modelServed ?? request.model);
-        const record = endedCallRecord({ context, tenant, request, end, costMicroUsd, latencyMs: this.clock.now() - admittedAt, breakerState });
+        const { tenant, call, context, admittedAt } = held;
+        const model = end.modelServed ?? call.model;
+        const costMicroUsd = this.pricing.costMicroUsd(model, end.usage?.promptTokens ?? 0, end.usage?.completionTokens ?? 0, end.usage?.cachedTokens);
+        const breakerState = this.breakers.stateOf(model, end.upstream);
+        const record = endedCallRecord({ context, tenant, call, end, costMicroUsd, latencyMs: this.clock.now() - admittedAt, breakerState });
         this.settle(held, record, costMicroUsd);
         this.events.callEnded(record, held.context.onCallEnded);
       },
@@ -198,10 +212,13 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
       requestId: record.requestId,
       tenantId: tenant.id,
       keyId: record.keyId,
+      endpoint: record.endpoint,
       modelRequested: record.modelRequested,
       modelServed: record.modelServed,
       promptTokens,
       completionTokens,
+      cachedTokens: record.cachedTokens,
+      reasoningTokens: record.reasoningTokens,
       costMicroUsd,
       attempts: record.attempts,
       outcome,
@@ -218,14 +235,14 @@ interface Held {
   estimate: TokenEstimate;
   taken: TakenLimits;
   reservation: Reservation;
-  request: ChatRequest;
+  call: MeteredCall;
   context: AdmissionContext;
   admittedAt: number;
 }
 
 /** A call a limit refused before it was admitted: nothing billed, nothing in the ledger. */
 function refusal(
-  request: ChatRequest,
+  call: MeteredCall,
   context: AdmissionContext,
   refused: { tenantId: string; outcome: string; latencyMs: number; breakerState: BreakerState },
 ): CallRecord {
@@ -234,10 +251,14 @@ function refusal(
     requestId: context.requestId,
     tenantId,
     keyId: context.keyId ?? null,
-    modelRequested: request.model,
+    endpoint: call.endpoint,
+    modelRequested: call.model,
     modelServed: null,
+    upstream: null,
     promptTokens: 0,
     completionTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     costUsd: 0,
     attempts: 0,
     outcome,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In, LessThan } from 'typeorm';
 import { QuotaName, TenantQuotaExceededError } from '../errors/ai-errors';
+import type { Endpoint } from '../telemetry/call-events';
 import { Database, Dialect } from '../persistence/database';
 import { leaseGrant } from './lease-sizing';
 import { QuotaLeaseEntity } from './quota-lease.entity';
@@ -31,6 +32,7 @@ export interface ReservationRequest extends Spend {
   requestId: string;
   /** What the ledger row of a reservation whose replica died is written from. */
   keyId: string | null;
+  endpoint: Endpoint;
   model: string;
   stream: boolean;
   /** The part of `tokens` that is the prompt. */
@@ -187,10 +189,11 @@ class RowInsert extends StatementsBySize {
 }
 
 const RESERVATION_INSERT = new RowInsert('{reservations}', [
-  'id', 'tenant_id', 'request_id', 'key_id', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at',
+  'id', 'tenant_id', 'request_id', 'key_id', 'endpoint', 'model', 'stream', 'day', 'month', 'tokens', 'prompt_tokens', 'cost_micro_usd', 'expires_at', 'created_at',
 ]);
 const LEDGER_INSERT = new RowInsert('{usage_ledger}', [
-  'id', 'request_id', 'tenant_id', 'key_id', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
+  'id', 'request_id', 'tenant_id', 'key_id', 'endpoint', 'model_requested', 'model_served', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
+  'reasoning_tokens', 'cost_micro_usd', 'attempts', 'outcome', 'stream', 'latency_ms', 'created_at',
 ]);
 /** `(SELECT column1 AS a, … FROM (VALUES ($1::t, …), …))`: rows of typed values to join an UPDATE with. */
 function valuesTable(rows: number, columns: Array<[name: string, type: string]>): string {
@@ -241,7 +244,7 @@ const DELETE_LEASES = new StatementsBySize(
      RETURNING tenant_id, month, day, requests, tokens, cost_micro_usd`,
 );
 const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM {reservations} WHERE id IN (${placeholders(count)}) RETURNING id`);
-/** Rows per multi-row INSERT (and ids per DELETE): 14 parameters a row stays far inside every driver's limit. */
+/** Rows per multi-row INSERT (and ids per DELETE): 17 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
 /**
@@ -497,7 +500,7 @@ export class QuotaRepository {
   /** The INSERTs of the calls' reservations (see rowInserts). */
   private reservationInserts(manager: EntityManager, items: LeasedReservation[]): Array<Promise<unknown[]>> {
     const values = items.map(({ request, reservation }) => [
-      reservation.id, reservation.tenantId, request.requestId, request.keyId, request.model, request.stream,
+      reservation.id, reservation.tenantId, request.requestId, request.keyId, request.endpoint, request.model, request.stream,
       reservation.day, reservation.month, reservation.tokens, request.promptTokens, reservation.costMicroUsd, request.expiresAt, request.now,
     ]);
     return this.rowInserts(manager, RESERVATION_INSERT, values);
@@ -614,8 +617,9 @@ function deltasByRow(items: LeasedReservation[]): RowDelta[] {
 }
 
 function ledgerValues(row: UsageRecordEntity): unknown[] {
-  const { id, requestId, tenantId, keyId, modelRequested, modelServed, promptTokens, completionTokens, costMicroUsd, attempts, outcome, stream, latencyMs, createdAt } = row;
-  return [id, requestId, tenantId, keyId, modelRequested, modelServed, promptTokens, completionTokens, costMicroUsd, attempts, outcome, stream, latencyMs, createdAt];
+  const { id, requestId, tenantId, keyId, endpoint, modelRequested, modelServed, promptTokens, completionTokens, cachedTokens, reasoningTokens } = row;
+  const { costMicroUsd, attempts, outcome, stream, latencyMs, createdAt } = row;
+  return [id, requestId, tenantId, keyId, endpoint, modelRequested, modelServed, promptTokens, completionTokens, cachedTokens, reasoningTokens, costMicroUsd, attempts, outcome, stream, latencyMs, createdAt];
 }
 
 function abandonedRow(reservation: ReservationEntity, now: number): UsageRecordEntity {
@@ -624,10 +628,13 @@ function abandonedRow(reservation: ReservationEntity, now: number): UsageRecordE
     requestId: reservation.requestId,
     tenantId: reservation.tenantId,
     keyId: reservation.keyId,
+    endpoint: reservation.endpoint,
     modelRequested: reservation.model,
     modelServed: null,
     promptTokens: reservation.promptTokens,
     completionTokens: reservation.tokens - reservation.promptTokens,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     costMicroUsd: reservation.costMicroUsd,
     attempts: 0,
     outcome: ABANDONED_OUTCOME,

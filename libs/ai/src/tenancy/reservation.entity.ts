@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../persistence/columns';
+import type { Endpoint } from '../telemetry/call-events';
 
 /**
  * Budget held for one request in flight, renewed while its call runs; settled to real usage, or, once
@@ -19,6 +20,9 @@ export class ReservationEntity {
   /** The UTC day whose request count it holds, and the month whose tokens and cost. */
   @Column({ name: 'key_id', type: 'varchar', length: 36, nullable: true })
   keyId: string | null;
+
+  @Column({ type: 'varchar', length: 32, default: 'chat.completions' })
+  endpoint: Endpoint;
 
   @Column({ type: 'varchar', length: 256, default: '' })
   model: string;

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../persistence/columns';
+import type { Endpoint } from '../telemetry/call-events';
 
 /** One row of the usage ledger: every admitted request, whatever its outcome. */
 @Entity('usage_ledger')
@@ -17,6 +18,9 @@ export class UsageRecordEntity {
   @Column({ name: 'key_id', type: 'varchar', length: 36, nullable: true })
   keyId: string | null;
 
+  @Column({ type: 'varchar', length: 32, default: 'chat.completions' })
+  endpoint: Endpoint;
+
   @Column({ name: 'model_requested', type: 'varchar', length: 256 })
   modelRequested: string;
 
@@ -28,6 +32,14 @@ export class UsageRecordEntity {
 
   @Column({ name: 'completion_tokens', type: 'integer' })
   completionTokens: number;
+
+  /** The part of the prompt's tokens read from the prompt cache, billed at the cached price. */
+  @Column({ name: 'cached_tokens', type: 'integer', default: 0 })
+  cachedTokens: number;
+
+  /** The part of the completion's tokens spent reasoning. */
+  @Column({ name: 'reasoning_tokens', type: 'integer', default: 0 })
+  reasoningTokens: number;
 
   @Column({ name: 'cost_micro_usd', type: 'bigint', transformer: bigintAsNumber })
   costMicroUsd: number;

@@ -18,6 +18,10 @@ export interface UsageGroup {
   requests: number;
   promptTokens: number;
   completionTokens: number;
+  /** The part of `promptTokens` read from the prompt cache, billed at the cached price. */
+  cachedTokens: number;
+  /** The part of `completionTokens` spent reasoning. */
+  reasoningTokens: number;
   costUsd: number;
   /** Requests that did not end in success. */
   failures: number;
@@ -33,6 +37,8 @@ interface GroupRow {
   requests: string | number;
   promptTokens: string | number;
   completionTokens: string | number;
+  cachedTokens: string | number;
+  reasoningTokens: string | number;
   costMicroUsd: string | number;
   failures: string | number;
 }
@@ -50,6 +56,8 @@ export class UsageService {
       .addSelect('COUNT(*)', 'requests')
       .addSelect('SUM(prompt_tokens)', 'promptTokens')
       .addSelect('SUM(completion_tokens)', 'completionTokens')
+      .addSelect('SUM(cached_tokens)', 'cachedTokens')
+      .addSelect('SUM(reasoning_tokens)', 'reasoningTokens')
       .addSelect('SUM(cost_micro_usd)', 'costMicroUsd')
       .addSelect("SUM(CASE WHEN outcome = 'success' THEN 0 ELSE 1 END)", 'failures')
       .where('tenant_id = :tenantId AND created_at >= :from AND created_at < :to', { tenantId, from: query.from, to: query.to })
@@ -62,6 +70,8 @@ export class UsageService {
       requests: Number(row.requests),
       promptTokens: Number(row.promptTokens),
       completionTokens: Number(row.completionTokens),
+      cachedTokens: Number(row.cachedTokens),
+      reasoningTokens: Number(row.reasoningTokens),
       costUsd: Number(row.costMicroUsd) / 1_000_000,
       failures: Number(row.failures),
     }));

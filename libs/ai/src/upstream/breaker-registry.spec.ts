@@ -28,7 +28,7 @@ describe(BreakerRegistry.name, () => {
   // Jest's fake timers fake Date too, so the system clock follows opossum's reset timer.
   const aRegistry = (breaker: Partial<BreakerOptions> = {}) => {
     const options = resolvedOptions({ upstream: { apiKey: 'sk-test', baseURL: BASE_URL }, breaker: { volumeThreshold: 4, resetTimeoutMs: RESET_MS, ...breaker } });
-    return (registry = new BreakerRegistry(options.upstream, options.breaker, new SystemClock()));
+    return (registry = new BreakerRegistry(options.upstreams, options.breaker, new SystemClock()));
   };
 
   const transient = () => new UpstreamUnavailableError('upstream_error');
@@ -162,7 +162,7 @@ describe(BreakerRegistry.name, () => {
 
     await breaker.fire(succeed);
 
-    expect(breaker.status()).toMatchObject({ upstream: BASE_URL, model: MODEL, state: 'closed', halfOpenAt: undefined, recentFailures: 0 });
+    expect(breaker.status()).toMatchObject({ upstream: 'openai', model: MODEL, state: 'closed', halfOpenAt: undefined, recentFailures: 0 });
     expect(breaker.msUntilHalfOpen()).toBe(0);
   });
 
@@ -204,7 +204,7 @@ describe(BreakerRegistry.name, () => {
 
     breaker.forceOpen();
 
-    expect(breaker.status()).toMatchObject({ upstream: BASE_URL, model: MODEL, state: 'open', halfOpenAt: Date.now() + RESET_MS });
+    expect(breaker.status()).toMatchObject({ upstream: 'openai', model: MODEL, state: 'open', halfOpenAt: Date.now() + RESET_MS });
     await expect(rejectionOf(breaker.fire(succeed))).resolves.toMatchObject({ reason: 'circuit_open', retryAfterMs: RESET_MS });
   });
 
@@ -223,8 +223,8 @@ describe(BreakerRegistry.name, () => {
     breakers.forModel(MODEL).forceOpen();
 
     expect(breakers.statuses()).toEqual([
-      { upstream: BASE_URL, model: 'gpt-4o-mini', state: 'closed', halfOpenAt: undefined, recentCalls: 0, recentFailures: 0 },
-      { upstream: BASE_URL, model: MODEL, state: 'open', halfOpenAt: Date.now() + RESET_MS, recentCalls: 0, recentFailures: 0 },
+      { upstream: 'openai', model: 'gpt-4o-mini', state: 'closed', halfOpenAt: undefined, recentCalls: 0, recentFailures: 0 },
+      { upstream: 'openai', model: MODEL, state: 'open', halfOpenAt: Date.now() + RESET_MS, recentCalls: 0, recentFailures: 0 },
     ]);
   });
 

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import CircuitBreaker from 'opossum';
-import { BreakerOptions, ResolvedUpstreamOptions } from '../ai-module-options';
-import { BREAKER_OPTIONS, UPSTREAM_OPTIONS } from '../ai-option-slices';
+import { BreakerOptions } from '../ai-module-options';
+import { BREAKER_OPTIONS, UPSTREAM_POOL_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { Listeners } from '../common/listeners';
 import { isAiError, RequestAbortedError, UpstreamUnavailableError } from '../errors/ai-errors';
+import { UpstreamPoolOptions } from './upstream-pool-options';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -103,20 +104,26 @@ function isOpenBreakerRejection(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === 'EOPENBREAKER';
 }
 
-/** One breaker per upstream and model, created on first use. */
+/**
+ * One breaker per upstream and model, created on first use. They count the upstream's health only: what is wrong
+ * with one key (a 429, an exhausted account) is that key's state in UpstreamPool.
+ */
 @Injectable()
 export class BreakerRegistry {
   private readonly breakers = new Map<string, ModelBreaker>();
-  private readonly stateChanged = new Listeners<{ model: string; state: BreakerState }>(new Logger(BreakerRegistry.name));
+  private readonly stateChanged = new Listeners<{ model: string; upstream: string; state: BreakerState }>(new Logger(BreakerRegistry.name));
+  /** The first upstream: the one meant where none is named. */
+  private readonly defaultUpstream: string;
 
   constructor(
-    @Inject(UPSTREAM_OPTIONS) private readonly upstream: ResolvedUpstreamOptions,
+    @Inject(UPSTREAM_POOL_OPTIONS) pool: UpstreamPoolOptions,
     @Inject(BREAKER_OPTIONS) private readonly breakerOptions: BreakerOptions,
     @InjectClock() private readonly clock: Clock,
-  ) {}
+  ) {
+    this.defaultUpstream = pool.upstreams[0].name;
+  }
 
-  forModel(model: string): ModelBreaker {
-    const upstream = this.upstream.baseURL;
+  forModel(model: string, upstream = this.defaultUpstream): ModelBreaker {
     const key = `${upstream} ${model}`;
     let breaker = this.breakers.get(key);
     if (!breaker) {
@@ -127,22 +134,17 @@ export class BreakerRegistry {
   }
 
   /** Called whenever a breaker changes state, for metrics and alerts. */
-  onStateChange(listener: (model: string, state: BreakerState) => void): void {
-    this.stateChanged.add(({ model, state }) => listener(model, state));
-  }
-
-  /** Opens every breaker of the upstream: for account-wide failures such as exhausted credit. */
-  forceOpenAll(): void {
-    this.breakers.forEach((breaker) => breaker.forceOpen());
+  onStateChange(listener: (model: string, state: BreakerState, upstream: string) => void): void {
+    this.stateChanged.add(({ model, state, upstream }) => listener(model, state, upstream));
   }
 
   statuses(): BreakerStatus[] {
     return [...this.breakers.values()].map((breaker) => breaker.status());
   }
 
-  /** The state of a model's breaker; closed for a model not called yet. */
-  stateOf(model: string): BreakerState {
-    return this.breakers.get(`${this.upstream.baseURL} ${model}`)?.state() ?? 'closed';
+  /** The state of a model's breaker at an upstream (the first by default); closed for a model not called yet. */
+  stateOf(model: string, upstream = this.defaultUpstream): BreakerState {
+    return this.breakers.get(`${upstream} ${model}`)?.state() ?? 'closed';
   }
 
   /** Called by AiLifecycle once no call can come any more: a shut breaker refuses every call. */
@@ -152,7 +154,7 @@ export class BreakerRegistry {
 
   private create(upstream: string, model: string): ModelBreaker {
     const { errorThresholdPercentage, volumeThreshold, windowMs, resetTimeoutMs } = this.breakerOptions;
-    const changed = (state: BreakerState) => this.stateChanged.emit({ model, state });
+    const changed = (state: BreakerState) => this.stateChanged.emit({ model, upstream, state });
     return new ModelBreaker(upstream, model, resetTimeoutMs, this.clock, {
       name: `${upstream} ${model}`,
       // Time limits belong to the call policy, which aborts the request itself.

@@ -12,7 +12,7 @@ const [hel, lo] = [aChatCompletionChunk('Hel'), aChatCompletionChunk('lo')];
 function anAttemptControl(): AttemptControl {
   const controller = new AbortController();
   const { signal } = controller;
-  return { signal, apiKey: 'sk-test', abort: (reason) => controller.abort(reason), classify: (error) => (signal.aborted ? signal.reason : error) };
+  return { signal, apiKey: 'sk-test', upstream: { name: 'openai', kind: 'openai', baseURL: 'http://upstream.test/v1' }, abort: (reason) => controller.abort(reason), classify: (error) => (signal.aborted ? signal.reason : error) };
 }
 
 describe(relayStream.name, () => {

@@ -4,16 +4,21 @@ import { isAiError, RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailab
 import { Watchdog } from '../common/watchdog';
 import { AttemptControl } from './resilient-upstream';
 
-/** A streamed chat completion, open and with its first chunk already received. */
-export interface ChatStream extends AsyncIterable<ChatCompletionChunk> {
+/** An upstream stream, open and with its first chunk (or event) already received. */
+export interface UpstreamStream<T> extends AsyncIterable<T> {
   /** The model that is answering: the requested one or a fallback. */
   readonly model: string;
   /** Upstream calls made before the stream opened, retries and fallbacks included. */
   readonly attempts: number;
   readonly upstreamRequestId?: string;
+  /** The name of the upstream that is answering. */
+  readonly upstream: string;
   /** Cancels the upstream stream; iteration then ends with `RequestAbortedError`. */
   cancel(): void;
 }
+
+/** A streamed chat completion, open and with its first chunk already received. */
+export type ChatStream = UpstreamStream<ChatCompletionChunk>;
 
 /**
  * Whatever breaks a stream's read, in the library's taxonomy: an abort is its reason, an SDK
@@ -26,42 +31,68 @@ function classifyStreamError(control: AttemptControl, error: unknown): unknown {
 }
 
 /** Opens an upstream stream and waits for its first chunk, so that the attempt's first-byte timeout covers both. */
-export async function primeStream(
-  stream: AsyncIterable<ChatCompletionChunk>,
-  control: AttemptControl,
-): Promise<PrimedStream> {
+export async function primeStream<T = ChatCompletionChunk>(stream: AsyncIterable<T>, control: AttemptControl): Promise<PrimedStream<T>> {
   const iterator = stream[Symbol.asyncIterator]();
   return { first: await readNext(iterator, control), iterator, control };
 }
 
-export interface PrimedStream {
-  first: IteratorResult<ChatCompletionChunk>;
-  iterator: AsyncIterator<ChatCompletionChunk>;
+export interface PrimedStream<T = ChatCompletionChunk> {
+  first: IteratorResult<T>;
+  iterator: AsyncIterator<T>;
   control: AttemptControl;
 }
 
-/** How a relayed stream ended: the usage the upstream reported, the text relayed, the error if it failed. */
-export interface StreamEnd {
-  usage?: CompletionUsage;
+/**
+ * How a relayed stream ended: its own account of what it is billed (chat: the usage chunk; the Responses API: its
+ * final event), the text relayed, the error if it failed.
+ */
+export interface StreamEnd<U = CompletionUsage> {
+  usage?: U;
   text: string;
   error?: unknown;
 }
 
-export interface RelayOptions {
+interface RelayTiming {
   /** Longest silence between chunks. */
   idleMs: number;
   /** Aborts the upstream stream when it aborts. */
   callerSignal?: AbortSignal;
+}
+
+export interface RelayOptions extends RelayTiming {
   /** Whether the usage-only last chunk is relayed (the caller asked for `include_usage`). */
   forwardUsage: boolean;
   /** Called once, however the stream ends, even if it is never read. */
   onEnd(end: StreamEnd): void;
 }
 
+/** What a relay reads of one kind of stream: which chunks its consumer gets, the text each adds, the one that carries the bill. */
+export interface StreamReading<T, U> {
+  relays(chunk: T): boolean;
+  /** Billed, should the stream break before its account of the bill. */
+  textOf(chunk: T): string;
+  usageOf(chunk: T): U | undefined;
+}
+
+export interface EventRelayOptions<T, U> extends RelayTiming {
+  reading: StreamReading<T, U>;
+  /** Called once, however the stream ends, even if it is never read. */
+  onEnd(end: StreamEnd<U>): void;
+}
+
 /** What a relay has handed its consumer so far: what the call is billed by if its usage never comes. */
-interface Relayed {
+interface Relayed<U> {
   text: string;
-  usage?: CompletionUsage;
+  usage?: U;
+}
+
+/** A chat stream: its usage chunk, which has no choices, goes to the consumer only when asked for. */
+function chatReading(forwardUsage: boolean): StreamReading<ChatCompletionChunk, CompletionUsage> {
+  return {
+    relays: (chunk) => forwardUsage || !(chunk.choices.length === 0 && chunk.usage),
+    textOf: completionTextOf,
+    usageOf: (chunk) => chunk.usage ?? undefined,
+  };
 }
 
 /**
@@ -72,8 +103,14 @@ interface Relayed {
  * starts reading): a stream left alone must not hold the upstream, the tenant's slot or its reservation.
  */
 export function relayStream(primed: PrimedStream, options: RelayOptions): AsyncGenerator<ChatCompletionChunk> {
+  const { forwardUsage, ...relay } = options;
+  return relayEvents(primed, { ...relay, reading: chatReading(forwardUsage) });
+}
+
+/** `relayStream` for any kind of stream, read as `options.reading` says. */
+export function relayEvents<T, U>(primed: PrimedStream<T>, options: EventRelayOptions<T, U>): AsyncGenerator<T> {
   const { control } = primed;
-  const relayed: Relayed = { text: '' };
+  const relayed: Relayed<U> = { text: '' };
   const onCallerAbort = () => control.abort(new RequestAbortedError());
   options.callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
   let ended = false;
@@ -109,12 +146,12 @@ function waitFor(idle: IdleWatch, party: IdleWatch['waitingFor']): void {
   idle.watchdog.arm();
 }
 
-async function* relay(
-  primed: PrimedStream,
-  options: RelayOptions,
-  relayed: Relayed,
+async function* relay<T, U>(
+  primed: PrimedStream<T>,
+  { reading }: EventRelayOptions<T, U>,
+  relayed: Relayed<U>,
   hooks: { idle: IdleWatch; end(error?: unknown): void },
-): AsyncGenerator<ChatCompletionChunk> {
+): AsyncGenerator<T> {
   const { first, iterator, control } = primed;
   const { idle } = hooks;
   idle.watchdog.disarm();
@@ -123,11 +160,10 @@ async function* relay(
   try {
     while (!next.done) {
       const chunk = next.value;
-      relayed.usage = chunk.usage ?? relayed.usage;
-      const usageOnly = chunk.choices.length === 0 && chunk.usage;
-      if (!usageOnly || options.forwardUsage) {
+      relayed.usage = reading.usageOf(chunk) ?? relayed.usage;
+      if (reading.relays(chunk)) {
         // Counted before it is handed over: a chunk handed to the consumer has been relayed.
-        relayed.text += completionTextOf(chunk);
+        relayed.text += reading.textOf(chunk);
         waitFor(idle, 'consumer');
         yield chunk;
         idle.watchdog.disarm();
@@ -157,11 +193,8 @@ function completionTextOf(chunk: ChatCompletionChunk): string {
   return text;
 }
 
-async function readNext(
-  iterator: AsyncIterator<ChatCompletionChunk>,
-  control: AttemptControl,
-): Promise<IteratorResult<ChatCompletionChunk>> {
-  let next: IteratorResult<ChatCompletionChunk>;
+async function readNext<T>(iterator: AsyncIterator<T>, control: AttemptControl): Promise<IteratorResult<T>> {
+  let next: IteratorResult<T>;
   try {
     next = await iterator.next();
   } catch (error) {

@@ -82,7 +82,8 @@ describe('classifyUpstreamError', () => {
     const error = classify(aRateLimitError({ 'retry-after-ms': '1200', 'retry-after': '2' }));
 
     expect(error).toBeInstanceOf(UpstreamRateLimitedError);
-    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 1_200, policy: TRANSIENT });
+    // The key's limit, which rests the key: not the upstream's health, which the breaker counts.
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 1_200, policy: { ...TRANSIENT, tripsBreaker: false } });
   });
 
   it('should classify a 429 insufficient_quota as UpstreamQuotaExhaustedError, never retried, whatever its headers say', () => {

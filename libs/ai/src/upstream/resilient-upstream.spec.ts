@@ -17,6 +17,7 @@ import { track, useFakeTime } from '../../test/async';
 import { aChatCompletion, anApiError, anInsufficientQuotaError, aRateLimitError, UPSTREAM_REQUEST_ID } from '../../test/factories';
 import { fail, FakeUpstreamClient, hang, respond } from '../../test/fake-upstream-client';
 import { Attempt, CallContext, fallbackChainOf, ResilientUpstream } from './resilient-upstream';
+import { UpstreamPool } from './upstream-pool';
 
 const PRIMARY = 'gpt-4o';
 const FALLBACK = 'gpt-4o-mini';
@@ -63,7 +64,7 @@ describe(ResilientUpstream.name, () => {
 
       const { value } = await callAndWait();
 
-      expect(value).toEqual({ value: aChatCompletion(), model: PRIMARY, attempts: 2, upstreamRequestId: UPSTREAM_REQUEST_ID });
+      expect(value).toEqual({ value: aChatCompletion(), model: PRIMARY, attempts: 2, upstreamRequestId: UPSTREAM_REQUEST_ID, upstream: 'openai' });
     });
 
     it('should sleep the backoff before retrying', async () => {
@@ -134,7 +135,7 @@ describe(ResilientUpstream.name, () => {
       expect(error).toMatchObject({ retryAfterMs: 700 });
     });
 
-    it('should never retry insufficient_quota, and open that model\'s breaker', async () => {
+    it('should never retry insufficient_quota, and take the key out rather than open the model\'s breaker', async () => {
       await setUp({ breaker: { resetTimeoutMs: 30_000 } });
       upstream.always(fail(anInsufficientQuotaError()));
 
@@ -144,10 +145,11 @@ describe(ResilientUpstream.name, () => {
       expect(upstream.calls).toHaveLength(1);
       expect(tracked.error).toBeInstanceOf(UpstreamQuotaExhaustedError);
       expect(tracked.error).toMatchObject({ retryAfterMs: 30_000 });
-      expect(testing.breakers.forModel(PRIMARY).status().state).toBe('open');
+      expect(testing.breakers.forModel(PRIMARY).status().state).toBe('closed');
+      expect(testing.moduleRef.get(UpstreamPool).statuses()).toMatchObject([{ key: 'key-1', state: 'out', out: { reason: 'insufficient_quota' } }]);
     });
 
-    it('should open the breakers of the other models too, as exhausted credit is account-wide', async () => {
+    it('should leave the breakers of the other models closed: the key is out, not the upstream', async () => {
       await setUp();
       upstream.always(respond(aChatCompletion()));
       await callAndWait(0, {}, 'gpt-4o-mini');
@@ -155,10 +157,10 @@ describe(ResilientUpstream.name, () => {
 
       await callAndWait(0);
 
-      expect(testing.breakers.forModel('gpt-4o-mini').status().state).toBe('open');
+      expect(testing.breakers.forModel('gpt-4o-mini').status().state).toBe('closed');
     });
 
-    it('should fail fast without calling the upstream while a model\'s breaker is open', async () => {
+    it('should fail fast without calling the upstream while the only key is out, then let one call probe it', async () => {
       await setUp({ breaker: { resetTimeoutMs: 30_000 } });
       upstream.always(fail(anInsufficientQuotaError()));
       await callAndWait(0);
@@ -167,7 +169,16 @@ describe(ResilientUpstream.name, () => {
       const { error } = await callAndWait(0);
 
       expect(upstream.calls).toHaveLength(1);
-      expect(error).toMatchObject({ reason: 'circuit_open', retryAfterMs: 25_000 });
+      expect(error).toBeInstanceOf(UpstreamQuotaExhaustedError);
+      expect(error).toMatchObject({ retryAfterMs: 25_000 });
+
+      await jest.advanceTimersByTimeAsync(25_000);
+      upstream.always(respond(aChatCompletion()));
+      const probe = await callAndWait(0);
+
+      expect(upstream.calls).toHaveLength(2);
+      expect(probe.value?.value).toEqual(aChatCompletion());
+      expect(testing.moduleRef.get(UpstreamPool).statuses()).toMatchObject([{ state: 'ready' }]);
     });
 
     it('should not retry a 401', async () => {

@@ -3,15 +3,23 @@ import { BreakerOptions, RetryOptions, TimeoutOptions } from '../ai-module-optio
 import { BREAKER_OPTIONS, FALLBACK_MODELS, RETRY_OPTIONS, TIMEOUT_OPTIONS } from '../ai-option-slices';
 import { Clock, InjectClock } from '../common/clock';
 import { InjectRandom, Random } from '../common/random';
-import { AiError, isAiError, UpstreamAuthFailedError, UpstreamQuotaExhaustedError, UpstreamUnavailableError } from '../errors/ai-errors';
-import { UpstreamKeyManager } from '../secrets/upstream-key-manager';
-import { BreakerRegistry } from './breaker-registry';
+import {
+  AiError,
+  isAiError,
+  UpstreamAuthFailedError,
+  UpstreamQuotaExhaustedError,
+  UpstreamRateLimitedError,
+  UpstreamUnavailableError,
+} from '../errors/ai-errors';
+import { BreakerRegistry, ModelBreaker } from './breaker-registry';
 import { classifyUpstreamError } from './classify-upstream-error';
 import { Deadline } from './deadline';
 import { decideRetry } from './retry-policy';
 import { RetryBudget } from './retry-budget';
 import { UpstreamResponse } from './upstream-client';
 import { UpstreamEvents } from './upstream-events';
+import { PooledKey, UpstreamPool } from './upstream-pool';
+import { UpstreamEndpoint } from './upstream-pool-options';
 
 export interface CallContext {
   /** Aborts the call and cancels the upstream request (e.g. the tenant disconnected). */
@@ -27,12 +35,14 @@ export interface CallContext {
   deferRetryAfter?: boolean;
 }
 
-/** What an attempt gets: its signal and key, and a way to abort it later (a stream's idle timeout). */
+/** What an attempt gets: its signal, upstream and key, and a way to abort it later (a stream's idle timeout). */
 export interface AttemptControl {
   /** The call's attempts share it until one is aborted: a transport stops listening when its request ends (undici does). */
   readonly signal: AbortSignal;
   /** The upstream key to authenticate this attempt with. */
   readonly apiKey: string;
+  /** The upstream this attempt goes to. */
+  readonly upstream: UpstreamEndpoint;
   abort(reason: AiError): void;
   /** Turns whatever the upstream threw into the library's taxonomy; an abort becomes its reason. */
   classify(error: unknown): unknown;
@@ -47,16 +57,28 @@ export interface CallOutcome<T> {
   /** Upstream calls made, retries and fallbacks included. */
   attempts: number;
   upstreamRequestId?: string;
+  /** The name of the upstream that answered. */
+  upstream: string;
 }
 
 interface CallState {
   readonly deadline: Deadline;
   readonly deferRetryAfter?: boolean;
   attempts: number;
-  /** The key of the last attempt, to ask for a replacement when the upstream refuses it. */
-  lastKey?: string;
-  /** The key that replaced a refused one; a refused key is replaced at most once per call. */
-  replacementKey?: string;
+  /** The keys this call left for another one (rate limited, out of credit, refused): not chosen again by it. */
+  readonly leftKeys: Set<PooledKey>;
+  /** Upstreams that failed this call (5xx, timeouts): its retries go to another upstream of the route first. */
+  readonly failedUpstreams: Set<string>;
+  /** A refused key's replacement value (a re-read, or the previous version), tried at once on the same key; once per call. */
+  replacement?: { key: PooledKey; value: string };
+  replacementTried: boolean;
+}
+
+/** Where one attempt goes. */
+interface Target {
+  key: PooledKey;
+  breaker: ModelBreaker;
+  apiKey: string;
 }
 
 /** The models to try after `model`: its own entry only, never one it inherits (`constructor`, `toString`…). */
@@ -79,7 +101,7 @@ export class ResilientUpstream {
     private readonly budget: RetryBudget,
     @InjectClock() private readonly clock: Clock,
     @InjectRandom() private readonly random: Random,
-    private readonly keys: UpstreamKeyManager,
+    private readonly pool: UpstreamPool,
     private readonly events: UpstreamEvents,
   ) {}
 
@@ -91,6 +113,9 @@ export class ResilientUpstream {
       deadline: new Deadline(this.clock, limits, context.signal),
       deferRetryAfter: context.deferRetryAfter,
       attempts: 0,
+      leftKeys: new Set(),
+      failedUpstreams: new Set(),
+      replacementTried: false,
     };
     this.budget.recordRequest();
     const fallbacks = context.fallbacks ?? fallbackChainOf(this.fallbackModels, model);
@@ -118,45 +143,80 @@ export class ResilientUpstream {
   }
 
   private async callModel<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<CallOutcome<T>> {
-    const breaker = this.breakers.forModel(model);
-    // A fallback's first call adds upstream load like a retry, unless an open breaker rejects it for free.
-    if (state.attempts > 0 && breaker.allowsCalls()) this.spendRetryBudget(this.retry.baseDelayMs);
+    // A fallback's first call adds upstream load like a retry, unless no upstream could take it anyway.
+    if (state.attempts > 0 && this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) this.spendRetryBudget(this.retry.baseDelayMs);
     for (let attemptOfModel = 1; ; attemptOfModel++) {
-      try {
-        const response = await breaker.fire(() => this.attemptOnce(model, state, attempt));
-        return { value: response.data, model, attempts: state.attempts, upstreamRequestId: response.requestId };
-      } catch (error) {
-        if (!isAiError(error)) throw error;
-        if (await this.replacedRefusedKey(error, state)) continue;
-        this.onFailure(error);
-        // The upstream's own wait is the caller's to take (CallContext.deferRetryAfter); fallbacks are still tried.
-        if (state.deferRetryAfter && error.policy.retryable && error.retryAfterMs !== undefined) throw error;
-        const decision = decideRetry(error, attemptOfModel, state.deadline.remainingMs(), this.retry, this.random);
-        if (!decision.retry) {
-          error.retryAfterMs ??= decision.retryAfterMs;
-          throw error;
+      const target = this.targetFor(model, state);
+      let failure: AiError;
+      if ('refusal' in target) {
+        failure = target.refusal;
+      } else {
+        try {
+          const response = await target.breaker.fire(() => this.attemptOnce(model, target, state, attempt));
+          const { data: value, requestId: upstreamRequestId } = response;
+          return { value, model, attempts: state.attempts, upstreamRequestId, upstream: target.key.upstream.name };
+        } catch (error) {
+          if (!isAiError(error)) throw error;
+          failure = error;
+          if (failure.policy.tripsBreaker) state.failedUpstreams.add(target.key.upstream.name);
         }
-        if (!breaker.allowsCalls()) throw breaker.rejection();
-        this.spendRetryBudget(decision.delayMs);
-        this.events.retried.emit({ model });
-        await state.deadline.sleep(decision.delayMs);
+        if (await this.triesAnotherKey(failure, target, model, state)) {
+          attemptOfModel--;
+          continue;
+        }
+      }
+      // The upstream's own wait is the caller's to take (CallContext.deferRetryAfter); fallbacks are still tried.
+      if (state.deferRetryAfter && failure.policy.retryable && failure.retryAfterMs !== undefined) throw failure;
+      const decision = decideRetry(failure, attemptOfModel, state.deadline.remainingMs(), this.retry, this.random);
+      if (!decision.retry) {
+        failure.retryAfterMs ??= decision.retryAfterMs;
+        throw failure;
+      }
+      const open = this.pool.openBreaker(model, this.breakers);
+      if (open) throw open.rejection();
+      this.spendRetryBudget(decision.delayMs);
+      this.events.retried.emit({ model });
+      await state.deadline.sleep(decision.delayMs);
+      // After a wait every key may be tried again: a rested key is ready, a refused one may have been rotated.
+      state.leftKeys.clear();
+    }
+  }
+
+  /** The key for the next attempt: a refused key's replacement first, else the pool's choice. */
+  private targetFor(model: string, state: CallState): Target | { refusal: AiError } {
+    const { replacement } = state;
+    if (replacement && !state.replacementTried) {
+      state.replacementTried = true;
+      return { key: replacement.key, breaker: this.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value };
+    }
+    const choice = this.pool.choose(model, this.breakers, state.leftKeys, state.failedUpstreams);
+    return 'refusal' in choice ? choice : { ...choice, apiKey: choice.key.rotation.current() };
+  }
+
+  /**
+   * Whether the failure was the key's, and the call goes on at once with another: a refused key's replacement value,
+   * or, past a 429 (the key rests) or an exhausted account (the key is out), another ready key. Moving to another key
+   * is not a retry of the same one, but it adds an upstream call like one: it is paid from the retry budget.
+   */
+  private async triesAnotherKey(error: AiError, { key, apiKey }: Target, model: string, state: CallState): Promise<boolean> {
+    if (error instanceof UpstreamAuthFailedError && !state.replacementTried) {
+      const value = await key.rotation.replacementFor(apiKey);
+      if (value !== undefined) {
+        state.replacement = { key, value };
+        return true;
       }
     }
-  }
-
-  /** An upstream 401: retry once at once with a re-read (or the previous) key, if there is another one. */
-  private async replacedRefusedKey(error: AiError, state: CallState): Promise<boolean> {
-    if (!(error instanceof UpstreamAuthFailedError) || state.replacementKey !== undefined || state.lastKey === undefined) return false;
-    state.replacementKey = await this.keys.replacementFor(state.lastKey);
-    return state.replacementKey !== undefined;
-  }
-
-  private onFailure(error: AiError): void {
-    // An exhausted account fails every model alike: stop calling any of them.
-    if (error instanceof UpstreamQuotaExhaustedError) {
-      this.breakers.forceOpenAll();
-      error.retryAfterMs ??= this.breakerOptions.resetTimeoutMs;
+    if (error instanceof UpstreamRateLimitedError) this.pool.rest(key, model, error.retryAfterMs);
+    else if (error instanceof UpstreamQuotaExhaustedError) this.pool.takeOut(key, 'insufficient_quota', 'its account has run out of credit (insufficient_quota)');
+    else if (!(error instanceof UpstreamAuthFailedError)) return false;
+    state.leftKeys.add(key);
+    if (!this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) {
+      if (error instanceof UpstreamQuotaExhaustedError) error.retryAfterMs ??= this.breakerOptions.resetTimeoutMs;
+      return false;
     }
+    this.spendRetryBudget(0);
+    this.events.keyFailedOver.emit({ upstream: key.upstream.name, key: key.name, reason: error.code });
+    return true;
   }
 
   /** Asked before any upstream call beyond a call's first; refused, the call fails now rather than after a wait. */
@@ -170,33 +230,39 @@ export class ResilientUpstream {
     );
   }
 
-  /** One upstream call, bounded by the first-byte timeout. */
-  private async attemptOnce<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<UpstreamResponse<T>> {
+  /** One upstream call through `target`, bounded by the first-byte timeout. */
+  private async attemptOnce<T>(model: string, target: Target, state: CallState, attempt: Attempt<T>): Promise<UpstreamResponse<T>> {
     const controller = state.deadline.beginAttempt();
     state.attempts++;
-    state.lastKey = state.replacementKey ?? this.keys.current();
-    const control = this.attemptControl(model, controller, state.lastKey);
+    const { key } = target;
+    const control = this.attemptControl(model, controller, target);
     const startedAt = this.clock.now();
     let outcome = 'success';
+    key.inFlight++;
     try {
-      return await attempt(model, control);
+      const response = await attempt(model, control);
+      this.pool.answered(key, response.account);
+      return response;
     } catch (error) {
       const classified = control.classify(error);
       outcome = isAiError(classified) ? classified.code : 'internal_error';
+      if (!(classified instanceof UpstreamQuotaExhaustedError)) this.pool.attemptFailed(key);
       throw classified;
     } finally {
+      key.inFlight--;
       state.deadline.endAttempt();
-      this.events.attemptEnded.emit({ model, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
+      this.events.attemptEnded.emit({ model, upstream: key.upstream.name, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
     }
   }
 
-  private attemptControl(model: string, controller: AbortController, apiKey: string): AttemptControl {
+  private attemptControl(model: string, controller: AbortController, { key, apiKey }: Target): AttemptControl {
     const { signal } = controller;
     return {
       signal,
       apiKey,
+      upstream: key.upstream,
       abort: (reason) => controller.abort(reason),
-      classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now(), this.keys.scrubber)),
+      classify: (error) => (signal.aborted ? signal.reason : classifyUpstreamError(error, model, this.clock.now(), this.pool.scrubber)),
     };
   }
 }

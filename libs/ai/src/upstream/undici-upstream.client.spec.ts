@@ -24,6 +24,9 @@ import { SecretScrubber } from '../secrets/secret-scrubber';
 import { causeCodes, classifyUpstreamError, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { jsonOf } from './as-received';
 import { UndiciUpstreamClient } from './undici-upstream.client';
+import type { UpstreamEndpoint } from './upstream-pool-options';
+
+const { timeouts: TIMEOUTS } = resolveAiOptions({ upstream: { apiKey: 'unused' } });
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
 
@@ -43,6 +46,7 @@ describe(UndiciUpstreamClient.name, () => {
   let server: Server;
   let baseURL: string;
   let client: UndiciUpstreamClient;
+  let endpoint: UpstreamEndpoint;
   /** How the server answers the next request. */
   let handle: Handler;
   let received: Received[];
@@ -61,8 +65,8 @@ describe(UndiciUpstreamClient.name, () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL, organization: 'org-tollgate' } });
-    client = new UndiciUpstreamClient(upstream, timeouts);
+    endpoint = { name: 'openai', kind: 'openai', baseURL, organization: 'org-tollgate' };
+    client = new UndiciUpstreamClient(TIMEOUTS);
   });
   beforeEach(() => {
     received = [];
@@ -73,7 +77,7 @@ describe(UndiciUpstreamClient.name, () => {
     server.close();
   });
 
-  const call = (signal = new AbortController().signal) => ({ signal, apiKey: API_KEY });
+  const call = (signal = new AbortController().signal, upstream = endpoint) => ({ signal, apiKey: API_KEY, upstream });
   const create = (signal?: AbortSignal) => client.createChatCompletion(CHAT, call(signal));
   const openStream = (signal?: AbortSignal) => client.streamChatCompletion({ ...CHAT, stream: true }, call(signal));
   const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => (_request, response) => {
@@ -117,6 +121,47 @@ describe(UndiciUpstreamClient.name, () => {
       expect(received[0]).toMatchObject({ method: 'GET', url: '/v1/models' });
       expect(received[0].headers.authorization).toBe(`Bearer ${API_KEY}`);
       expect(models).toEqual({ data: [aModel('gpt-4o'), aModel('gpt-4o-mini')], requestId: UPSTREAM_REQUEST_ID });
+    });
+  });
+
+  describe('Azure OpenAI and the account that answered', () => {
+    const azure = (extra: Partial<UpstreamEndpoint> = {}): UpstreamEndpoint => ({ name: 'azure', kind: 'azure', baseURL: baseURL.replace(/\/v1$/, '/openai/v1'), ...extra });
+
+    it("should send the key as api-key to Azure's v1 path, with the deployment as the model", async () => {
+      handle = json(200, aChatCompletion());
+
+      await client.createChatCompletion(CHAT, call(undefined, azure({ deployments: { 'gpt-4o': 'my-gpt4o' } })));
+
+      expect(received[0]).toMatchObject({ method: 'POST', url: '/openai/v1/chat/completions' });
+      expect(received[0].headers['api-key']).toBe(API_KEY);
+      expect(received[0].headers).not.toHaveProperty('authorization');
+      expect(JSON.parse(received[0].body)).toEqual({ ...CHAT, model: 'my-gpt4o' });
+    });
+
+    it("should put a model's calls under its deployment, with the api-version, on Azure's deployments API", async () => {
+      handle = json(200, aChatCompletion());
+      const deployments = azure({ baseURL: baseURL.replace(/\/v1$/, '/openai'), deployments: { 'gpt-4o': 'my gpt4o' }, apiVersion: '2024-10-21' });
+
+      await client.createChatCompletion(CHAT, call(undefined, deployments));
+      handle = json(200, { object: 'list', data: [] });
+      await client.listModels(call(undefined, deployments));
+
+      expect(received.map((request) => request.url)).toEqual(['/openai/deployments/my%20gpt4o/chat/completions?api-version=2024-10-21', '/openai/models?api-version=2024-10-21']);
+    });
+
+    it("should take Azure's x-ms-request-id as the upstream's request id", async () => {
+      handle = (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json', 'x-ms-request-id': 'ms-req-1' });
+        response.end(JSON.stringify(aChatCompletion()));
+      };
+
+      await expect(client.createChatCompletion(CHAT, call(undefined, azure()))).resolves.toMatchObject({ requestId: 'ms-req-1' });
+    });
+
+    it('should say which organization and project answered, from openai-organization and openai-project', async () => {
+      handle = json(200, aChatCompletion(), { 'openai-organization': 'org-abc', 'openai-project': 'proj_123' });
+
+      await expect(create()).resolves.toMatchObject({ account: { organization: 'org-abc', project: 'proj_123' } });
     });
   });
 
@@ -209,10 +254,9 @@ describe(UndiciUpstreamClient.name, () => {
       await once(closedPort, 'listening');
       const { port } = closedPort.address() as AddressInfo;
       await new Promise((resolve) => closedPort.close(resolve));
-      const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: `http://127.0.0.1:${port}/v1` } });
-      const unreachable = new UndiciUpstreamClient(upstream, timeouts);
+      const unreachable = new UndiciUpstreamClient(TIMEOUTS);
 
-      const error = await rejectionOf(unreachable.createChatCompletion(CHAT, call()));
+      const error = await rejectionOf(unreachable.createChatCompletion(CHAT, call(undefined, { ...endpoint, baseURL: `http://127.0.0.1:${port}/v1` })));
       await unreachable.close();
 
       expect(error).toBeInstanceOf(APIConnectionError);
@@ -231,11 +275,10 @@ describe(UndiciUpstreamClient.name, () => {
 
     // The connect limit is kept apart from other timeouts: it says the upstream was never reached, so it is a connect timeout.
     it('should throw a plain APIConnectionError caused by UND_ERR_CONNECT_TIMEOUT when connecting runs out of time', async () => {
-      const { upstream, timeouts } = resolveAiOptions({ upstream: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9/v1' } });
       const neverConnects = new Pool('http://127.0.0.1:9', { connect: (_options, callback) => callback(new undiciErrors.ConnectTimeoutError(), null) });
-      const client = new UndiciUpstreamClient(upstream, timeouts, neverConnects);
+      const client = new UndiciUpstreamClient(TIMEOUTS, neverConnects);
 
-      const error = await rejectionOf(client.createChatCompletion(CHAT, call()));
+      const error = await rejectionOf(client.createChatCompletion(CHAT, call(undefined, { ...endpoint, baseURL: 'http://127.0.0.1:9/v1' })));
       await client.close();
 
       expect(error).toBeInstanceOf(APIConnectionError);

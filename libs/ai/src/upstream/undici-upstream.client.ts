@@ -6,13 +6,21 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
 } from 'openai/resources/chat/completions';
+import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Model } from 'openai/resources/models';
-import { type Dispatcher, Pool } from 'undici';
-import { ResolvedUpstreamOptions, TimeoutOptions } from '../ai-module-options';
+import type {
+  Response,
+  ResponseCreateParamsNonStreaming,
+  ResponseCreateParamsStreaming,
+  ResponseStreamEvent,
+} from 'openai/resources/responses/responses';
+import { Agent, type Dispatcher } from 'undici';
+import { TimeoutOptions } from '../ai-module-options';
 import { causeCodes, UnreadableUpstreamResponse } from './classify-upstream-error';
 import { ServerSentEventDecoder } from './server-sent-events';
 import { UpstreamCallOptions, UpstreamClient, UpstreamResponse } from './upstream-client';
 import { rememberAsReceived } from './as-received';
+import type { UpstreamEndpoint } from './upstream-pool-options';
 
 /**
  * The upstream transport: undici's `Pool.request` straight to the upstream, without fetch and the
@@ -21,68 +29,123 @@ import { rememberAsReceived } from './as-received';
  * `classifyUpstreamError` reads them as before.
  */
 export class UndiciUpstreamClient implements UpstreamClient {
-  private readonly pool: Pool;
-  private readonly basePath: string;
-  private readonly organization?: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly bases = new WeakMap<UpstreamEndpoint, { origin: string; path: string }>();
 
-  /** @param pool the connections to the upstream's origin; a test may hand in one that fails as it needs. */
-  constructor(upstream: ResolvedUpstreamOptions, timeouts: TimeoutOptions, pool?: Pool) {
-    const base = new URL(upstream.baseURL);
-    this.basePath = base.pathname.replace(/\/+$/, '');
-    this.organization = upstream.organization;
+  /**
+   * @param dispatcher the connections to the upstreams (an Agent keeps a pool per origin); a test may hand in one
+   * that fails as it needs.
+   */
+  constructor(timeouts: TimeoutOptions, dispatcher?: Dispatcher) {
     // First-byte, idle and total limits are the call policy's; the socket only bounds connecting.
-    this.pool = pool ?? new Pool(base.origin, { connect: { timeout: timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
+    this.dispatcher = dispatcher ?? new Agent({ connect: { timeout: timeouts.connectMs }, headersTimeout: 0, bodyTimeout: 0 });
   }
 
   async createChatCompletion(
     body: ChatCompletionCreateParamsNonStreaming,
     options: UpstreamCallOptions,
   ): Promise<UpstreamResponse<ChatCompletion>> {
-    const response = await this.send('POST', '/chat/completions', options, JSON.stringify(body));
+    const response = await this.send('POST', '/chat/completions', options, modelBody(body, options.upstream), body.model);
     const data = await readJson(response, options.signal);
     if (!hasArray(data, 'choices')) throw new UnreadableUpstreamResponse();
-    return { data: data as ChatCompletion, requestId: requestIdOf(response.headers) };
+    return { data: data as ChatCompletion, ...answerOf(response.headers) };
   }
 
   async streamChatCompletion(
     body: ChatCompletionCreateParamsStreaming,
     options: UpstreamCallOptions,
   ): Promise<UpstreamResponse<AsyncIterable<ChatCompletionChunk>>> {
-    const response = await this.send('POST', '/chat/completions', options, JSON.stringify(body));
-    return { data: chunksOf(response, options.signal), requestId: requestIdOf(response.headers) };
+    const response = await this.send('POST', '/chat/completions', options, modelBody(body, options.upstream), body.model);
+    return { data: chunksOf(response, options.signal), ...answerOf(response.headers) };
   }
 
   async listModels(options: UpstreamCallOptions): Promise<UpstreamResponse<Model[]>> {
     const response = await this.send('GET', '/models', options);
     const page = await readJson(response, options.signal);
     if (!hasArray(page, 'data')) throw new UnreadableUpstreamResponse();
-    return { data: (page as { data: Model[] }).data, requestId: requestIdOf(response.headers) };
+    return { data: (page as { data: Model[] }).data, ...answerOf(response.headers) };
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await this.dispatcher.destroy();
   }
 
-  /** One request, authenticated with the call's own key; an answer that is not a 2xx is thrown. */
+  /**
+   * One request to the call's upstream, authenticated with the call's own key as that upstream takes it; an answer
+   * that is not a 2xx is thrown. `model` places the request on its Azure deployment.
+   */
   private async send(
     method: 'GET' | 'POST',
-    path: string,
-    { signal, apiKey }: UpstreamCallOptions,
+    operation: string,
+    { signal, apiKey, upstream }: UpstreamCallOptions,
     body?: string,
+    model?: string,
   ): Promise<Dispatcher.ResponseData> {
     if (signal.aborted) throw new APIUserAbortError();
-    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
+    const headers: Record<string, string> = upstream.kind === 'azure' ? { 'api-key': apiKey } : { authorization: `Bearer ${apiKey}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.organization) headers['openai-organization'] = this.organization;
+    if (upstream.organization) headers['openai-organization'] = upstream.organization;
+    const { origin, path } = this.baseOf(upstream);
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.pool.request({ method, path: this.basePath + path, headers, body, signal });
+      response = await this.dispatcher.request({ origin, method, path: path + operationPath(upstream, operation, model), headers, body, signal });
     } catch (error) {
       throw signal.aborted ? new APIUserAbortError() : connectionError(error);
     }
     if (response.statusCode < 200 || response.statusCode > 299) throw await statusError(response, signal);
     return response;
   }
+
+  private baseOf(upstream: UpstreamEndpoint): { origin: string; path: string } {
+    let base = this.bases.get(upstream);
+    if (!base) {
+      const url = new URL(upstream.baseURL);
+      base = { origin: url.origin, path: url.pathname.replace(/\/+$/, '') };
+      this.bases.set(upstream, base);
+    }
+    return base;
+  }
+
+  async createEmbeddings(body: EmbeddingCreateParams, options: UpstreamCallOptions): Promise<UpstreamResponse<CreateEmbeddingResponse>> {
+    const response = await this.send('POST', '/embeddings', options, modelBody(body, options.upstream), body.model);
+    const data = await readJson(response, options.signal);
+    if (!hasArray(data, 'data')) throw new UnreadableUpstreamResponse();
+    return { data: data as CreateEmbeddingResponse, ...answerOf(response.headers) };
+  }
+
+  async createResponse(body: ResponseCreateParamsNonStreaming & { model: string }, options: UpstreamCallOptions): Promise<UpstreamResponse<Response>> {
+    const response = await this.send('POST', '/responses', options, modelBody(body, options.upstream), body.model);
+    const data = await readJson(response, options.signal);
+    if (!hasArray(data, 'output')) throw new UnreadableUpstreamResponse();
+    return { data: data as Response, ...answerOf(response.headers) };
+  }
+
+  async streamResponse(body: ResponseCreateParamsStreaming & { model: string }, options: UpstreamCallOptions): Promise<UpstreamResponse<AsyncIterable<ResponseStreamEvent>>> {
+    const response = await this.send('POST', '/responses', options, modelBody(body, options.upstream), body.model);
+    return { data: responseEventsOf(response, options.signal), ...answerOf(response.headers) };
+  }
+}
+
+/**
+ * Where an operation goes below the base URL: OpenAI's and Azure's v1 paths as they are. An Azure upstream with an
+ * `apiVersion` is Azure's deployments API: a model's operations go under its deployment, and every request names the version.
+ */
+function operationPath({ kind, deployments, apiVersion }: UpstreamEndpoint, operation: string, model?: string): string {
+  if (kind !== 'azure' || apiVersion === undefined) return operation;
+  const version = `api-version=${encodeURIComponent(apiVersion)}`;
+  if (model === undefined || operation === '/models') return `${operation}?${version}`;
+  return `/deployments/${encodeURIComponent(deploymentOf(deployments, model))}${operation}?${version}`;
+}
+
+/** The Azure deployment that serves `model`: as mapped, else one named as the model. */
+function deploymentOf(deployments: Record<string, string> | undefined, model: string): string {
+  return deployments && Object.hasOwn(deployments, model) ? deployments[model] : model;
+}
+
+/** The body as the upstream takes it: Azure names the deployment where OpenAI names the model. */
+function modelBody(body: { model: string }, { kind, deployments }: UpstreamEndpoint): string {
+  const deployment = kind === 'azure' ? deploymentOf(deployments, body.model) : body.model;
+  return JSON.stringify(deployment === body.model ? body : { ...body, model: deployment });
 }
 
 /**
@@ -167,9 +230,19 @@ function headersOf(raw: IncomingHttpHeaders): Headers {
   return headers;
 }
 
-function requestIdOf(headers: IncomingHttpHeaders): string | undefined {
-  const id = headers['x-request-id'];
-  return typeof id === 'string' ? id : undefined;
+/** What an answer's headers say of it: its request id (OpenAI's, or Azure's) and whose key answered. */
+function answerOf(headers: IncomingHttpHeaders): Pick<UpstreamResponse<unknown>, 'requestId' | 'account'> {
+  const organization = headerOf(headers, 'openai-organization');
+  const project = headerOf(headers, 'openai-project');
+  return {
+    requestId: headerOf(headers, 'x-request-id') ?? headerOf(headers, 'x-ms-request-id') ?? headerOf(headers, 'apim-request-id'),
+    account: organization === undefined && project === undefined ? undefined : { organization, project },
+  };
+}
+
+function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function isJsonMediaType(contentType: string | string[] | undefined): boolean {
@@ -188,4 +261,20 @@ function parseJsonOrUndefined(text: string): unknown {
 /** A 2xx that is not the expected JSON: the shape is checked as far as callers rely on it. */
 function hasArray(data: unknown, field: string): boolean {
   return typeof data === 'object' && data !== null && Array.isArray((data as Record<string, unknown>)[field]);
+}
+
+/**
+ * The Responses API's events, each parsed once and read from the socket only when the consumer asks for the next one;
+ * the stream names each event in its `type`, and ends with its body (no `[DONE]`). An error event is an event like any
+ * other: the caller decides what it ends.
+ */
+async function* responseEventsOf(response: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<ResponseStreamEvent> {
+  const events = new ServerSentEventDecoder();
+  try {
+    for await (const bytes of response.body as AsyncIterable<Buffer>) {
+      for (const data of events.decode(bytes)) yield rememberAsReceived(JSON.parse(data) as ResponseStreamEvent, data);
+    }
+  } catch (error) {
+    throw signal.aborted ? new APIUserAbortError() : error;
+  }
 }

@@ -71,8 +71,8 @@ describeEachDatabase(`${UsageLedger.name} and ${UsageService.name}`, (databases)
     const groups = await replica.usage.summarize(tenantId, { from: START - DAY_MS, to: START + 2 * DAY_MS, groupBy: 'day' });
 
     expect(groups).toEqual([
-      { key: '2023-11-14', requests: 2, promptTokens: 30, completionTokens: 13, costUsd: expect.closeTo(0.000083, 12), failures: 0 },
-      { key: '2023-11-15', requests: 2, promptTokens: 30, completionTokens: 12, costUsd: expect.closeTo(0.000195, 12), failures: 1 },
+      { key: '2023-11-14', requests: 2, promptTokens: 30, completionTokens: 13, cachedTokens: 0, reasoningTokens: 0, costUsd: expect.closeTo(0.000083, 12), failures: 0 },
+      { key: '2023-11-15', requests: 2, promptTokens: 30, completionTokens: 12, cachedTokens: 0, reasoningTokens: 0, costUsd: expect.closeTo(0.000195, 12), failures: 1 },
     ]);
   });
 
@@ -80,8 +80,8 @@ describeEachDatabase(`${UsageLedger.name} and ${UsageService.name}`, (databases)
     const groups = await replica.usage.summarize(tenantId, { from: START, to: START + 2 * DAY_MS, groupBy: 'model' });
 
     expect(groups).toEqual([
-      { key: 'gpt-4o', requests: 3, promptTokens: 40, completionTokens: 17, costUsd: expect.closeTo(0.00027, 12), failures: 1 },
-      { key: 'gpt-4o-mini', requests: 1, promptTokens: 20, completionTokens: 8, costUsd: expect.closeTo(0.000008, 12), failures: 0 },
+      { key: 'gpt-4o', requests: 3, promptTokens: 40, completionTokens: 17, cachedTokens: 0, reasoningTokens: 0, costUsd: expect.closeTo(0.00027, 12), failures: 1 },
+      { key: 'gpt-4o-mini', requests: 1, promptTokens: 20, completionTokens: 8, cachedTokens: 0, reasoningTokens: 0, costUsd: expect.closeTo(0.000008, 12), failures: 0 },
     ]);
   });
 

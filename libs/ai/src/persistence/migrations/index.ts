@@ -4,6 +4,9 @@ import { tenantLogContent } from './1764100000000-tenant-log-content';
 import { jobs } from './1765000000000-jobs';
 import { recoverableReservations } from './1767000000000-recoverable-reservations';
 import { quotaLeases } from './1768000000000-quota-leases';
+import { endpointUsage } from './1769000000000-endpoint-usage';
+
+const MIGRATIONS = [initialSchema, tenantLogContent, jobs, recoverableReservations, quotaLeases, endpointUsage];
 
 /** Every migration, in the order they run, for tables named by `table`. */
-export const migrationsFor = (table: TableName) => [initialSchema, tenantLogContent, jobs, recoverableReservations, quotaLeases].map((migration) => migration(table));
+export const migrationsFor = (table: TableName) => MIGRATIONS.map((migration) => migration(table));
