@@ -69,10 +69,16 @@ describe('Error taxonomy (gateway against the simulator)', () => {
     gateway.simulator.enqueueFaults({ preset: 'invalid_api_key', times: 5 });
 
     const error = await rejectionOf(chat('m-auth'));
+    // The key is out now, refused: calls fail fast until it rotates, a probe passes or an operator refreshes it.
+    const whileOut = await rejectionOf(chat('m-auth-other'));
+    const callsWhileOut = gateway.simulator.calls().length;
+    await adminClient(gateway.url).post('/admin/upstream/secrets/refresh');
 
     expect(error.status).toBe(502);
     expect(error.code).toBe('upstream_auth_failed');
     expect(error.message).not.toContain('sk-');
+    expect(whileOut.status).toBe(502);
+    expect(callsWhileOut).toBe(1); // the refused call alone: the second never reached the upstream
   });
 
   it('should return 403 when the upstream refuses the model and no fallback is configured', async () => {

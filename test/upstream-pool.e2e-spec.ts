@@ -145,6 +145,27 @@ describe('Upstream pool: two keys of one upstream', () => {
   });
 });
 
+describe('Upstream pool: a spent retry budget', () => {
+  it('should answer 503 with x-should-retry: false, so that the SDK does not retry what Tollgate would not', async () => {
+    const simulator = await startSimulator({ acceptedKeys: [{ key: KEY_A, label: 'A' }, { key: KEY_B, label: 'B' }] });
+    const gateway = await startPoolGateway(twoKeys(simulator), { AI_RETRY_BUDGET_RATIO: '0', AI_RETRY_BUDGET_MIN_PER_SECOND: '0' });
+    try {
+      simulator.enqueueFaults({ preset: 'server_error' });
+      // The SDK's own retries on: it obeys x-should-retry.
+      const retrying = tenantClient(gateway.url, { apiKey: gateway.client.apiKey, maxRetries: 2 });
+
+      const error = await rejectionOf(retrying.chat.completions.create({ model: 'gpt-4o-mini', messages: aUserMessage() }));
+
+      expect(error.status).toBe(503);
+      expect(error.headers?.get('x-should-retry')).toBe('false');
+      expect(simulator.calls()).toHaveLength(1);
+    } finally {
+      await gateway.close();
+      await simulator.close();
+    }
+  });
+});
+
 describe('Upstream pool: the wrong-key guard', () => {
   let simulator: RunningSimulator;
   let gateway: PoolGateway;

@@ -70,7 +70,7 @@ export class UpstreamKeyDto extends UpstreamSecretDto {
   @ApiProperty({ enum: ['ready', 'resting', 'out'], description: "ready serves; resting waits out an upstream 429's Retry-After (for the model it came for); out is taken out of service." })
   state: KeyState;
 
-  @ApiProperty({ description: 'Calls on their way through this key now.' })
+  @ApiProperty({ description: "Calls waiting for this key's answer now (a stream until its first chunk): the least busy key is chosen among equals." })
   inFlight: number;
 
   @ApiPropertyOptional({ description: 'While resting for some model: until when (the last of its rests), ISO 8601.' })

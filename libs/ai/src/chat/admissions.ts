@@ -20,6 +20,12 @@ export interface MeteredCall {
   model: string;
   /** The prompt's text, counted with the requested model's tokenizer; or its bound, when part of the prompt is not in the request. */
   promptTokens: number;
+  /**
+   * Where `promptTokens` is a bound: the tokens actually counted. The completion may be as long as the model can write
+   * after these, so that the reservation stays the most the upstream can bill whichever way the window is split.
+   * @default promptTokens
+   */
+  countedPromptTokens?: number;
   mediaParts: readonly MediaPart[];
   /** The completion tokens each choice may write; undefined: as many as the model can write after the prompt. */
   completionLimit?: number;

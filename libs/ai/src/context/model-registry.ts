@@ -8,7 +8,8 @@ import { ModelInfo, TokenEncoding } from './model-info';
 /** The completion a model the table does not list may write when asked for no limit: GPT-5's 128,000, the most OpenAI sells. */
 export const UNLISTED_MODEL_COMPLETION_BOUND = 128_000;
 
-const COMPLETION_LIMITS = ['max_completion_tokens', 'max_tokens'] as const;
+/** Chat's two names for the completion limit, and the Responses API's. */
+const COMPLETION_LIMITS = ['max_completion_tokens', 'max_tokens', 'max_output_tokens'] as const;
 
 /** The module's model table: what it knows of each model's window, largest completion, tokenizer, sibling and media bills. */
 @Injectable()
@@ -31,7 +32,7 @@ export class ModelRegistry {
   }
 
   /** OpenAI refuses a completion limit above what the model can write; so does the gateway, before any reservation. */
-  assertCompletionLimit(request: Pick<ChatCompletionCreateParamsBase, 'model' | 'max_tokens' | 'max_completion_tokens'>): void {
+  assertCompletionLimit(request: Pick<ChatCompletionCreateParamsBase, 'model' | 'max_tokens' | 'max_completion_tokens'> & { max_output_tokens?: number | null }): void {
     const largest = this.info(request.model)?.maxOutputTokens;
     if (largest === undefined) return;
     for (const param of COMPLETION_LIMITS) {

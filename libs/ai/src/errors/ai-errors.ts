@@ -119,7 +119,7 @@ export class ContextLengthExceededError extends AiError {
 /** `max_tokens` or `max_completion_tokens` asks for more than the model can write; OpenAI's own wording. */
 export class CompletionLimitTooLargeError extends AiError {
   readonly code = 'completion_limit_too_large';
-  constructor(param: 'max_tokens' | 'max_completion_tokens', asked: number, largest: number) {
+  constructor(param: 'max_tokens' | 'max_completion_tokens' | 'max_output_tokens', asked: number, largest: number) {
     super(
       `${param} is too large: ${asked}. This model supports at most ${largest} completion tokens, whereas you provided ${asked}.`,
       { param },
@@ -164,8 +164,8 @@ export class UpstreamModelNotFoundError extends AiError {
  */
 export class UpstreamRateLimitedError extends AiError {
   readonly code = 'upstream_rate_limited';
-  constructor(details: AiErrorDetails = {}) {
-    super('The upstream is rate limiting this deployment.', details, { ...TRANSIENT, tripsBreaker: false });
+  constructor(details: AiErrorDetails = {}, policy: Partial<AiErrorPolicy> = {}) {
+    super('The upstream is rate limiting this deployment.', details, { ...TRANSIENT, tripsBreaker: false, ...policy });
   }
 }
 

@@ -134,9 +134,17 @@ describe(toOpenAiError.name, () => {
     });
 
     // OpenAI's SDKs retry 429 and 5xx twice unless told not to: not after Tollgate spent its own retries.
-    const SPENT = ['upstream_auth_failed', 'upstream_rate_limited', 'upstream_unavailable', 'upstream_quota_exhausted', 'upstream_timeout', 'tenant_quota_exceeded'];
-    it.each(ROWS)('should say x-should-retry: false for %s exactly when Tollgate has spent its retries or the quota renews late', (_name, { error }) => {
-      expect(toOpenAiError(error).headers['x-should-retry']).toBe(SPENT.includes(error.code) ? 'false' : undefined);
+    it.each<[string, AnyAiError, string | undefined]>([
+      ['a 503 after the retries', new UpstreamUnavailableError('upstream_error'), 'false'],
+      ['a 503 of the retry budget', new UpstreamUnavailableError('retry_budget_exhausted', {}, { retryable: false }), 'false'],
+      ['an upstream rate limit that outlasted the retries', new UpstreamRateLimitedError({ retryAfterMs: 2_000 }), 'false'],
+      ['a 504', new UpstreamTimeoutError('deadline'), 'false'],
+      ['a refused upstream key (502)', new UpstreamAuthFailedError(), 'false'],
+      ['a quota that renews tomorrow', new TenantQuotaExceededError('requests_per_day', 3_600_000), 'false'],
+      ["the tenant's per-minute limit, which a retry after its Retry-After may pass", new TenantRateLimitedError('requests_per_minute', 1_500), undefined],
+      ['a 400', new UpstreamBadRequestError('bad'), undefined],
+    ])('should say x-should-retry %s → %s', (_case, error, expected) => {
+      expect(toOpenAiError(error).headers['x-should-retry']).toBe(expected);
     });
 
     // upstream_auth_failed (like invalid_response, not in the table) is worded for HTTP: see below.

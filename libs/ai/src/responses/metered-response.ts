@@ -23,6 +23,7 @@ export function meteredResponse(request: ResponseRequest, count: (text: string) 
     endpoint: 'responses',
     model: request.model,
     promptTokens: hasUnseenInput(request) ? Math.max(promptTokens, largestPrompt) : promptTokens,
+    countedPromptTokens: promptTokens,
     mediaParts,
     completionLimit: request.max_output_tokens ?? undefined,
     choices: 1,

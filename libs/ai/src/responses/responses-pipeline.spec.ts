@@ -7,6 +7,11 @@ import { fail, FakeUpstreamClient, respond, responseEvents } from '../../test/fa
 import { TenantService } from '../tenancy/tenant.service';
 import { UpstreamTimeoutError } from '../errors/ai-errors';
 import { RESPONSE_FAILED_OUTCOME, ResponsesPipeline } from './responses-pipeline';
+import { meteredResponse } from './metered-response';
+import { ModelRegistry } from '../context/model-registry';
+import { Pricing } from '../context/pricing';
+import { DEFAULT_MODELS } from '../context/default-models';
+import { Governance } from '../tenancy/governance';
 
 // gpt-4o: $2.50 input, $1.25 cached input, $10.00 output per million tokens.
 const request = { model: 'gpt-4o', input: 'Say hello.' };
@@ -105,6 +110,26 @@ describe(ResponsesPipeline.name, () => {
       expect(await reading).toBeInstanceOf(UpstreamTimeoutError);
       expect(ended[0]).toMatchObject({ outcome: 'upstream_timeout', completionTokens: 2 });
       expect(ended[0].promptTokens).toBeGreaterThan(0);
+    });
+
+    it('should refuse a max_output_tokens above what the model can write, as chat refuses max_tokens, before any reservation', async () => {
+      const refused = ai.respondStream({ ...request, max_output_tokens: 1_000_000 }, context());
+
+      await expect(refused).rejects.toMatchObject({ code: 'completion_limit_too_large', param: 'max_output_tokens' });
+      expect(upstream.calls).toHaveLength(0);
+      expect(ended).toEqual([]);
+    });
+
+    it('should reserve a continued response at the most it can be billed, however its window is split between prompt and output', async () => {
+      const registry = testing.moduleRef.get(ModelRegistry);
+      const metered = meteredResponse({ ...request, previous_response_id: 'resp_0' }, (text) => text.length, registry.largestPrompt('gpt-4o'));
+
+      const estimate = testing.moduleRef.get(Governance).estimateCall(metered, ['gpt-4o']);
+
+      // The dearest split: as long an output as gpt-4o writes (16,384 tokens at $10), the rest of its 128,000-token window as input.
+      const { contextWindow, maxOutputTokens } = DEFAULT_MODELS['gpt-4o'];
+      const dearest = testing.moduleRef.get(Pricing).costMicroUsd('gpt-4o', contextWindow! - maxOutputTokens!, maxOutputTokens!);
+      expect(estimate.costMicroUsd).toBeGreaterThanOrEqual(dearest);
     });
 
     it('should reserve a response that continues a previous one at the model’s whole window', async () => {

@@ -103,6 +103,7 @@ export class ResponsesPipeline {
 
   private async prepare(request: ResponseRequest, context: EndpointContext): Promise<PreparedResponse> {
     const call = await resolveCall(request.model, context, { admissions: this.admissions, registry: this.registry, fallbackModels: this.fallbackModels });
+    this.registry.assertCompletionLimit({ model: request.model, max_output_tokens: request.max_output_tokens });
     const largestPrompt = Math.max(...call.servingModels.map((model) => this.registry.largestPrompt(model)));
     const encoding = this.registry.encodingOf(request.model);
     return { ...call, metered: meteredResponse(request, (text) => this.tokens.countText(text, encoding), largestPrompt) };

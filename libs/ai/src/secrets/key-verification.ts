@@ -23,13 +23,6 @@ export class KeyVerification implements OnApplicationBootstrap {
     @Inject(SECRET_OPTIONS) private readonly secrets: SecretOptions,
   ) {}
 
-  /** `refused` when the upstream refused any key, `accepted` when it accepted every one. */
-  get verdict(): KeyVerdict {
-    const verdicts = this.pool.keys().map((key) => this.verdictOf(key));
-    if (verdicts.includes('refused')) return 'refused';
-    return verdicts.every((verdict) => verdict === 'accepted') ? 'accepted' : 'unverified';
-  }
-
   verdictOf(key: PooledKey): KeyVerdict {
     return this.verdicts.get(key) ?? 'unverified';
   }
@@ -45,8 +38,9 @@ export class KeyVerification implements OnApplicationBootstrap {
     try {
       const answer = await this.client.listModels({ signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS), apiKey: key.rotation.current(), upstream: key.upstream });
       this.verdicts.set(key, 'accepted');
-      this.pool.answered(key, answer.account);
-      this.logger.log(`The upstream accepted the key: ${named}`);
+      this.pool.answered(key, answer.account, false);
+      // The wrong-key guard has said why it took the key out.
+      if (!key.out) this.logger.log(`The upstream accepted the key: ${named}`);
     } catch (error) {
       const status = (error as { status?: number }).status;
       this.verdicts.set(key, status === 401 ? 'refused' : 'unverified');

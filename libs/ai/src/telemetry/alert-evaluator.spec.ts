@@ -130,10 +130,10 @@ describe(AlertEvaluator.name, () => {
     expect(notifier.sent).toEqual([]);
     breakers.states = [status('half_open')];
     await tick(MINUTE);
-    expect(notifier.summary()).toEqual(['firing BreakerOpen {"model":"gpt-4o"}']);
+    expect(notifier.summary()).toEqual(['firing BreakerOpen {"upstream":"u","model":"gpt-4o"}']);
     breakers.states = [status('closed')];
     await tick();
-    expect(notifier.summary()).toEqual(['firing BreakerOpen {"model":"gpt-4o"}', 'resolved BreakerOpen {"model":"gpt-4o"}']);
+    expect(notifier.summary()).toEqual(['firing BreakerOpen {"upstream":"u","model":"gpt-4o"}', 'resolved BreakerOpen {"upstream":"u","model":"gpt-4o"}']);
   });
 
   it('should fire on a p99 above the threshold, computed from the histogram over the window', async () => {

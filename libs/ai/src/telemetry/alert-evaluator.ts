@@ -143,7 +143,11 @@ export class AlertEvaluator implements OnModuleInit, OnApplicationShutdown {
         return this.breakers
           .statuses()
           .filter((breaker) => breaker.state !== 'closed')
-          .map((breaker) => ({ labels: { model: breaker.model }, value: 1, summary: `The breaker for ${breaker.model} is ${breaker.state.replace('_', '-')}.` }));
+          .map(({ upstream, model, state }) => ({
+            labels: { upstream, model },
+            value: 1,
+            summary: `The breaker for ${model} at upstream ${upstream} is ${state.replace('_', '-')}.`,
+          }));
       case 'key_out':
         return this.pool
           .statuses()

@@ -124,7 +124,7 @@ export class Governance extends Admissions implements OnModuleInit, OnApplicatio
     const textTokens = call.promptTokens;
     const byModel = servingModels.map((model): TokenEstimate => {
       const promptTokens = textTokens + partsTokenBound(call.mediaParts, this.registry.mediaTokenBounds(model));
-      const completionTokens = (call.completionLimit ?? this.registry.largestCompletion(model, textTokens)) * call.choices;
+      const completionTokens = (call.completionLimit ?? this.registry.largestCompletion(model, call.countedPromptTokens ?? textTokens)) * call.choices;
       return { promptTokens, completionTokens, costMicroUsd: this.pricing.costMicroUsd(model, promptTokens, completionTokens) };
     });
     const most = (field: keyof TokenEstimate) => Math.max(...byModel.map((estimate) => estimate[field]));

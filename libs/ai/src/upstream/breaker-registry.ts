@@ -69,7 +69,7 @@ export class ModelBreaker {
     return new UpstreamUnavailableError('circuit_open', { retryAfterMs }, { retryable: false, tripsBreaker: false });
   }
 
-  /** Opens at once, for failures that no amount of traffic would fix (an exhausted account). */
+  /** Opens at once, without waiting for the failure ratio (tests drive an open breaker with it). */
   forceOpen(): void {
     this.breaker.open();
   }

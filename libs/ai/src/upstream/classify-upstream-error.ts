@@ -40,7 +40,7 @@ export function classifyUpstreamError(error: unknown, model: string, nowMs: numb
 
   const details = {
     cause: error,
-    upstreamRequestId: error.requestID ?? undefined,
+    upstreamRequestId: error.requestID ?? error.headers?.get('x-ms-request-id') ?? error.headers?.get('apim-request-id') ?? undefined,
     retryAfterMs: parseRetryAfterMs(error.headers, nowMs),
   };
   const message = upstreamMessage(error);

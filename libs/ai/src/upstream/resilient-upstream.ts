@@ -74,11 +74,12 @@ interface CallState {
   replacementTried: boolean;
 }
 
-/** Where one attempt goes. */
+/** Where one attempt goes; `probe`: the one attempt let through to an out key, to see whether it is back. */
 interface Target {
   key: PooledKey;
   breaker: ModelBreaker;
   apiKey: string;
+  probe: boolean;
 }
 
 /** The models to try after `model`: its own entry only, never one it inherits (`constructor`, `toString`…). */
@@ -143,6 +144,8 @@ export class ResilientUpstream {
   }
 
   private async callModel<T>(model: string, state: CallState, attempt: Attempt<T>): Promise<CallOutcome<T>> {
+    // A key left for a model (rate limited for it) may serve another; keys that cannot serve at all are out.
+    state.leftKeys.clear();
     // A fallback's first call adds upstream load like a retry, unless no upstream could take it anyway.
     if (state.attempts > 0 && this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) this.spendRetryBudget(this.retry.baseDelayMs);
     for (let attemptOfModel = 1; ; attemptOfModel++) {
@@ -187,7 +190,7 @@ export class ResilientUpstream {
     const { replacement } = state;
     if (replacement && !state.replacementTried) {
       state.replacementTried = true;
-      return { key: replacement.key, breaker: this.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value };
+      return { key: replacement.key, breaker: this.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value, probe: false };
     }
     const choice = this.pool.choose(model, this.breakers, state.leftKeys, state.failedUpstreams);
     return 'refusal' in choice ? choice : { ...choice, apiKey: choice.key.rotation.current() };
@@ -208,7 +211,8 @@ export class ResilientUpstream {
     }
     if (error instanceof UpstreamRateLimitedError) this.pool.rest(key, model, error.retryAfterMs);
     else if (error instanceof UpstreamQuotaExhaustedError) this.pool.takeOut(key, 'insufficient_quota', 'its account has run out of credit (insufficient_quota)');
-    else if (!(error instanceof UpstreamAuthFailedError)) return false;
+    else if (error instanceof UpstreamAuthFailedError) this.pool.takeOut(key, 'refused', 'the upstream refused it (401), a re-read of its secret included');
+    else return false;
     state.leftKeys.add(key);
     if (!this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) {
       if (error instanceof UpstreamQuotaExhaustedError) error.retryAfterMs ??= this.breakerOptions.resetTimeoutMs;
@@ -232,21 +236,27 @@ export class ResilientUpstream {
 
   /** One upstream call through `target`, bounded by the first-byte timeout. */
   private async attemptOnce<T>(model: string, target: Target, state: CallState, attempt: Attempt<T>): Promise<UpstreamResponse<T>> {
-    const controller = state.deadline.beginAttempt();
+    const { key, probe } = target;
+    let controller: AbortController;
+    try {
+      controller = state.deadline.beginAttempt();
+    } catch (error) {
+      this.pool.attemptFailed(key, probe);
+      throw error;
+    }
     state.attempts++;
-    const { key } = target;
     const control = this.attemptControl(model, controller, target);
     const startedAt = this.clock.now();
     let outcome = 'success';
     key.inFlight++;
     try {
       const response = await attempt(model, control);
-      this.pool.answered(key, response.account);
+      this.pool.answered(key, response.account, probe);
       return response;
     } catch (error) {
       const classified = control.classify(error);
       outcome = isAiError(classified) ? classified.code : 'internal_error';
-      if (!(classified instanceof UpstreamQuotaExhaustedError)) this.pool.attemptFailed(key);
+      this.pool.attemptFailed(key, probe);
       throw classified;
     } finally {
       key.inFlight--;

@@ -4,6 +4,7 @@ import { UpstreamAuthFailedError, UpstreamQuotaExhaustedError, UpstreamRateLimit
 import { AiTestingModule, createAiTestingModule } from '../../test/ai-testing-module';
 import { track, useFakeTime } from '../../test/async';
 import { aChatCompletion, anApiError, anInsufficientQuotaError, aRateLimitError } from '../../test/factories';
+import { FakeSecretProvider } from '../../test/fake-secret-provider';
 import { fail, FakeUpstreamClient, respond, Step } from '../../test/fake-upstream-client';
 import { Attempt } from './resilient-upstream';
 import { UpstreamCallOptions, UpstreamResponse } from './upstream-client';
@@ -131,7 +132,7 @@ describe(UpstreamPool.name, () => {
     });
 
     it('should answer 503 with the shortest Retry-After, without calling the upstream, while every key rests', async () => {
-      await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }, { name: 'b', apiKey: 'sk-b' }), { retry: { maxRetryAfterMs: 5_000 } });
+      await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }, { name: 'b', apiKey: 'sk-b' }));
       upstream.forKey('sk-a', fail(aRateLimitError({ 'retry-after': '40' })));
       upstream.forKey('sk-b', fail(aRateLimitError({ 'retry-after': '30' })));
       await call();
@@ -152,6 +153,50 @@ describe(UpstreamPool.name, () => {
 
       expect(error).toMatchObject({ reason: 'retry_budget_exhausted' });
       expect(upstream.callsWith('sk-b')).toBe(0);
+    });
+  });
+
+  describe('a key rate limited for the requested model, and a fallback', () => {
+    it('should serve the call from the fallback model through the same key', async () => {
+      await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }), { fallbackModels: { [MODEL]: ['gpt-4o-mini'] } });
+      upstream.forKey('sk-a', fail(aRateLimitError({ 'retry-after': '120' })), respond(aChatCompletion()));
+
+      const tracked = await call();
+
+      expect(tracked.value).toMatchObject({ model: 'gpt-4o-mini', attempts: 2 });
+    });
+  });
+
+  describe('a key the upstream refuses (401)', () => {
+    it('should move the call to the other key, take the refused one out and stop calling it', async () => {
+      await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }, { name: 'b', apiKey: 'sk-b' }));
+      upstream.forKey('sk-a', fail(anApiError(401, { code: 'invalid_api_key' })));
+
+      for (let i = 0; i < 6; i++) expect((await call()).value).toBeDefined();
+
+      expect(upstream.callsWith('sk-a')).toBe(1);
+      expect(stateOf('a')).toMatchObject({ state: 'out', out: { reason: 'refused' } });
+    });
+
+    it('should let one call probe it after the reset period, and bring it back when the probe passes', async () => {
+      await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }), { breaker: { resetTimeoutMs: 30_000 } });
+      upstream.forKey('sk-a', fail(anApiError(401, { code: 'invalid_api_key' })), fail(anApiError(500)), respond(aChatCompletion()));
+      expect((await call()).error).toBeInstanceOf(UpstreamAuthFailedError);
+      expect((await call()).error).toBeInstanceOf(UpstreamAuthFailedError);
+      expect(upstream.callsWith('sk-a')).toBe(1);
+
+      // The first probe fails (a 500): the next one waits another reset period.
+      await jest.advanceTimersByTimeAsync(30_000);
+      const failedProbe = track(testing.resilient.call(MODEL, {}, attempt));
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(failedProbe.error).toBeDefined();
+      const probes = upstream.callsWith('sk-a');
+      await call();
+      expect(upstream.callsWith('sk-a')).toBe(probes);
+
+      await jest.advanceTimersByTimeAsync(30_000);
+      expect((await call()).value).toBeDefined();
+      expect(stateOf('a')).toMatchObject({ state: 'ready' });
     });
   });
 
@@ -258,6 +303,23 @@ describe(UpstreamPool.name, () => {
 
       expect(upstream.callsWith('sk-a')).toBe(1);
       expect(stateOf('a')).toMatchObject({ state: 'out', out: { reason: 'wrong_account', detail: 'it answers for project proj_dev, not proj_prod' } });
+    });
+
+    it('should bring the key back once its secret changes, whoever read it', async () => {
+      const secret = new FakeSecretProvider('sk-dev');
+      await setUp([{ name: 'openai-main', baseURL: 'http://openai.test/v1', keys: [{ name: 'a', secretProvider: secret, expect: { project: 'proj_prod' } }] }]);
+      jest.spyOn(upstream, 'createChatCompletion').mockImplementation(async (_body, options) => ({
+        data: aChatCompletion(),
+        account: { project: options.apiKey === 'sk-dev' ? 'proj_dev' : 'proj_prod' },
+      }));
+      await call();
+      expect(stateOf('a')).toMatchObject({ state: 'out', out: { reason: 'wrong_account' } });
+
+      secret.rotateTo('sk-prod');
+      await pool().keys()[0].rotation.refresh();
+
+      expect(stateOf('a')).toMatchObject({ state: 'ready' });
+      expect((await call()).value).toBeDefined();
     });
 
     it('should refuse calls with upstream_auth_failed once the only key answered for the wrong organization', async () => {

@@ -13,19 +13,28 @@ import { ExpectedAccount, ResolvedUpstream, UpstreamEndpoint, UpstreamPoolOption
 /** `ready` serves; `resting` waits out an upstream 429's Retry-After (for the model it came for); `out` is taken out until a refresh or a probe. */
 export type KeyState = 'ready' | 'resting' | 'out';
 
-/** Why a key is out: its account has no credit, or it answers for another organization or project than expected. */
-export type KeyOutReason = 'insufficient_quota' | 'wrong_account';
+/**
+ * Why a key is out: its account has no credit, the upstream refused it (401) even after a re-read, or it answers for
+ * another organization or project than expected.
+ */
+export type KeyOutReason = 'insufficient_quota' | 'refused' | 'wrong_account';
+
+/** Out of credit and refused keys are probed again; a wrong account's answers would be billed to it, so it is not. */
+const PROBED_REASONS: ReadonlySet<KeyOutReason> = new Set(['insufficient_quota', 'refused']);
 
 interface OutOfService {
   reason: KeyOutReason;
   since: number;
-  /** When a call may try the key again (a probe); never for a wrong account, which only a refresh brings back. */
+  /** When a call may try the key again (a probe); never for a wrong account, which only a new secret brings back. */
   probeAt?: number;
   detail?: string;
+  /** The fingerprint of the secret that was taken out: another one brings the key back. */
+  fingerprint: string;
 }
 
 /** One key of one upstream, with its own rotation and its own state. */
 export class PooledKey {
+  /** Attempts waiting for this key's answer (a stream's until its first chunk). */
   inFlight = 0;
   /** Until when the key rests, by model: OpenAI's rate limits are the organization's per model. */
   readonly restingUntil = new Map<string, number>();
@@ -58,6 +67,11 @@ export class PooledKey {
   mayProbe(now: number): boolean {
     return this.out?.probeAt !== undefined && this.out.probeAt <= now && !this.probing;
   }
+
+  /** Ready for `model` now, or due for a probe. */
+  canTake(now: number, model: string): boolean {
+    return this.state(now, model) === 'ready' || this.mayProbe(now);
+  }
 }
 
 export class PoolUpstream implements UpstreamEndpoint {
@@ -79,8 +93,8 @@ export class PoolUpstream implements UpstreamEndpoint {
   }
 }
 
-/** Where the next attempt goes, or why none can be made now. */
-export type KeyChoice = { key: PooledKey; breaker: ModelBreaker } | { refusal: AiError };
+/** Where the next attempt goes (`probe`: to an out key, to see whether it is back), or why none can be made now. */
+export type KeyChoice = { key: PooledKey; breaker: ModelBreaker; probe: boolean } | { refusal: AiError };
 
 /** What may be shown of a key anywhere: never its value. */
 export interface PooledKeyStatus extends UpstreamKeyStatus {
@@ -127,6 +141,7 @@ export class UpstreamPool implements OnApplicationShutdown {
     this.routes = Object.create(null) as Record<string, PoolUpstream[]>;
     for (const [model, names] of Object.entries(options.routes)) this.routes[model] = names.map((name) => byName.get(name)!);
     this.scrubber = new SecretScrubber(() => this.keys().flatMap((key) => key.rotation.values()));
+    for (const key of this.keys()) key.rotation.onRefresh((outcome) => outcome === 'rotated' && this.restoreIfRotated(key));
   }
 
   /** Reads every key once; start-up fails here, naming the upstream, the key and the secret, when one cannot be read. */
@@ -162,10 +177,10 @@ export class UpstreamPool implements OnApplicationShutdown {
       const probe = candidates.find((key) => key.mayProbe(now));
       if (probe) {
         probe.probing = true;
-        return { key: probe, breaker };
+        return { key: probe, breaker, probe: true };
       }
       const key = weightedChoice(candidates.filter((candidate) => candidate.state(now, model) === 'ready'));
-      if (key) return { key, breaker };
+      if (key) return { key, breaker, probe: false };
     }
     return { refusal: this.refusal(model, route, open, now) };
   }
@@ -176,7 +191,7 @@ export class UpstreamPool implements OnApplicationShutdown {
     return this.routeOf(model).some(
       (upstream) =>
         breakers.forModel(model, upstream.name).allowsCalls() &&
-        upstream.keys.some((key) => !excluded.has(key) && (key.state(now, model) === 'ready' || key.mayProbe(now))),
+        upstream.keys.some((key) => !excluded.has(key) && key.canTake(now, model)),
     );
   }
 
@@ -193,40 +208,57 @@ export class UpstreamPool implements OnApplicationShutdown {
     this.events.keyRested.emit({ upstream: key.upstream.name, key: key.name, retryAfterMs });
   }
 
-  /** The key cannot serve: out of credit (probed again after the breakers' reset time), or answering for the wrong account. */
+  /**
+   * The key cannot serve: out of credit or refused (probed again every breaker reset period), or answering for the
+   * wrong account. Any of them comes back when its secret changes.
+   */
   takeOut(key: PooledKey, reason: KeyOutReason, detail?: string): void {
     const now = this.clock.now();
-    const probeAt = reason === 'insufficient_quota' ? now + this.breakerOptions.resetTimeoutMs : undefined;
-    const wasOut = key.out !== undefined;
-    key.out = { reason, since: wasOut ? key.out!.since : now, probeAt, detail };
-    key.probing = false;
-    if (wasOut) return;
+    const probeAt = PROBED_REASONS.has(reason) ? now + this.breakerOptions.resetTimeoutMs : undefined;
+    const before = key.out;
     const fingerprint = key.rotation.status().fingerprint;
+    key.out = { reason, since: before?.since ?? now, probeAt, detail, fingerprint };
+    key.probing = false;
+    if (before?.reason === reason) return;
     this.logger.error(`Upstream ${key.upstream.name}, key ${key.name} (fingerprint ${fingerprint}) taken out: ${detail ?? reason}`);
     this.events.keyStateChanged.emit({ upstream: key.upstream.name, key: key.name, state: 'out', reason });
   }
 
-  /** The attempt through `key` was answered: a probe of an out key brought it back; the wrong-key guard reads the account. */
-  answered(key: PooledKey, account: UpstreamAccount | undefined): void {
+  /**
+   * An attempt through `key` was answered: the wrong-key guard reads the account it answered for, and a probe
+   * (`probe`, the one attempt let through to an out key) brings the key back.
+   */
+  answered(key: PooledKey, account: UpstreamAccount | undefined, probe: boolean): void {
     const wrong = wrongAccount(key.expect, account);
     if (wrong) return this.takeOut(key, 'wrong_account', wrong);
-    if (key.probing) this.restore(key, 'a probe call succeeded');
+    if (probe) this.restore(key, 'a probe call succeeded');
   }
 
-  /** The attempt through `key` failed in a way that says nothing of its account. */
-  attemptFailed(key: PooledKey): void {
+  /** An attempt through `key` failed; a failed probe waits another reset period for the next one. */
+  attemptFailed(key: PooledKey, probe: boolean): void {
+    if (!probe) return;
     key.probing = false;
+    if (key.out?.probeAt !== undefined) key.out.probeAt = this.clock.now() + this.breakerOptions.resetTimeoutMs;
   }
 
-  /** Re-reads every key now (an operator asked): an exhausted key comes back, a wrong one only if its secret changed. */
+  /**
+   * Re-reads every key now (an operator asked): a key out of credit or refused comes back (the operator says it is
+   * fixed), a wrong account's only if its secret is no longer the one taken out.
+   */
   async refreshAll(): Promise<RefreshOutcome[]> {
     return Promise.all(
       this.keys().map(async (key) => {
         const outcome = await key.rotation.refresh();
-        if (key.out?.reason === 'insufficient_quota' || (key.out && outcome === 'rotated')) this.restore(key, 'an operator refreshed it');
+        if (key.out && PROBED_REASONS.has(key.out.reason)) this.restore(key, 'an operator refreshed it');
+        else this.restoreIfRotated(key);
         return outcome;
       }),
     );
+  }
+
+  /** A key out since an older secret comes back once its rotation read a new one (a re-read, a file change). */
+  private restoreIfRotated(key: PooledKey): void {
+    if (key.out && key.rotation.status().fingerprint !== key.out.fingerprint) this.restore(key, 'its secret changed');
   }
 
   statuses(): PooledKeyStatus[] {
@@ -260,9 +292,10 @@ export class UpstreamPool implements OnApplicationShutdown {
     const keys = route.filter((upstream) => !open.some((breaker) => breaker.upstream === upstream.name)).flatMap((upstream) => upstream.keys);
     if (keys.length === 0) return soonestToHalfOpen(open).rejection();
     const rests = keys.filter((key) => key.state(now, model) === 'resting').map((key) => key.restsUntil(model) - now);
-    if (rests.length > 0) return new UpstreamRateLimitedError({ retryAfterMs: Math.min(...rests) });
-    const probes = keys.map((key) => key.out?.probeAt).filter((at): at is number => at !== undefined);
-    if (probes.length > 0) return new UpstreamQuotaExhaustedError({ retryAfterMs: Math.max(1000, Math.min(...probes) - now) });
+    // Not waited out in the call: it would hold the tenant's slot and reservation, and every such call would wake at once.
+    if (rests.length > 0) return new UpstreamRateLimitedError({ retryAfterMs: Math.min(...rests) }, { retryable: false });
+    const exhausted = keys.filter((key) => key.out?.reason === 'insufficient_quota').map((key) => key.out!.probeAt!);
+    if (exhausted.length > 0) return new UpstreamQuotaExhaustedError({ retryAfterMs: Math.max(1000, Math.min(...exhausted) - now) });
     return new UpstreamAuthFailedError();
   }
 }
