@@ -28,9 +28,10 @@ export class ObservedDataSource extends DataSource {
     this.observed.add(runner);
     const connect = runner.connect.bind(runner);
     const query = runner.query.bind(runner);
+    const sqlite = this.options.type === 'better-sqlite3';
     runner.connect = () => connect().catch((error: unknown) => this.failed(error));
-    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
-      query(...args).then(
+    runner.query = ((sql: string, ...rest: unknown[]) =>
+      query(sqlite ? immediate(sql) : sql, ...(rest as [])).then(
         (result) => {
           this.status.reachable();
           return result;
@@ -50,4 +51,14 @@ export class ObservedDataSource extends DataSource {
     this.status.unreachable(failureOf(error));
     throw new DependencyUnavailableError('database', RETRY_AFTER_MS, error);
   }
+}
+
+/**
+ * SQLite's transactions take the write lock when they begin. TypeORM's read, then write (a save: SELECT, then UPDATE),
+ * and a deferred transaction that has read cannot wait for the lock: should another connection hold it then (the
+ * checkpointer's, a moment each second), its write fails at once with "database is locked", whatever the busy timeout.
+ * Begun IMMEDIATE, it waits for the lock, within the busy timeout, before it reads anything.
+ */
+function immediate(sql: string): string {
+  return sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql;
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DependencyStatus } from '../health/dependency-status';
+import { createDataSource } from './database';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 
 /** A WAL database whose connection does not checkpoint by itself (Database's leaves it to a 40 MB log). */
@@ -63,6 +65,31 @@ describe(SqliteCheckpointer.name, () => {
     expect(watched.prepare('SELECT COUNT(*) AS n FROM rows').get()).toEqual({ n: 6 * 100 * ROWS_PER_TRANSACTION });
     plain.close();
     watched.close();
+  }, TEST_TIMEOUT_MS);
+
+  // TypeORM's transactions read, await, then write (a tenant's quota: SELECT, then UPDATE). Begun deferred, such a write
+  // failed at once with "database is locked" whenever the checkpointer held the write lock at that moment.
+  it('should never make a transaction of the database that reads before it writes fail with "database is locked"', async () => {
+    const file = join(folder, 'busy.sqlite');
+    openWithoutAutoCheckpoint(file).close();
+    const dataSource = createDataSource({ url: `sqlite:${file}`, tablePrefix: '' }, { entities: [], migrations: () => [] }, new DependencyStatus('database', 'in a test'));
+    await dataSource.initialize();
+    const checkpointer = new SqliteCheckpointer(file, 1);
+    const failures: string[] = [];
+
+    for (let i = 0; i < 300; i++) {
+      await dataSource
+        .transaction(async (manager) => {
+          await manager.query('SELECT COUNT(*) AS n FROM rows');
+          await sleep(1);
+          await manager.query('INSERT INTO rows (payload) VALUES (?)', ['x'.repeat(200)]);
+        })
+        .catch((error: Error) => failures.push(error.message));
+    }
+
+    await checkpointer.stop();
+    expect(failures).toEqual([]);
+    await dataSource.destroy();
   }, TEST_TIMEOUT_MS);
 
   it('should stop, even when its worker has already failed', async () => {
