@@ -1,6 +1,6 @@
 // The benchmark, in one run: the bare undici proxy (baseline 1), the NestJS + Fastify floor
 // (baseline 2) and the gateway on SQLite and on PostgreSQL + Redis, each with 1 tenant and with
-// 50, all in front of one fake upstream. Rounds alternate the targets and every figure is the
+// 50, and on SQLite with eight upstream keys instead of one, all in front of one fake upstream. Rounds alternate the targets and every figure is the
 // median over the rounds, so that noise on this shared machine falls on all of them alike.
 //
 //   npm run bench                  (builds first)
@@ -102,6 +102,9 @@ async function main() {
     gateways.push(sqlite);
     const postgres = await startTollgate({ upstreamUrl: upstream.url, store: 'postgres', runId, tenants: 50 });
     gateways.push(postgres);
+    // Key selection's cost: the same SQLite gateway with eight keys of its one upstream instead of one.
+    const eightKeys = await startTollgate({ upstreamUrl: upstream.url, store: 'sqlite', runId: `${runId}k`, tenants: 1, upstreamKeys: 8 });
+    gateways.push(eightKeys);
 
     const targets = [
       { label: 'bare undici proxy (baseline 1)', ...bare, keys: [FLOOR_TOKEN] },
@@ -110,6 +113,7 @@ async function main() {
       { label: 'Tollgate, SQLite, 50 tenants', ...sqlite },
       { label: 'Tollgate, PostgreSQL + Redis, 1 tenant', ...postgres, keys: postgres.keys.slice(0, 1) },
       { label: 'Tollgate, PostgreSQL + Redis, 50 tenants', ...postgres },
+      { label: 'Tollgate, SQLite, 1 tenant, 8 upstream keys', ...eightKeys },
     ];
     const rows = await measure(
       targets.map((target) => ({ label: target.label, warmUp: () => warmUp(target), run: () => measureTarget(target) })),

@@ -2,7 +2,7 @@
 // upstream: on SQLite, or on a fresh PostgreSQL database with Redis. Its tenants have every limit
 // set — so each is checked, reserved and settled on every request — and set too high to refuse.
 'use strict';
-const { mkdtempSync, rmSync } = require('node:fs');
+const { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { Client } = require('pg');
@@ -42,13 +42,26 @@ async function deleteRunKeys(runId) {
   await redis.quit();
 }
 
+/** A config folder whose upstreams.yaml gives the one upstream `keys` keys of equal weight (read from BENCH_KEY_n). */
+function configWithKeys(folder, upstreamUrl, keys) {
+  const configDir = join(folder, 'config');
+  mkdirSync(configDir);
+  for (const file of ['models.yaml', 'plans.yaml']) copyFileSync(join(__dirname, '..', 'config', file), join(configDir, file));
+  const entries = Array.from({ length: keys }, (_, i) => `      - { name: key-${i + 1}, secret: { provider: env, name: BENCH_KEY_${i + 1} } }`);
+  writeFileSync(join(configDir, 'upstreams.yaml'), ['upstreams:', '  - name: bench', `    baseUrl: ${upstreamUrl}/v1`, '    keys:', ...entries, ''].join('\n'));
+  const env = Object.fromEntries(Array.from({ length: keys }, (_, i) => [`BENCH_KEY_${i + 1}`, `sk-bench-upstream-${i + 1}`]));
+  return { CONFIG_DIR: configDir, ...env };
+}
+
 /**
- * Starts the gateway with the probe preloaded and creates `tenants` tenants.
+ * Starts the gateway with the probe preloaded and creates `tenants` tenants; with `upstreamKeys`, its one upstream has that
+ * many keys (config/upstreams.yaml) instead of OPENAI_API_KEY's one.
  * `store` is 'sqlite' or 'postgres' (PostgreSQL + Redis). Resolves with its child process, URL,
  * the tenants' keys and `stop`, which also removes the run's database and Redis keys.
  */
-async function startTollgate({ upstreamUrl, store, runId, tenants }) {
+async function startTollgate({ upstreamUrl, store, runId, tenants, upstreamKeys }) {
   const folder = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+  const keysEnv = upstreamKeys ? configWithKeys(folder, upstreamUrl, upstreamKeys) : {};
   const postgres = store === 'postgres' ? await freshPostgres(runId) : undefined;
   const storeEnv = postgres
     ? { DATABASE_URL: postgres.url, REDIS_URL, AI_JOBS_QUEUE_PREFIX: `tollgate_bench_${runId}` }
@@ -67,6 +80,7 @@ async function startTollgate({ upstreamUrl, store, runId, tenants }) {
       // Shutdown's readiness delay is for load balancers; the benchmark has none to wait for.
       SHUTDOWN_READINESS_DELAY_MS: '0',
       ...storeEnv,
+      ...keysEnv,
     },
     { probe: true },
   );
