@@ -44,13 +44,16 @@ export class UpstreamSecretDto {
 }
 
 class KeyOutDto {
-  @ApiProperty({ enum: ['insufficient_quota', 'wrong_account'], description: 'Out of credit, or answering for another organization or project than `expect` says.' })
+  @ApiProperty({
+    enum: ['insufficient_quota', 'refused', 'wrong_account'],
+    description: 'Out of credit, refused by the upstream (401) after a re-read of its secret, or answering for another organization or project than `expect` says.',
+  })
   reason: KeyOutReason;
 
   @ApiProperty({ description: 'Since when, ISO 8601.' })
   since: string;
 
-  @ApiPropertyOptional({ description: 'When a call may probe the key again (out of credit only), ISO 8601.' })
+  @ApiPropertyOptional({ description: 'When a call may probe the key again (out of credit or refused), ISO 8601.' })
   probeAt?: string;
 
   @ApiPropertyOptional({ description: 'What was seen, e.g. the organization the key answered for.' })

@@ -15,7 +15,8 @@ import { LedgerEvents } from './ledger-events';
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
-const KEY_OUT_REASONS: KeyOutReason[] = ['insufficient_quota', 'wrong_account'];
+/** A record, so that a new reason fails to compile until it is listed here. */
+const KEY_OUT_REASONS = Object.keys({ insufficient_quota: true, refused: true, wrong_account: true } satisfies Record<KeyOutReason, true>);
 
 /**
  * The library's Prometheus metrics, in a registry of their own that the application exposes.
@@ -113,7 +114,7 @@ export class AiMetrics implements OnModuleInit {
 
   readonly keyOut = new Gauge({
     name: 'tollgate_upstream_key_out',
-    help: 'Whether an upstream key is out of service (1) and why: insufficient_quota or wrong_account; 0 once it is back.',
+    help: 'Whether an upstream key is out of service (1) and why: insufficient_quota, refused (401) or wrong_account; 0 once it is back.',
     labelNames: ['upstream', 'key', 'reason'] as const,
     registers: [this.registry],
   });

@@ -8,6 +8,7 @@ import { FakeSecretProvider } from '../../test/fake-secret-provider';
 import { fail, FakeUpstreamClient, respond, Step } from '../../test/fake-upstream-client';
 import { Attempt } from './resilient-upstream';
 import { UpstreamCallOptions, UpstreamResponse } from './upstream-client';
+import { AiMetrics } from '../telemetry/ai-metrics';
 import { UpstreamPool } from './upstream-pool';
 import { PoolUpstreamOptions } from './upstream-pool-options';
 
@@ -170,12 +171,15 @@ describe(UpstreamPool.name, () => {
   describe('a key the upstream refuses (401)', () => {
     it('should move the call to the other key, take the refused one out and stop calling it', async () => {
       await setUp(oneUpstream({ name: 'a', apiKey: 'sk-a' }, { name: 'b', apiKey: 'sk-b' }));
+      await testing.moduleRef.init(); // the metrics listen from init on
       upstream.forKey('sk-a', fail(anApiError(401, { code: 'invalid_api_key' })));
 
       for (let i = 0; i < 6; i++) expect((await call()).value).toBeDefined();
 
       expect(upstream.callsWith('sk-a')).toBe(1);
       expect(stateOf('a')).toMatchObject({ state: 'out', out: { reason: 'refused' } });
+      const gauge = await testing.moduleRef.get(AiMetrics).registry.getSingleMetricAsString('tollgate_upstream_key_out');
+      expect(gauge).toContain('tollgate_upstream_key_out{upstream="openai-main",key="a",reason="refused"} 1');
     });
 
     it('should let one call probe it after the reset period, and bring it back when the probe passes', async () => {

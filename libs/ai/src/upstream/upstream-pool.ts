@@ -110,8 +110,8 @@ export interface PooledKeyStatus extends UpstreamKeyStatus {
 /**
  * The upstreams and their keys. A call's attempt goes to the first upstream of the model's route whose breaker lets
  * calls through and that has a ready key; among that upstream's ready keys the choice is weighted (smooth weighted
- * round robin), the least busy first among equals. A 429 rests a key until its Retry-After; an exhausted account or a
- * wrong one takes it out (see PooledKey).
+ * round robin), the least busy first among equals. A 429 rests a key for its model until its Retry-After; an exhausted
+ * account, a refusal (401) or a wrong account takes it out (see PooledKey, takeOut).
  */
 @Injectable()
 export class UpstreamPool implements OnApplicationShutdown {
