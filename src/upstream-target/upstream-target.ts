@@ -16,17 +16,15 @@ export type UpstreamChoice = Pick<AiModuleOptions, 'upstream' | 'upstreams' | 'r
 export class UpstreamTarget implements OnApplicationShutdown {
   private constructor(
     readonly options: UpstreamChoice,
-    /** Where each key is read from (`env`, `file`, `aws`, `azure`), by `upstream/key`. */
-    private readonly providers: Map<string, SecretSource['provider']>,
+    /** Where the key `key` of `upstream` is read from (`env`, `file`, `aws`, `azure`). */
+    readonly providerOf: (upstream: string, key: string) => SecretSource['provider'] | undefined,
     private readonly simulator?: RunningSimulator,
   ) {}
 
   static async resolve(config: GatewayConfig): Promise<UpstreamTarget> {
     if (config.upstreamsFile) return UpstreamTarget.fromFile(config.upstreamsFile);
     const { baseURL, secret } = config.upstream;
-    // AiModule names the one upstream `openai` and its key `key-1`.
-    const single = (provider: SecretSource['provider']) => new Map([['openai/key-1', provider]]);
-    if (secret) return new UpstreamTarget({ upstream: { baseURL, secretProvider: secretProviderFor(secret) } }, single(secret.provider));
+    if (secret) return new UpstreamTarget({ upstream: { baseURL, secretProvider: secretProviderFor(secret) } }, () => secret.provider);
     // Validation has already stopped a production start without a key; only here is the simulator loaded.
     const { startSimulator } = await import('@tollgate/simulator');
     const simulator = await startSimulator();
@@ -35,7 +33,7 @@ export class UpstreamTarget implements OnApplicationShutdown {
         'Set OPENAI_API_KEY to use the real upstream.',
     );
     const secretProvider = new StaticSecretProvider('sk-simulator', 'the simulator');
-    return new UpstreamTarget({ upstream: { baseURL: simulator.url, secretProvider } }, single('env'), simulator);
+    return new UpstreamTarget({ upstream: { baseURL: simulator.url, secretProvider } }, () => 'env', simulator);
   }
 
   private static fromFile(file: UpstreamsFile): UpstreamTarget {
@@ -50,12 +48,7 @@ export class UpstreamTarget implements OnApplicationShutdown {
       }),
     );
     new Logger('Upstream').log(`${upstreams.length} upstream(s) from ${file.path}: ${upstreams.map((upstream) => upstream.name).join(', ')}`);
-    return new UpstreamTarget({ upstreams, routes: file.routes }, providers);
-  }
-
-  /** Where the key `key` of `upstream` is read from. */
-  providerOf(upstream: string, key: string): SecretSource['provider'] | undefined {
-    return this.providers.get(`${upstream}/${key}`);
+    return new UpstreamTarget({ upstreams, routes: file.routes }, (upstream, key) => providers.get(`${upstream}/${key}`));
   }
 
   get simulated(): boolean {

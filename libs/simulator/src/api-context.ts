@@ -4,7 +4,7 @@ import { parseJson, readBody } from './http-io';
 import { faultLabel, outcomeOf, type FaultContext, type FaultOutcome } from './presets';
 import type { Route } from './routes';
 import type { SimulatorState } from './state';
-import type { SimulatedFault } from './types';
+import type { CompletionLimits, SimulatedFault } from './types';
 import { isRecord } from './validation';
 
 /** An accepted API call on its way to its endpoint. */
@@ -22,6 +22,13 @@ type RespondOutcome = Extract<FaultOutcome, { kind: 'respond' }>;
 export async function readRequestBody({ ex, route }: ApiContext): Promise<unknown> {
   const body = parseJson(await readBody(ex.req));
   return route.deployment !== undefined && isRecord(body) ? { ...body, model: route.deployment } : body;
+}
+
+/** What a generating endpoint's request says of the call, in its record. */
+export function recordRequest({ ex }: ApiContext, request: { model: string; stream: boolean; completionLimits?: CompletionLimits }): void {
+  ex.call.model = request.model;
+  ex.call.stream = request.stream;
+  ex.call.completionLimits = request.completionLimits;
 }
 
 export function headerFault({ ex }: ApiContext): SimulatedFault | undefined {

@@ -1,11 +1,10 @@
-import { modelAndFault, readRequestBody, serveWithFault, type ApiContext } from './api-context';
+import { modelAndFault, readRequestBody, recordRequest, serveWithFault, type ApiContext } from './api-context';
 import { writeChoices } from './chat-answer';
 import { parseChatRequest, type ChatRequest } from './chat-request';
 import type { Exchange } from './exchange';
 import { firstHalfOf } from './http-io';
 import { chatCompletion, chatCompletionEvents, chatUsage, type OpenAIErrorBody, type Reply } from './openai-shapes';
-import type { SimulatorConfig } from './types';
-import { cachedTokensOf, countPromptTokens, reasoningTokensOf } from './usage';
+import { cachedTokensOf, countPromptTokens, reasoningTokensOf, type ReplyConfig } from './usage';
 
 export interface StreamPlan {
   intervalMs: number;
@@ -16,14 +15,10 @@ export interface StreamPlan {
   truncated?: boolean;
 }
 
-type ReplyConfig = Pick<SimulatorConfig, 'completionWords' | 'cachedPromptTokens'>;
-
 export async function serveChatCompletion(ctx: ApiContext): Promise<void> {
   const { ex, state } = ctx;
   const request = parseChatRequest(await readRequestBody(ctx));
-  ex.call.model = request.model;
-  ex.call.stream = request.stream;
-  ex.call.completionLimits = request.completionLimits;
+  recordRequest(ctx, request);
   const { model, fault } = modelAndFault(ctx, request.model);
 
   await serveWithFault(ctx, fault, { model, stream: request.stream }, async (outcome) => {

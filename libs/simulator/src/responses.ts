@@ -1,21 +1,16 @@
-import { modelAndFault, readRequestBody, serveWithFault, type ApiContext } from './api-context';
+import { modelAndFault, readRequestBody, recordRequest, serveWithFault, type ApiContext } from './api-context';
 import type { StreamPlan } from './chat-completions';
 import type { Exchange } from './exchange';
 import { firstHalfOf } from './http-io';
 import { parseResponsesRequest, type ResponsesRequest } from './responses-request';
 import { failedEvent, finalResponse, responseEvents, responseObject, serialiseEvents, type ResponseReply } from './responses-shapes';
-import type { SimulatorConfig } from './types';
-import { cachedTokensOf, completionText, countPromptTokens, isReasoningModel, reasoningTokensOf } from './usage';
-
-type ReplyConfig = Pick<SimulatorConfig, 'completionWords' | 'cachedPromptTokens'>;
+import { cachedTokensOf, completionText, countPromptTokens, isReasoningModel, reasoningTokensOf, type ReplyConfig } from './usage';
 
 /** POST /v1/responses. A failure after acceptance is a 200 of status 'failed', streamed or not. */
 export async function serveResponse(ctx: ApiContext): Promise<void> {
   const { ex, state } = ctx;
   const request = parseResponsesRequest(await readRequestBody(ctx));
-  ex.call.model = request.model;
-  ex.call.stream = request.stream;
-  ex.call.completionLimits = request.completionLimits;
+  recordRequest(ctx, request);
   const { model, fault } = modelAndFault(ctx, request.model);
 
   await serveWithFault(ctx, fault, { model, stream: request.stream, reportsFailureInBody: true }, async (outcome) => {

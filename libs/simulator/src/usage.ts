@@ -1,5 +1,9 @@
 import { countTokens, decodeGenerator, encode } from 'gpt-tokenizer';
+import type { SimulatorConfig } from './types';
 import { isRecord } from './validation';
+
+/** What a generated answer takes of the simulator's config. */
+export type ReplyConfig = Pick<SimulatorConfig, 'completionWords' | 'cachedPromptTokens'>;
 
 /** Each of these words (with its leading space) is one o200k_base token, so completion tokens = words. */
 const WORDS = (

@@ -243,14 +243,13 @@ export class UpstreamPool implements OnApplicationShutdown {
 
   /**
    * Re-reads every key now (an operator asked): a key out of credit or refused comes back (the operator says it is
-   * fixed), a wrong account's only if its secret is no longer the one taken out.
+   * fixed); a wrong account's only if the read found a new secret, which its rotation's listener sees to.
    */
   async refreshAll(): Promise<RefreshOutcome[]> {
     return Promise.all(
       this.keys().map(async (key) => {
         const outcome = await key.rotation.refresh();
         if (key.out && PROBED_REASONS.has(key.out.reason)) this.restore(key, 'an operator refreshed it');
-        else this.restoreIfRotated(key);
         return outcome;
       }),
     );
