@@ -4,6 +4,7 @@ import { Governance } from './tenancy/governance';
 import type { CallRecord } from './telemetry/call-events';
 import { TenantService } from './tenancy/tenant.service';
 import { RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors/ai-errors';
+import { BreakerRegistry } from './upstream/breaker-registry';
 import { AiTestingModule, createAiTestingModule } from '../test/ai-testing-module';
 import { collect, track, useFakeTime } from '../test/async';
 import {
@@ -327,6 +328,16 @@ describe(AiService.name, () => {
       await ai.listModels(context);
 
       expect(upstream.calls.filter((call) => call.method === 'listModels')).toHaveLength(2);
+    });
+
+    it('should never open a breaker, nor show one, for the model list, whatever the upstream answers it', async () => {
+      await setUp({ retry: { maxAttempts: 1 }, breaker: { volumeThreshold: 2 } });
+      upstream.always(fail(anApiError(500)));
+
+      for (let i = 0; i < 5; i++) await ai.listModels(context).catch(() => undefined);
+
+      expect(upstream.calls).toHaveLength(5);
+      expect(testing.moduleRef.get(BreakerRegistry).statuses()).toEqual([]);
     });
 
     it('should return only the models the tenant\'s plan allows', async () => {

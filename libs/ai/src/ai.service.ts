@@ -121,7 +121,7 @@ export class AiService {
   private async upstreamModels(context: CallContext): Promise<Model[]> {
     const now = this.clock.now();
     if (this.modelList && now - this.modelList.at < MODEL_LIST_TTL_MS) return this.modelList.models;
-    const outcome = await this.upstream.call(MODEL_LIST_ROUTE, context, (_model, control) => this.client.listModels(control));
+    const outcome = await this.upstream.call(MODEL_LIST_ROUTE, { ...context, unguarded: true }, (_model, control) => this.client.listModels(control));
     this.modelList = { at: now, models: outcome.value };
     return outcome.value;
   }

@@ -50,7 +50,7 @@ export function admissionContextOf(call: ResolvedCall, context: EndpointContext,
 
 export function callContextOf(call: ResolvedCall, context: EndpointContext): CallContext {
   const { signal, timeoutMs, deferRetryAfter } = context;
-  return { signal, timeoutMs, deferRetryAfter, fallbacks: call.servingModels.slice(1) };
+  return { tenantId: call.tenant.id, signal, timeoutMs, deferRetryAfter, fallbacks: call.servingModels.slice(1) };
 }
 
 /** A relayed stream as its caller gets it: who answers it, where the tenant stands, and a way to stop it. */

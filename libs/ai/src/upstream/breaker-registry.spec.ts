@@ -178,6 +178,31 @@ describe(BreakerRegistry.name, () => {
     expect(breaker.status().state).toBe('half_open');
   });
 
+  it('should close a half-open breaker that no call probes within another resetTimeoutMs, and only then', async () => {
+    const breaker = aRegistry().forModel(MODEL);
+    await openBreaker(breaker);
+    await jest.advanceTimersByTimeAsync(RESET_MS);
+    expect(breaker.status().state).toBe('half_open');
+
+    await jest.advanceTimersByTimeAsync(RESET_MS - 1);
+    expect(breaker.status().state).toBe('half_open');
+
+    await jest.advanceTimersByTimeAsync(1);
+    expect(breaker.status().state).toBe('closed');
+  });
+
+  it('should leave a half-open breaker to its probe when a call probes it', async () => {
+    const breaker = aRegistry().forModel(MODEL);
+    await openBreaker(breaker);
+    await jest.advanceTimersByTimeAsync(RESET_MS);
+    const probe = breaker.fire(() => new Promise(() => {}));
+
+    await jest.advanceTimersByTimeAsync(RESET_MS);
+
+    expect(breaker.status().state).toBe('half_open');
+    void probe;
+  });
+
   // A filtered error counts as a success in opossum: a probe its caller cancelled must not close the breaker.
   it('should not close when the half-open probe is cancelled by its caller', async () => {
     const breaker = aRegistry().forModel(MODEL);

@@ -28,6 +28,7 @@ const MIN_RETRY_AFTER_MS = 1000;
 export class ModelBreaker {
   private readonly breaker: CircuitBreaker<[Action], unknown>;
   private openedAt?: number;
+  private idleHalfOpen?: NodeJS.Timeout;
 
   constructor(
     readonly upstream: string,
@@ -42,11 +43,27 @@ export class ModelBreaker {
       this.openedAt = this.clock.now();
       onStateChange('open');
     });
-    this.breaker.on('halfOpen', () => onStateChange('half_open'));
+    this.breaker.on('halfOpen', () => {
+      this.closeIfNoProbeComes();
+      onStateChange('half_open');
+    });
     this.breaker.on('close', () => {
       this.openedAt = undefined;
       onStateChange('closed');
     });
+  }
+
+  /**
+   * A half-open breaker waits for a call to probe the upstream with. A model without traffic sends none, and its
+   * breaker would stay half-open (and its alert firing) until someone called it: with no probe in another reset
+   * period, it closes. Nobody was exposed meanwhile, and the next calls find out as a probe would, with at most
+   * `volumeThreshold` of them failing before it opens again.
+   */
+  private closeIfNoProbeComes(): void {
+    clearTimeout(this.idleHalfOpen);
+    this.idleHalfOpen = setTimeout(() => {
+      if (this.breaker.halfOpen && this.breaker.pendingClose) this.breaker.close();
+    }, this.resetTimeoutMs).unref();
   }
 
   /** Runs one upstream attempt; fails fast with a 503-class error while open. */
@@ -96,6 +113,7 @@ export class ModelBreaker {
   }
 
   shutdown(): void {
+    clearTimeout(this.idleHalfOpen);
     this.breaker.shutdown();
   }
 }
@@ -104,13 +122,19 @@ function isOpenBreakerRejection(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === 'EOPENBREAKER';
 }
 
+/** A model's breaker at an upstream, as the pool and the call policy ask for it. */
+export interface Breakers {
+  forModel(model: string, upstream?: string): ModelBreaker;
+}
+
 /**
  * One breaker per upstream and model, created on first use. They count the upstream's health only: what is wrong
  * with one key (a 429, an exhausted account) is that key's state in UpstreamPool.
  */
 @Injectable()
-export class BreakerRegistry {
+export class BreakerRegistry implements Breakers {
   private readonly breakers = new Map<string, ModelBreaker>();
+  private readonly passThrough = new Map<string, ModelBreaker>();
   private readonly stateChanged = new Listeners<{ model: string; upstream: string; state: BreakerState }>(new Logger(BreakerRegistry.name));
   /** The first upstream: the one meant where none is named. */
   private readonly defaultUpstream: string;
@@ -133,6 +157,18 @@ export class BreakerRegistry {
     return breaker;
   }
 
+  /**
+   * For calls that are no model's (the model list): breakers that never open, in no status, metric or alert. Such a
+   * call's failures say nothing of a model's health, and a model named `GET /models` would mislead whoever reads them.
+   */
+  readonly unguarded: Breakers = {
+    forModel: (_route, upstream = this.defaultUpstream) => {
+      let breaker = this.passThrough.get(upstream);
+      if (!breaker) this.passThrough.set(upstream, (breaker = new ModelBreaker(upstream, '', this.breakerOptions.resetTimeoutMs, this.clock, { timeout: false, errorFilter: () => true })));
+      return breaker;
+    },
+  };
+
   /** Called whenever a breaker changes state, for metrics and alerts. */
   onStateChange(listener: (model: string, state: BreakerState, upstream: string) => void): void {
     this.stateChanged.add(({ model, state, upstream }) => listener(model, state, upstream));
@@ -150,6 +186,7 @@ export class BreakerRegistry {
   /** Called by AiLifecycle once no call can come any more: a shut breaker refuses every call. */
   shutdown(): void {
     this.breakers.forEach((breaker) => breaker.shutdown());
+    this.passThrough.forEach((breaker) => breaker.shutdown());
   }
 
   private create(upstream: string, model: string): ModelBreaker {

@@ -257,6 +257,23 @@ describe(ResilientUpstream.name, () => {
       expect(calls.filter((c) => (c.error as UpstreamUnavailableError).reason === 'retry_budget_exhausted').length).toBeGreaterThan(0);
     });
 
+    it("should leave a quiet tenant its share of retries after a noisy tenant's failing calls spent theirs", async () => {
+      await setUp({ retry: { maxAttempts: 3 }, breaker: { volumeThreshold: 1_000_000 } });
+      // The quiet tenant has been calling (its calls succeeded) when the noisy one's start failing.
+      testing.budget.recordRequest('quiet');
+      upstream.always(fail(anApiError(500)));
+      const noisy = Array.from({ length: 100 }, () => call({ tenantId: 'noisy' }));
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(noisy.some((c) => (c.error as UpstreamUnavailableError).reason === 'retry_budget_exhausted')).toBe(true);
+      const before = upstream.calls.length;
+
+      const { error } = await callAndWait(60_000, { tenantId: 'quiet' });
+
+      // Its first attempt and two retries, paid from its half of the reserve (without shares: no retry at all).
+      expect(upstream.calls.length - before).toBe(3);
+      expect(error).not.toMatchObject({ reason: 'retry_budget_exhausted' });
+    });
+
     // The budget is asked before the wait: a retry it refuses must not sleep the server delay first.
     it('should fail at once, without waiting, when the budget cannot pay for the retry', async () => {
       await setUp();

@@ -11,7 +11,7 @@ import {
   UpstreamRateLimitedError,
   UpstreamUnavailableError,
 } from '../errors/ai-errors';
-import { BreakerRegistry, ModelBreaker } from './breaker-registry';
+import { BreakerRegistry, Breakers, ModelBreaker } from './breaker-registry';
 import { classifyUpstreamError } from './classify-upstream-error';
 import { Deadline } from './deadline';
 import { decideRetry } from './retry-policy';
@@ -22,6 +22,8 @@ import { PooledKey, UpstreamPool } from './upstream-pool';
 import { UpstreamEndpoint } from './upstream-pool-options';
 
 export interface CallContext {
+  /** Whose call it is: each tenant retries within its own share of the retry budget. */
+  tenantId?: string;
   /** Aborts the call and cancels the upstream request (e.g. the tenant disconnected). */
   signal?: AbortSignal;
   /** A shorter deadline than the configured total; a longer one is ignored. */
@@ -33,6 +35,8 @@ export interface CallContext {
    * sleeping it: a queued job waits in its queue, not in a retry loop. @default false
    */
   deferRetryAfter?: boolean;
+  /** No breaker guards or counts the call: it is no model's (the model list), and its failures say nothing of one. @default false */
+  unguarded?: boolean;
 }
 
 /** What an attempt gets: its signal, upstream and key, and a way to abort it later (a stream's idle timeout). */
@@ -63,6 +67,8 @@ export interface CallOutcome<T> {
 
 interface CallState {
   readonly deadline: Deadline;
+  readonly tenantId?: string;
+  readonly breakers: Breakers;
   readonly deferRetryAfter?: boolean;
   attempts: number;
   /** The keys this call left for another one (rate limited, out of credit, refused): not chosen again by it. */
@@ -112,13 +118,15 @@ export class ResilientUpstream {
     const limits = { durationMs, firstByteMs, shortenedByCaller: durationMs < totalMs };
     const state: CallState = {
       deadline: new Deadline(this.clock, limits, context.signal),
+      tenantId: context.tenantId,
+      breakers: context.unguarded ? this.breakers.unguarded : this.breakers,
       deferRetryAfter: context.deferRetryAfter,
       attempts: 0,
       leftKeys: new Set(),
       failedUpstreams: new Set(),
       replacementTried: false,
     };
-    this.budget.recordRequest();
+    this.budget.recordRequest(context.tenantId);
     const fallbacks = context.fallbacks ?? fallbackChainOf(this.fallbackModels, model);
     try {
       return await this.callWithFallbacks([model, ...fallbacks], state, attempt);
@@ -147,7 +155,7 @@ export class ResilientUpstream {
     // A key left for a model (rate limited for it) may serve another; keys that cannot serve at all are out.
     state.leftKeys.clear();
     // A fallback's first call adds upstream load like a retry, unless no upstream could take it anyway.
-    if (state.attempts > 0 && this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) this.spendRetryBudget(this.retry.baseDelayMs);
+    if (state.attempts > 0 && this.pool.hasReadyKey(model, state.breakers, state.leftKeys)) this.spendRetryBudget(state, this.retry.baseDelayMs);
     for (let attemptOfModel = 1; ; attemptOfModel++) {
       const target = this.targetFor(model, state);
       let failure: AiError;
@@ -175,9 +183,9 @@ export class ResilientUpstream {
         failure.retryAfterMs ??= decision.retryAfterMs;
         throw failure;
       }
-      const open = this.pool.openBreaker(model, this.breakers);
+      const open = this.pool.openBreaker(model, state.breakers);
       if (open) throw open.rejection();
-      this.spendRetryBudget(decision.delayMs);
+      this.spendRetryBudget(state, decision.delayMs);
       this.events.retried.emit({ model });
       await state.deadline.sleep(decision.delayMs);
       // After a wait every key may be tried again: a rested key is ready, a refused one may have been rotated.
@@ -190,9 +198,9 @@ export class ResilientUpstream {
     const { replacement } = state;
     if (replacement && !state.replacementTried) {
       state.replacementTried = true;
-      return { key: replacement.key, breaker: this.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value, probe: false };
+      return { key: replacement.key, breaker: state.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value, probe: false };
     }
-    const choice = this.pool.choose(model, this.breakers, state.leftKeys, state.failedUpstreams);
+    const choice = this.pool.choose(model, state.breakers, state.leftKeys, state.failedUpstreams);
     return 'refusal' in choice ? choice : { ...choice, apiKey: choice.key.rotation.current() };
   }
 
@@ -214,18 +222,18 @@ export class ResilientUpstream {
     else if (error instanceof UpstreamAuthFailedError) this.pool.takeOut(key, 'refused', 'the upstream refused it (401), a re-read of its secret included');
     else return false;
     state.leftKeys.add(key);
-    if (!this.pool.hasReadyKey(model, this.breakers, state.leftKeys)) {
+    if (!this.pool.hasReadyKey(model, state.breakers, state.leftKeys)) {
       if (error instanceof UpstreamQuotaExhaustedError) error.retryAfterMs ??= this.breakerOptions.resetTimeoutMs;
       return false;
     }
-    this.spendRetryBudget(0);
+    this.spendRetryBudget(state, 0);
     this.events.keyFailedOver.emit({ upstream: key.upstream.name, key: key.name, reason: error.code });
     return true;
   }
 
   /** Asked before any upstream call beyond a call's first; refused, the call fails now rather than after a wait. */
-  private spendRetryBudget(retryAfterMs: number): void {
-    if (this.budget.tryAcquireRetry()) return;
+  private spendRetryBudget(state: CallState, retryAfterMs: number): void {
+    if (this.budget.tryAcquireRetry(state.tenantId)) return;
     this.events.retryRefusedByBudget.emit();
     throw new UpstreamUnavailableError(
       'retry_budget_exhausted',

@@ -85,4 +85,55 @@ describe(RetryBudget.name, () => {
 
     expect(budget.tryAcquireRetry()).toBe(false);
   });
+
+  describe('shared between tenants', () => {
+    function acquireAllFor(budget: RetryBudget, tenantId: string): number {
+      let granted = 0;
+      while (budget.tryAcquireRetry(tenantId)) granted++;
+      return granted;
+    }
+
+    const recordFor = (budget: RetryBudget, tenantId: string, requests: number) => {
+      for (let i = 0; i < requests; i++) budget.recordRequest(tenantId);
+    };
+
+    it("should stop one tenant's failing calls at its share, leaving the others theirs", () => {
+      const budget = aBudget({ ratio: 0.1, minRetriesPerSecond: 0.4, windowMs: 10_000 });
+      recordFor(budget, 'noisy', 100);
+      recordFor(budget, 'quiet', 10);
+
+      // noisy: 10 of its own + half of the reserve of 4; quiet: 1 + 2.
+      expect(acquireAllFor(budget, 'noisy')).toBe(12);
+      expect(acquireAllFor(budget, 'quiet')).toBe(3);
+      expect(budget.snapshot()).toEqual({ requests: 110, retries: 15, allowedRetries: 15 });
+    });
+
+    it('should give a lone tenant the whole reserve', () => {
+      const budget = aBudget({ ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 });
+      recordFor(budget, 'alone', 20);
+
+      expect(acquireAllFor(budget, 'alone')).toBe(7);
+    });
+
+    it('should keep the global cap when a new tenant arrives after the others spent the budget', () => {
+      const budget = aBudget({ ratio: 0.1, minRetriesPerSecond: 0.2, windowMs: 10_000 });
+      recordFor(budget, 'first', 10);
+      expect(acquireAllFor(budget, 'first')).toBe(3);
+
+      // The newcomer's share (1 of the reserve of 2, as one of two) is not there: the whole budget is spent.
+      expect(budget.tryAcquireRetry('newcomer')).toBe(false);
+    });
+
+    it("should forget a tenant once its requests slide out of the window, and share the reserve among fewer", () => {
+      const budget = aBudget({ ratio: 0, minRetriesPerSecond: 0.4, windowMs: 10_000 });
+      recordFor(budget, 'gone', 1);
+      clock.advance(5_000);
+      recordFor(budget, 'staying', 1);
+      expect(acquireAllFor(budget, 'staying')).toBe(2);
+
+      clock.advance(6_000);
+
+      expect(acquireAllFor(budget, 'staying')).toBe(2);
+    });
+  });
 });

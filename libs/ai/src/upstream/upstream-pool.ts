@@ -5,7 +5,7 @@ import { Clock, InjectClock } from '../common/clock';
 import { AiError, UpstreamAuthFailedError, UpstreamQuotaExhaustedError, UpstreamRateLimitedError } from '../errors/ai-errors';
 import { SecretScrubber } from '../secrets/secret-scrubber';
 import { RefreshOutcome, UpstreamKeyManager, UpstreamKeyStatus } from '../secrets/upstream-key-manager';
-import { BreakerRegistry, ModelBreaker } from './breaker-registry';
+import { Breakers, ModelBreaker } from './breaker-registry';
 import { UpstreamAccount } from './upstream-client';
 import { UpstreamEvents } from './upstream-events';
 import { ExpectedAccount, ResolvedUpstream, UpstreamEndpoint, UpstreamPoolOptions } from './upstream-pool-options';
@@ -162,7 +162,7 @@ export class UpstreamPool implements OnApplicationShutdown {
    * The key for a call's next attempt at `model`, skipping `excluded` (the keys this call found wanting); the upstreams
    * in `failed` (that failed this call) come after the route's others.
    */
-  choose(model: string, breakers: BreakerRegistry, excluded: ReadonlySet<PooledKey> = new Set(), failed: ReadonlySet<string> = new Set()): KeyChoice {
+  choose(model: string, breakers: Breakers, excluded: ReadonlySet<PooledKey> = new Set(), failed: ReadonlySet<string> = new Set()): KeyChoice {
     const now = this.clock.now();
     const route = this.routeOf(model);
     const inOrder = failed.size === 0 ? route : [...route.filter((upstream) => !failed.has(upstream.name)), ...route.filter((upstream) => failed.has(upstream.name))];
@@ -186,7 +186,7 @@ export class UpstreamPool implements OnApplicationShutdown {
   }
 
   /** Whether another attempt at `model` could go to a ready key now, without waiting. */
-  hasReadyKey(model: string, breakers: BreakerRegistry, excluded: ReadonlySet<PooledKey>): boolean {
+  hasReadyKey(model: string, breakers: Breakers, excluded: ReadonlySet<PooledKey>): boolean {
     const now = this.clock.now();
     return this.routeOf(model).some(
       (upstream) =>
@@ -196,7 +196,7 @@ export class UpstreamPool implements OnApplicationShutdown {
   }
 
   /** When every upstream of the route has its breaker for `model` open: the breaker that half-opens first. */
-  openBreaker(model: string, breakers: BreakerRegistry): ModelBreaker | undefined {
+  openBreaker(model: string, breakers: Breakers): ModelBreaker | undefined {
     const route = this.routeOf(model).map((upstream) => breakers.forModel(model, upstream.name));
     return route.every((breaker) => !breaker.allowsCalls()) ? soonestToHalfOpen(route) : undefined;
   }
