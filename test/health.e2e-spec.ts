@@ -112,3 +112,74 @@ describe('Upstream health (informative, never a probe)', () => {
     await gateway.close();
   });
 });
+
+describe("Upstream health from OpenAI's incident.io status page", () => {
+  let statusPage: Server;
+  let summaryAnswers = true;
+
+  beforeAll(async () => {
+    statusPage = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url === '/proxy/status.openai.com' && summaryAnswers) {
+        return response.end(
+          JSON.stringify({
+            summary: {
+              components: [{ id: 'c-chat', name: 'Chat Completions' }, { id: 'c-files', name: 'Files' }],
+              affected_components: [{ component_id: 'c-chat', status: 'partial_outage' }],
+              ongoing_incidents: [{ id: 'i-1', name: 'Increased error rates for Chat Completions', status: 'identified' }],
+              in_progress_maintenances: [],
+              scheduled_maintenances: [],
+            },
+          }),
+        );
+      }
+      if (request.url === '/api/v2/status.json') return response.end(JSON.stringify({ status: { indicator: 'minor', description: 'Minor Service Outage' } }));
+      response.writeHead(404).end('{}');
+    });
+    await new Promise<void>((resolve) => statusPage.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => statusPage.close(() => resolve())));
+
+  const summaryUrl = () => `http://127.0.0.1:${(statusPage.address() as AddressInfo).port}/proxy/status.openai.com`;
+
+  it('should name the affected components from the summary', async () => {
+    summaryAnswers = true;
+    const gateway = await startGatewayWithSimulator({ OPENAI_STATUS_URL: summaryUrl() });
+
+    const body = await (await fetch(`${gateway.url}/health/upstream`)).json();
+
+    expect(body).toMatchObject({
+      status: 'degraded',
+      statusPage: {
+        indicator: 'major',
+        source: 'incident.io',
+        description: 'Ongoing: Increased error rates for Chat Completions',
+        affectedComponents: [{ name: 'Chat Completions', status: 'partial_outage' }],
+      },
+    });
+    await gateway.close();
+  });
+
+  it('should fall back to the Statuspage shim when the summary does not answer', async () => {
+    summaryAnswers = false;
+    const gateway = await startGatewayWithSimulator({ OPENAI_STATUS_URL: summaryUrl() });
+
+    const body = await (await fetch(`${gateway.url}/health/upstream`)).json();
+
+    expect(body).toMatchObject({ status: 'degraded', statusPage: { indicator: 'minor', source: 'statuspage', description: 'Minor Service Outage' } });
+    await gateway.close();
+  });
+
+  it('should be unknown, not degraded, when no status page answers', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const gateway = await startGatewayWithSimulator({ OPENAI_STATUS_URL: `http://127.0.0.1:${port}/proxy/status.openai.com` });
+
+    const body = await (await fetch(`${gateway.url}/health/upstream`)).json();
+
+    expect(body).toMatchObject({ status: 'unknown', statusPage: { indicator: 'unknown' }, breakers: [] });
+    await gateway.close();
+  });
+});
