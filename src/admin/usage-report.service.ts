@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '@tollgate/ai';
-import { TenantService, UsageService } from '@tollgate/ai/tenancy';
+import { TenantService, UsageDetailPrunedError, UsageService } from '@tollgate/ai/tenancy';
 import { GatewayHttpException } from '../http/gateway-http.exception';
 import { isIsoDate, UsageQueryDto, UsageReportDto } from './usage.dto';
 
 const DAY_MS = 86_400_000;
 
-/** A tenant's usage over a period, from the ledger, with the operator's defaults filled in. */
+/** A tenant's usage over a period, from the ledger and its daily roll-ups, with the operator's defaults filled in. */
 @Injectable()
 export class UsageReportService {
   constructor(
@@ -24,7 +24,10 @@ export class UsageReportService {
     const to = query.to === undefined ? now : Date.parse(query.to) + (isIsoDate(query.to) ? DAY_MS : 0);
     if (to <= from) throw GatewayHttpException.invalidRequest("Invalid 'to': to must be later than from.", 'to');
     const groupBy = query.groupBy ?? 'day';
-    const data = await this.usage.summarize(tenantId, { from, to, groupBy });
+    const data = await this.usage.summarize(tenantId, { from, to, groupBy }).catch((error: unknown) => {
+      if (error instanceof UsageDetailPrunedError) throw GatewayHttpException.invalidRequest(`Invalid '${error.edge}': ${error.message}`, error.edge);
+      throw error;
+    });
     return { object: 'list', tenantId, from: new Date(from).toISOString(), to: new Date(to).toISOString(), groupBy, data };
   }
 }

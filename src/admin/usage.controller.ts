@@ -12,7 +12,10 @@ export class UsageController {
   @Get()
   @ApiOperation({
     summary: "A tenant's usage from the ledger, by UTC day or by model",
-    description: 'Every request that reached the upstream, success or failure; the ledger is written in batches, so the last second may be missing.',
+    description:
+      'Every request that reached the upstream, success or failure; the ledger is written in batches, so the last second may be missing. ' +
+      'Closed UTC days are read from their daily roll-ups, with the same sums; once a day’s single requests are deleted (AI_LEDGER_RETENTION_DAYS), ' +
+      'an edge inside it is a 400: such a day is reported whole only.',
   })
   @ApiOkResponse({ type: UsageReportDto })
   @ApiErrors(400, 404)

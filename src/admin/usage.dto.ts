@@ -28,7 +28,9 @@ function IsDateOrDateTime(): PropertyDecorator {
 
 export class UsageQueryDto {
   @ApiPropertyOptional({
-    description: 'Start, inclusive: a date (from 00:00 UTC) or a date-time with a zone. Default: the start of the current UTC month.',
+    description:
+      'Start, inclusive: a date (from 00:00 UTC) or a date-time with a zone. Default: the start of the current UTC month. ' +
+      'A date-time inside a day whose single requests are deleted (past AI_LEDGER_RETENTION_DAYS) is refused: give a date.',
     example: '2026-11-01',
   })
   @IsOmittable()
@@ -36,7 +38,9 @@ export class UsageQueryDto {
   from?: string;
 
   @ApiPropertyOptional({
-    description: 'End: a date (that whole UTC day included) or a date-time with a zone (excluded). Default: now.',
+    description:
+      'End: a date (that whole UTC day included) or a date-time with a zone (excluded). Default: now. ' +
+      'A date-time inside a day whose single requests are deleted (past AI_LEDGER_RETENTION_DAYS) is refused: give a date.',
     example: '2026-11-30',
   })
   @IsOmittable()

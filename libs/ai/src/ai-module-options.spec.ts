@@ -37,7 +37,8 @@ describe('resolveAiOptions', () => {
         ledgerFlushIntervalMs: 1_000,
         leaseIdleMs: 10_000,
       },
-      secrets: { ttlMs: 300_000, verifyOnStart: false },
+      ledgerRetention: { retentionDays: 35, rollupRetentionDays: null, settleMarginMs: 3_600_000, intervalMs: 3_600_000, pruneBatchSize: 5_000 },
+      secrets: { ttlMs: 300_000, verifyOnStart: false, requireVerifiedKey: false },
       summaryModel: 'gpt-4o-mini',
       telemetry: { maxTenantLabels: 50 },
       jobs: {
@@ -139,6 +140,20 @@ describe('resolveAiOptions', () => {
     ]);
     expect(resolved.upstreams.routes).toEqual({});
     expect(resolved.fallbackModels).toEqual({ 'gpt-4o': ['gpt-4o-mini'] });
+  });
+
+  it('should verify the keys at start-up whenever a verified key is required', () => {
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' }, secrets: { requireVerifiedKey: true } }).secrets).toMatchObject({ verifyOnStart: true, requireVerifiedKey: true });
+  });
+
+  it("should put Redis's key prefix before BullMQ's keys too, unless the queue has its own", () => {
+    const shared = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, redis: { url: 'redis://r:6379', keyPrefix: 'acme:' } });
+    const own = resolveAiOptions({ upstream: { apiKey: 'sk-test' }, redis: { url: 'redis://r:6379', keyPrefix: 'acme:' }, jobs: { queuePrefix: 'acme-jobs' } });
+
+    expect(shared.redis).toEqual({ url: 'redis://r:6379', keyPrefix: 'acme:' });
+    expect(shared.jobs.queuePrefix).toBe('acme');
+    expect(own.jobs.queuePrefix).toBe('acme-jobs');
+    expect(resolveAiOptions({ upstream: { apiKey: 'sk-test' }, redis: { url: 'redis://r:6379' } }).redis?.keyPrefix).toBe('tollgate:');
   });
 });
 

@@ -75,6 +75,12 @@ export interface SecretOptions {
   ttlMs: number;
   /** At start-up, one cheap authenticated call (GET /models) says in the log whether the upstream accepts the key. @default false */
   verifyOnStart: boolean;
+  /**
+   * Stop the start (`KeyRefusedAtStartError`, naming where each key is read from) when the upstream refuses a key
+   * at start-up, or it answers for another account than the key's `expect`; implies `verifyOnStart`. An upstream
+   * that cannot be asked (down, slow) does not stop it: a deploy must not depend on the upstream's health. @default false
+   */
+  requireVerifiedKey: boolean;
 }
 
 export interface TelemetryOptions {
@@ -147,7 +153,7 @@ export interface JobsOptions {
   webhookMaxDelayMs: number;
   /** One delivery's time limit. @default 10_000 */
   webhookTimeoutMs: number;
-  /** BullMQ's key prefix on Redis. @default 'tollgate' */
+  /** BullMQ's key prefix on Redis. @default the Redis key prefix without its last ':' ('tollgate') */
   queuePrefix: string;
   /**
    * How a job's failure is recorded. The gateway passes its HTTP error mapping, so that a job's
@@ -178,6 +184,39 @@ export interface TenancyOptions {
   leaseIdleMs: number;
 }
 
+/**
+ * How long the usage ledger keeps each call's row (LedgerRetention). Every UTC day, once it is closed, is rolled up
+ * into daily totals by tenant, model, key and endpoint (`usage_rollups`), from which usage reports read it; its rows
+ * are deleted once `retentionDays` whole UTC days have passed since it ended.
+ */
+export interface LedgerRetentionOptions {
+  /**
+   * A rolled-up UTC day's ledger rows are deleted once this many whole UTC days have passed since it ended: the rows
+   * of today and of the `retentionDays` days before it are kept. @default 35
+   */
+  retentionDays: number;
+  /** The same for the roll-ups, at least `retentionDays`. @default null: kept forever */
+  rollupRetentionDays: number | null;
+  /**
+   * How long after a UTC day ends it may be rolled up: room for clocks that disagree. A day is rolled up only once no
+   * reservation admitted in it is still open, however late its call settles. @default 3_600_000
+   */
+  settleMarginMs: number;
+  /** How often each replica rolls up closed days and deletes what is past retention (the first time a minute after start). @default 3_600_000 */
+  intervalMs: number;
+  /** Ledger rows deleted per statement, each its own transaction. @default 5_000 */
+  pruneBatchSize: number;
+}
+
+/** Keep the ledger rows five weeks, the roll-ups forever. */
+export const LEDGER_RETENTION_DEFAULTS: LedgerRetentionOptions = {
+  retentionDays: 35,
+  rollupRetentionDays: null,
+  settleMarginMs: 3_600_000,
+  intervalMs: 3_600_000,
+  pruneBatchSize: 5_000,
+};
+
 export interface AiModuleOptions {
   /** One upstream with one key. Give this or `upstreams`. */
   upstream?: UpstreamOptions;
@@ -198,8 +237,11 @@ export interface AiModuleOptions {
    * @default undefined; tablePrefix 'tollgate_', migrate true
    */
   database?: { url: string; migrate?: boolean; tablePrefix?: string };
-  /** Redis for limits shared across replicas (`redis://…`). @default undefined: in-process limits */
-  redis?: { url: string };
+  /**
+   * Redis for limits shared across replicas (`redis://…`), and its keys' prefix, so that two deployments can share
+   * one Redis (BullMQ's keys take it too, unless `jobs.queuePrefix` is set). @default undefined: in-process limits
+   */
+  redis?: { url: string; keyPrefix?: string };
   /** Quota plans by name; a tenant without a plan gets `default`. @default { default: DEFAULT_PLAN } */
   plans?: Record<string, Partial<TenantLimits>>;
   /**
@@ -215,6 +257,8 @@ export interface AiModuleOptions {
   modelDefaults?: boolean;
   /** @default see TenancyOptions */
   tenancy?: Partial<TenancyOptions>;
+  /** @default see LedgerRetentionOptions */
+  ledgerRetention?: Partial<LedgerRetentionOptions>;
   /** @default see SecretOptions */
   secrets?: Partial<SecretOptions>;
   /** The cheap model that writes summaries under the `summarize` context policy. @default 'gpt-4o-mini' */
@@ -277,6 +321,8 @@ function resolveDatabase(database: AiModuleOptions['database']): DatabaseOptions
 
 export interface RedisOptions {
   url: string;
+  /** Before every key of the limits. @default 'tollgate:' */
+  keyPrefix: string;
 }
 
 export interface ResolvedAiOptions {
@@ -287,6 +333,7 @@ export interface ResolvedAiOptions {
   plans: Record<string, TenantLimits>;
   models: Record<string, ModelInfo>;
   tenancy: TenancyOptions;
+  ledgerRetention: LedgerRetentionOptions;
   secrets: SecretOptions;
   summaryModel: string;
   telemetry: TelemetryOptions;
@@ -320,9 +367,25 @@ function withDefaults<T extends object>(defaults: T, overrides: Partial<T> = {})
   return { ...defaults, ...Object.fromEntries(defined) };
 }
 
+function secretOptionsOf(options: Partial<SecretOptions> | undefined): SecretOptions {
+  const secrets = withDefaults({ ttlMs: 300_000, verifyOnStart: false, requireVerifiedKey: false }, options);
+  return { ...secrets, verifyOnStart: secrets.verifyOnStart || secrets.requireVerifiedKey };
+}
+
 /** The user's models replace the defaults of the same name, whole: a partial entry would mix two price lists. */
 function resolveModels({ models = {}, modelDefaults = true }: Pick<AiModuleOptions, 'models' | 'modelDefaults'>): Record<string, ModelInfo> {
   return byName([...(modelDefaults ? Object.entries(DEFAULT_MODELS) : []), ...Object.entries(models)]);
+}
+
+function resolveLedgerRetention(options: Partial<LedgerRetentionOptions> | undefined): LedgerRetentionOptions {
+  const retention = withDefaults(LEDGER_RETENTION_DEFAULTS, options);
+  const { retentionDays, rollupRetentionDays } = retention;
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`ledgerRetention.retentionDays must be a whole number of days, at least 1, not ${retentionDays}`);
+  // Days whose roll-ups are gone while their rows remain would read as empty: the reports take a rolled-up day from its roll-ups.
+  if (rollupRetentionDays !== null && (!Number.isInteger(rollupRetentionDays) || rollupRetentionDays < retentionDays)) {
+    throw new Error(`ledgerRetention.rollupRetentionDays must be null (forever) or a whole number of days, at least retentionDays (${retentionDays}), not ${rollupRetentionDays}`);
+  }
+  return retention;
 }
 
 function resolveAlerts(options: Partial<AlertOptions> | undefined, withDatabase: boolean): AlertOptions {
@@ -331,11 +394,13 @@ function resolveAlerts(options: Partial<AlertOptions> | undefined, withDatabase:
   return alerts;
 }
 
+const DEFAULT_REDIS_PREFIX = 'tollgate:';
+
 export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
   return {
     upstreams: resolveUpstreams(options),
     database: resolveDatabase(options.database),
-    redis: options.redis,
+    redis: options.redis && { url: options.redis.url, keyPrefix: options.redis.keyPrefix ?? DEFAULT_REDIS_PREFIX },
     plans: resolvePlans(options.plans),
     models: resolveModels(options),
     tenancy: withDefaults(
@@ -350,7 +415,8 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
       },
       options.tenancy,
     ),
-    secrets: withDefaults({ ttlMs: 300_000, verifyOnStart: false }, options.secrets),
+    ledgerRetention: resolveLedgerRetention(options.ledgerRetention),
+    secrets: secretOptionsOf(options.secrets),
     summaryModel: options.summaryModel ?? 'gpt-4o-mini',
     telemetry: withDefaults({ maxTenantLabels: 50 }, options.telemetry),
     alerts: resolveAlerts(options.alerts, options.database !== undefined),
@@ -373,7 +439,8 @@ export function resolveAiOptions(options: AiModuleOptions): ResolvedAiOptions {
         webhookBaseDelayMs: 1_000,
         webhookMaxDelayMs: 60_000,
         webhookTimeoutMs: 10_000,
-        queuePrefix: 'tollgate',
+        // BullMQ adds its own ':' after the prefix.
+        queuePrefix: (options.redis?.keyPrefix ?? DEFAULT_REDIS_PREFIX).replace(/:$/, ''),
       } as JobsOptions,
       options.jobs,
     ),

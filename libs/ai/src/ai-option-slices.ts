@@ -23,6 +23,8 @@ export const PLANS = Symbol('Plans');
 export const MODELS = Symbol('Models');
 /** `TenancyOptions` */
 export const TENANCY_OPTIONS = Symbol('TenancyOptions');
+/** `LedgerRetentionOptions` */
+export const LEDGER_RETENTION_OPTIONS = Symbol('LedgerRetentionOptions');
 /** `SecretOptions` */
 export const SECRET_OPTIONS = Symbol('SecretOptions');
 /** `string`: the model that writes summaries. */
@@ -52,6 +54,7 @@ const SLICE_TOKENS = {
   plans: PLANS,
   models: MODELS,
   tenancy: TENANCY_OPTIONS,
+  ledgerRetention: LEDGER_RETENTION_OPTIONS,
   secrets: SECRET_OPTIONS,
   summaryModel: SUMMARY_MODEL,
   telemetry: TELEMETRY_OPTIONS,

@@ -97,7 +97,7 @@ describe('AiModule without a database', () => {
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { RedisConnection } = require('./limits/redis-connection') as typeof import('./limits/redis-connection');
-      connect = () => new RedisConnection({ url: 'redis://127.0.0.1:6379' });
+      connect = () => new RedisConnection({ url: 'redis://127.0.0.1:6379', keyPrefix: 'tollgate:' });
     });
 
     expect(connect).toThrow('The package ioredis is needed for limits shared across replicas (the `redis` option) and is not installed: npm install ioredis');

@@ -17,9 +17,11 @@ export type {
   TimeoutOptions,
   JobErrorFields,
   JobsOptions,
+  LedgerRetentionOptions,
   TokenEncoding,
   UpstreamOptions,
 } from './ai-module-options';
+export { LEDGER_RETENTION_DEFAULTS } from './ai-module-options';
 export { AiService } from './ai.service';
 export { Admissions, DEFAULT_TENANT_ID } from './chat/admissions';
 export type { Admission, AdmissionContext, BilledUsage, CallEnd, MediaPart, MeteredCall, TokenEstimate } from './chat/admissions';
@@ -72,7 +74,7 @@ export { FileSecretProvider } from './secrets/file-secret.provider';
 export { SecretScrubber } from './secrets/secret-scrubber';
 export { UpstreamKeyManager } from './secrets/upstream-key-manager';
 export type { RefreshOutcome, UpstreamKeyStatus } from './secrets/upstream-key-manager';
-export { KeyVerification } from './secrets/key-verification';
+export { KeyRefusedAtStartError, KeyVerification } from './secrets/key-verification';
 export type { KeyVerdict } from './secrets/key-verification';
 export { AiMetrics } from './telemetry/ai-metrics';
 export { CallEvents } from './telemetry/call-events';

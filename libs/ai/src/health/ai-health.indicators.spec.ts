@@ -16,6 +16,8 @@ interface World {
   statusPage?: StatusPageReport['indicator'];
   /** One state per key. @default ['ready'] */
   keyStates?: KeyState[];
+  /** Start-up's verification has ended. @default true */
+  started?: boolean;
 }
 
 function indicatorsFor(world: World = {}): AiHealthIndicators {
@@ -35,8 +37,8 @@ function indicatorsFor(world: World = {}): AiHealthIndicators {
       return { state, out: state === 'out' ? { reason: 'wrong_account', since: 'then' } : undefined };
     },
   } as unknown as UpstreamPool;
-  const verification = { verdictOf: () => world.verdict ?? 'accepted' } as unknown as KeyVerification;
-  const statusPage = { current: async () => ({ indicator: world.statusPage ?? 'none', description: 'All good', checkedAt: '2026-01-01T00:00:00.000Z' }) } as UpstreamStatusPage;
+  const verification = { verdictOf: () => world.verdict ?? 'accepted', done: world.started ?? true } as unknown as KeyVerification;
+  const statusPage = { current: async () => ({ indicator: world.statusPage ?? 'none', description: 'All good', affectedComponents: [], checkedAt: '2026-01-01T00:00:00.000Z' }) } as unknown as UpstreamStatusPage;
   return new AiHealthIndicators(db, redis, pool, verification, new FakeClock(), statusPage);
 }
 
@@ -113,12 +115,24 @@ describe(AiHealthIndicators.name, () => {
     });
   });
 
+  describe('startup', () => {
+    it('should be down while the keys are being verified', () => {
+      expect(indicatorsFor({ started: false }).startup()).toMatchObject({ startup: { status: 'down', keys: [{ upstream: 'openai', key: 'key-1' }] } });
+    });
+
+    it("should be up once start-up's work is done, with each key's verdict", () => {
+      expect(indicatorsFor({ verdict: 'refused' }).startup()).toEqual({ startup: { status: 'up', keys: [{ upstream: 'openai', key: 'key-1', verified: 'refused' }] } });
+    });
+  });
+
   describe('upstreamStatusPage', () => {
     it.each<[StatusPageReport['indicator'], string]>([
       ['none', 'up'],
       ['minor', 'down'],
       ['major', 'down'],
-      ['unknown', 'down'],
+      ['critical', 'down'],
+      // No page could be read: that says nothing of the upstream.
+      ['unknown', 'up'],
     ])('should be %s → %s', async (indicator, status) => {
       expect(await indicatorsFor({ statusPage: indicator }).upstreamStatusPage()).toMatchObject({ upstreamStatusPage: { status, indicator } });
     });

@@ -65,6 +65,16 @@ export class AiHealthIndicators {
   }
 
   /**
+   * Down until start-up's work is done (the database migrated, the keys read and, when configured, verified); then up
+   * for good, with each key's verdict. For a startup probe: readiness and liveness take over once it is up.
+   */
+  startup(key = 'startup'): HealthIndicatorResult {
+    const check = this.health.check(key);
+    const keys = this.pool.keys().map((pooled) => ({ upstream: pooled.upstream.name, key: pooled.name, verified: this.verification.verdictOf(pooled) }));
+    return this.verification.done ? check.up({ keys }) : check.down({ message: 'Starting: the upstream keys are being verified.', keys });
+  }
+
+  /**
    * Up while a key is loaded that the upstream did not refuse at start-up; down once it refused every key. Every key
    * is listed by upstream, name, version and fingerprint with its state, so that a key taken out (out of credit, or
    * answering for the wrong account) shows here; such a key never fails readiness, as its account is the same on
@@ -96,13 +106,14 @@ export class AiHealthIndicators {
   }
 
   /**
-   * Down while the upstream's status page reports an incident (or cannot be read). Informative: never
-   * wire it into a probe, or an upstream outage takes every replica out of the load balancer.
+   * Down while the upstream's status page reports an incident; up, with `indicator: 'unknown'`, when no page could be
+   * read (that says nothing of the upstream). Informative: never wire it into a probe, or an upstream outage takes
+   * every replica out of the load balancer.
    */
   async upstreamStatusPage(key = 'upstreamStatusPage'): Promise<HealthIndicatorResult> {
     const check = this.health.check(key);
     const report = await this.statusPage.current();
-    return report.indicator === 'none' ? check.up({ ...report }) : check.down({ ...report });
+    return report.indicator === 'none' || report.indicator === 'unknown' ? check.up({ ...report }) : check.down({ ...report });
   }
 }
 

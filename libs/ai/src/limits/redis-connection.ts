@@ -22,8 +22,10 @@ export class RedisConnection {
   /** Whether Redis is connected and answering; while it is not, limits fall back to this process. */
   readonly status = new DependencyStatus('redis', 'limits are counted in this process alone, and jobs wait for dispatch, until it answers again');
   private closing = false;
+  private readonly keyPrefix?: string;
 
   constructor(@Inject(REDIS_OPTIONS) redis: RedisOptions | undefined) {
+    this.keyPrefix = redis?.keyPrefix;
     // A limiter must answer now or fall back, not queue behind a lost connection. The commands of
     // one tick (concurrent calls' limits) go out in one write.
     this.configured = redis !== undefined;
@@ -38,7 +40,7 @@ export class RedisConnection {
 
   /** The limits counted in Redis, for every replica alike; undefined without Redis. */
   limitStore(): LimitStore | undefined {
-    return this.client && new RedisLimitStore(this.client);
+    return this.client && new RedisLimitStore(this.client, this.keyPrefix);
   }
 
   /** Resolves once connected (start-up waits for it, so that the first requests do not fall back). */

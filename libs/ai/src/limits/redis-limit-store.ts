@@ -61,14 +61,16 @@ type ScriptedPipeline = ReturnType<Redis['pipeline']> & {
   tollgateRelease(...args: Array<string | number>): ScriptedPipeline;
 };
 
-/** A tenant's keys share a hash tag, so that one script can take them all on a Redis Cluster too. */
-const keysOf = (tenantId: string) => [`tollgate:{${tenantId}}:requests`, `tollgate:{${tenantId}}:tokens`, `tollgate:{${tenantId}}:inflight`];
 
 /** Limits every replica counts against: one script call takes a call's rate limits and slot; releases go in one pipeline. */
 export class RedisLimitStore implements LimitStore {
   private readonly redis: Scripted;
 
-  constructor(client: Redis) {
+  /** `keyPrefix`: before every key (`tollgate:`), so that two deployments can share one Redis. */
+  constructor(
+    client: Redis,
+    private readonly keyPrefix = 'tollgate:',
+  ) {
     client.defineCommand('tollgateTake', { numberOfKeys: 3, lua: TAKE });
     client.defineCommand('tollgateRelease', { numberOfKeys: 2, lua: RELEASE });
     this.redis = client as Scripted;
@@ -78,7 +80,7 @@ export class RedisLimitStore implements LimitStore {
     const { tenantId, now, requestsPerMinute, tokensPerMinute, tokens, concurrentRequests, holder, slotTtlMs } = take;
     const none = (limit: number | null) => limit ?? -1;
     const [refused, requests, requestsTtl, tokenCount, tokensTtl] = await this.redis.tollgateTake(
-      ...keysOf(tenantId),
+      ...this.keysOf(tenantId),
       now, WINDOW_MS, none(requestsPerMinute), none(tokensPerMinute), tokens, none(concurrentRequests), holder, slotTtlMs,
     );
     return { refused: REFUSALS[refused], requests: { count: requests, resetMs: requestsTtl }, tokens: { count: tokenCount, resetMs: tokensTtl } };
@@ -87,9 +89,15 @@ export class RedisLimitStore implements LimitStore {
   async release(releases: LimitRelease[]): Promise<void> {
     const pipeline = this.redis.pipeline() as ScriptedPipeline;
     for (const { tenantId, tokensDelta, holder } of releases) {
-      const [, tokens, slots] = keysOf(tenantId);
+      const [, tokens, slots] = this.keysOf(tenantId);
       pipeline.tollgateRelease(tokens, slots, tokensDelta, holder ?? '', WINDOW_MS);
     }
     await pipeline.exec();
+  }
+
+  /** A tenant's keys share a hash tag, so that one script can take them all on a Redis Cluster too. */
+  private keysOf(tenantId: string): string[] {
+    const tagged = `${this.keyPrefix}{${tenantId}}`;
+    return [`${tagged}:requests`, `${tagged}:tokens`, `${tagged}:inflight`];
   }
 }

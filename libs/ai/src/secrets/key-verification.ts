@@ -8,14 +8,25 @@ export type KeyVerdict = 'accepted' | 'refused' | 'unverified';
 
 const VERIFY_TIMEOUT_MS = 10_000;
 
+/** The start stopped (`SecretOptions.requireVerifiedKey`): the upstream refused these keys, or they answer for another account. */
+export class KeyRefusedAtStartError extends Error {
+  constructor(readonly keys: string[]) {
+    super(`The start is stopped because the upstream did not accept ${keys.length === 1 ? 'a key' : `${keys.length} keys`}: ${keys.join('; ')}. Fix or rotate the secret, then start again.`);
+    this.name = KeyRefusedAtStartError.name;
+  }
+}
+
 /**
  * One cheap authenticated call per key at start-up (GET /models), so that a wrong key shows in the log before the
- * first tenant sees a 502; the wrong-key guard reads the account it answers for.
+ * first tenant sees a 502; the wrong-key guard reads the account it answers for. With `requireVerifiedKey`, a key
+ * refused or answering for another account stops the start.
  */
 @Injectable()
 export class KeyVerification implements OnApplicationBootstrap {
   private readonly logger = new Logger('UpstreamKey');
   private readonly verdicts = new Map<PooledKey, KeyVerdict>();
+  /** Start-up's verification has ended (or is off): what the startup probe waits for. */
+  done = false;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -28,8 +39,23 @@ export class KeyVerification implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.secrets.verifyOnStart) return;
-    await Promise.all(this.pool.keys().map((key) => this.verify(key)));
+    if (this.secrets.verifyOnStart) {
+      await Promise.all(this.pool.keys().map((key) => this.verify(key)));
+      if (this.secrets.requireVerifiedKey) this.stopIfRefused();
+    }
+    this.done = true;
+  }
+
+  private stopIfRefused(): void {
+    const refused = this.pool.keys().filter((key) => this.verdictOf(key) === 'refused' || key.out?.reason === 'wrong_account');
+    if (refused.length === 0) return;
+    throw new KeyRefusedAtStartError(
+      refused.map((key) => {
+        const { provider, fingerprint } = key.rotation.status();
+        const why = this.verdictOf(key) === 'refused' ? 'refused (401)' : 'answers for another account than expected';
+        return `upstream ${key.upstream.name}, key ${key.name} (fingerprint ${fingerprint}), read from ${provider}: ${why}`;
+      }),
+    );
   }
 
   private async verify(key: PooledKey): Promise<void> {

@@ -6,6 +6,19 @@ import { ReservationEntity } from './reservation.entity';
 import { TenantEntity } from './tenant.entity';
 import { UsageDeadLetterEntity } from './usage-dead-letter.entity';
 import { UsageRecordEntity } from './usage-record.entity';
+import { UsageRollupProgressEntity } from './usage-rollup-progress.entity';
+import { UsageRollupEntity } from './usage-rollup.entity';
 
-/** The tables of tenants, keys, plans, quotas, reservations and the usage ledger. */
-export const TENANCY_ENTITIES = [TenantEntity, ApiKeyEntity, PlanEntity, QuotaUsageEntity, QuotaLeaseEntity, ReservationEntity, UsageRecordEntity, UsageDeadLetterEntity];
+/** The tables of tenants, keys, plans, quotas, reservations and the usage ledger with its daily roll-ups. */
+export const TENANCY_ENTITIES = [
+  TenantEntity,
+  ApiKeyEntity,
+  PlanEntity,
+  QuotaUsageEntity,
+  QuotaLeaseEntity,
+  ReservationEntity,
+  UsageRecordEntity,
+  UsageDeadLetterEntity,
+  UsageRollupEntity,
+  UsageRollupProgressEntity,
+];

@@ -19,6 +19,7 @@ import { Database, DatabaseSchema } from '../persistence/database';
 import { migrationsFor } from '../persistence/migrations';
 import { ApiKeyService } from './api-key.service';
 import { Governance } from './governance';
+import { LedgerRetention } from './ledger-retention';
 import { PlanCatalog } from './plan-catalog';
 import { QuotaLeases } from './quota-leases';
 import { QuotaRepository } from './quota.repository';
@@ -27,6 +28,7 @@ import { QuotaService } from './quota.service';
 import { TENANCY_ENTITIES } from './tenancy-entities';
 import { TenantService } from './tenant.service';
 import { UsageLedger } from './usage-ledger';
+import { UsageRepository } from './usage.repository';
 import { UsageService } from './usage.service';
 
 /** Every feature's tables, and the migrations that make them. */
@@ -49,7 +51,7 @@ async function jobQueueFrom(repository: JobRepository, clock: Clock, redis: Redi
 
 /**
  * What the module adds with a database: tenants, keys, plans, limits and quotas (Governance, which then admits
- * every call in place of OpenAdmissions), the usage ledger, and asynchronous jobs. Loaded only then (see AiModule),
+ * every call in place of OpenAdmissions), the usage ledger and its retention, and asynchronous jobs. Loaded only then (see AiModule),
  * so that the resilient client alone loads none of it, nor TypeORM.
  */
 export const TENANCY_PROVIDERS: Provider[] = [
@@ -62,7 +64,9 @@ export const TENANCY_PROVIDERS: Provider[] = [
   QuotaService,
   { provide: QuotaViews, useExisting: QuotaService },
   UsageLedger,
+  UsageRepository,
   UsageService,
+  LedgerRetention,
   TenantLimiter,
   Governance,
   { provide: Admissions, useExisting: Governance },
@@ -79,4 +83,4 @@ export const TENANCY_PROVIDERS: Provider[] = [
 ];
 
 /** What an application may inject of them. */
-export const TENANCY_EXPORTS = [TenantService, ApiKeyService, QuotaService, UsageService, Governance, Database];
+export const TENANCY_EXPORTS = [TenantService, ApiKeyService, QuotaService, UsageService, LedgerRetention, Governance, Database];

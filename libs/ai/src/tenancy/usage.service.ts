@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Database, Dialect } from '../persistence/database';
-import { UsageRecordEntity } from './usage-record.entity';
+import { usageSources } from './usage-range';
+import { KeyedSums, SUM_NAMES, UsageGrouping, UsageRepository } from './usage.repository';
 
-export type UsageGrouping = 'day' | 'model';
+export type { UsageGrouping } from './usage.repository';
 
 export interface UsageQuery {
   /** Epoch ms, inclusive. */
@@ -27,53 +27,36 @@ export interface UsageGroup {
   failures: number;
 }
 
-const DAY_OF: Record<Dialect, string> = {
-  sqlite: "strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')",
-  postgres: "to_char(to_timestamp(created_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-};
-
-interface GroupRow {
-  key: string;
-  requests: string | number;
-  promptTokens: string | number;
-  completionTokens: string | number;
-  cachedTokens: string | number;
-  reasoningTokens: string | number;
-  costMicroUsd: string | number;
-  failures: string | number;
-}
-
-/** Reports from the usage ledger, summed by the database. */
+/**
+ * Reports from the usage ledger, summed by the database: the whole UTC days already rolled up from their daily
+ * roll-ups, the rest from the ledger's rows (see LedgerRetention), with the same sums either way.
+ */
 @Injectable()
 export class UsageService {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly usage: UsageRepository) {}
 
+  /**
+   * Sorted by key. Throws UsageDetailPrunedError when `from` or `to` falls inside a UTC day whose ledger rows are
+   * deleted (only its whole-day roll-ups are left): such a day can be reported whole only.
+   */
   async summarize(tenantId: string, query: UsageQuery): Promise<UsageGroup[]> {
-    const key = query.groupBy === 'day' ? DAY_OF[this.db.dialect] : 'COALESCE(model_served, model_requested)';
-    const rows = await this.db.manager
-      .createQueryBuilder(UsageRecordEntity, 'usage')
-      .select(key, 'key')
-      .addSelect('COUNT(*)', 'requests')
-      .addSelect('SUM(prompt_tokens)', 'promptTokens')
-      .addSelect('SUM(completion_tokens)', 'completionTokens')
-      .addSelect('SUM(cached_tokens)', 'cachedTokens')
-      .addSelect('SUM(reasoning_tokens)', 'reasoningTokens')
-      .addSelect('SUM(cost_micro_usd)', 'costMicroUsd')
-      .addSelect("SUM(CASE WHEN outcome = 'success' THEN 0 ELSE 1 END)", 'failures')
-      .where('tenant_id = :tenantId AND created_at >= :from AND created_at < :to', { tenantId, from: query.from, to: query.to })
-      .groupBy(key)
-      .orderBy(key)
-      .getRawMany<GroupRow>();
-    // PostgreSQL returns sums of integers as strings.
-    return rows.map((row) => ({
-      key: row.key,
-      requests: Number(row.requests),
-      promptTokens: Number(row.promptTokens),
-      completionTokens: Number(row.completionTokens),
-      cachedTokens: Number(row.cachedTokens),
-      reasoningTokens: Number(row.reasoningTokens),
-      costUsd: Number(row.costMicroUsd) / 1_000_000,
-      failures: Number(row.failures),
-    }));
+    const { from, to, groupBy } = query;
+    const sources = usageSources(from, to, await this.usage.progressOf(tenantId));
+    const parts = await Promise.all([
+      ...sources.rows.map((period) => this.usage.rowSums(tenantId, period.from, period.to, groupBy)),
+      ...(sources.rollups ? [this.usage.rollupSums(tenantId, sources.rollups, groupBy)] : []),
+    ]);
+    return sumByKey(parts.flat()).map(({ costMicroUsd, ...sums }) => ({ ...sums, costUsd: costMicroUsd / 1_000_000 }));
   }
+}
+
+/** One group per key, sorted by key: a model found both in rows and in roll-ups is added up. */
+function sumByKey(parts: KeyedSums[]): KeyedSums[] {
+  const groups = new Map<string, KeyedSums>();
+  for (const part of parts) {
+    const group = groups.get(part.key);
+    if (group === undefined) groups.set(part.key, { ...part });
+    else for (const name of SUM_NAMES) group[name] += part[name];
+  }
+  return [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MeteredCall } from '../../src/chat/admissions';
-import { Database } from '../../src/persistence/database';
+import { Database, TableName } from '../../src/persistence/database';
 import { migrationsFor } from '../../src/persistence/migrations';
 import { ABANDONED_OUTCOME } from '../../src/tenancy/quota.repository';
 import { utcPeriods } from '../../src/tenancy/utc-periods';
@@ -20,10 +20,16 @@ const aMeteredCall = (overrides: Partial<MeteredCall> = {}): MeteredCall => ({
   ...overrides,
 });
 
+/** The schema as it was before EndpointUsage1769000000000, whichever migrations came after it. */
+const migrationsBeforeEndpointUsage = (table: TableName) => {
+  const migrations = migrationsFor(table);
+  return migrations.slice(0, migrations.findIndex((migration) => migration.name === 'EndpointUsage1769000000000'));
+};
+
 describeEachDatabase('The ledger’s endpoint, cached and reasoning tokens', (databases) => {
   it('should give the rows and reservations written before the migration the chat endpoint and no cached or reasoning tokens', async () => {
     const url = await databases.fresh();
-    const earlier = new Database({ url, migrate: true, tablePrefix: 'tollgate_' }, { entities: [], migrations: (table) => migrationsFor(table).slice(0, -1) });
+    const earlier = new Database({ url, migrate: true, tablePrefix: 'tollgate_' }, { entities: [], migrations: migrationsBeforeEndpointUsage });
     await earlier.open(true);
     const now = Date.now();
     const { day, month } = utcPeriods(now);
