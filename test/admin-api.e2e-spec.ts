@@ -137,6 +137,7 @@ describe('Admin API: authorization, upstream and OpenAPI', () => {
       expect(document.components.securitySchemes).toEqual({
         admin: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
         tenant: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+        metrics: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       });
       const adminOperations = Object.entries(document.paths)
         .filter(([path]) => path.startsWith('/admin'))

@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { Exclude, plainToInstance, Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -23,6 +24,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { hasControlCharacters, HasNoControlCharacters, IsOmittable } from '../admin/admin-validation';
+import { schemaHint } from '../admin/validation-schema';
 import { shapedTransform, TransformShape } from '../http/compiled-validator-transforms';
 
 // OpenAI's request body, field by field. Every message is `expected …`: the validation pipe writes
@@ -45,7 +47,10 @@ const MAX_LOGIT_BIAS_ENTRIES = 300;
 
 /** A string that names something (a model, a user, a tool call): text, but no control characters. */
 export const NamingString = (what: string): PropertyDecorator =>
-  applyDecorators(IsString(expecting(what)), HasNoControlCharacters(expecting(`${what}, without control characters`)));
+  applyDecorators(
+    IsString(expecting(what)),
+    HasNoControlCharacters({ ...expecting(`${what}, without control characters`), ...schemaHint({ note: 'No control characters.' }) }),
+  );
 
 /**
  * Keeps an opaque JSON value (a JSON Schema, metadata) exactly as sent: class-transformer's copy
@@ -123,16 +128,25 @@ export function NumberFrom(min: number, max: number, { integer = false, what }: 
   return applyDecorators(IsOptional(), isNumber, Min(min, rule), Max(max, rule));
 }
 
-/** `{ key: value }` with at most `maxEntries` entries, each checked by `isEntry`. */
-function IsMapOf(name: string, what: string, maxEntries: number, isEntry: (key: string, value: unknown) => boolean): PropertyDecorator {
-  return ValidateBy({
-    name,
-    validator: {
-      validate: (value: unknown) =>
-        isJsonObject(value) && Object.keys(value).length <= maxEntries && Object.entries(value).every(([key, entry]) => isEntry(key, entry)),
-      defaultMessage: () => `expected ${what}`,
+/** `{ key: value }` with at most `maxEntries` entries, each checked by `isEntry`; `entry` is its value's schema, `keys` says what a key takes. */
+function IsMapOf(
+  name: string,
+  what: string,
+  maxEntries: number,
+  isEntry: (key: string, value: unknown) => boolean,
+  { entry, keys }: { entry: SchemaObject; keys: string },
+): PropertyDecorator {
+  return ValidateBy(
+    {
+      name,
+      validator: {
+        validate: (value: unknown) =>
+          isJsonObject(value) && Object.keys(value).length <= maxEntries && Object.entries(value).every(([key, field]) => isEntry(key, field)),
+        defaultMessage: () => `expected ${what}`,
+      },
     },
-  });
+    schemaHint({ schema: { type: 'object', maxProperties: maxEntries, additionalProperties: entry }, note: `Keys: ${keys}.` }),
+  );
 }
 
 /** OpenAI's `metadata`: at most 16 pairs of a key of up to 64 characters and a string of up to 512. */
@@ -142,6 +156,7 @@ export const IsMetadata = (): PropertyDecorator =>
     'at most 16 pairs of a key of up to 64 characters, without control characters, and a string value of up to 512 characters',
     16,
     (key, value) => key.length <= 64 && !hasControlCharacters(key) && typeof value === 'string' && value.length <= 512,
+    { entry: { type: 'string', maxLength: 512 }, keys: 'up to 64 characters, without control characters' },
   );
 
 /** A model's name, as every request names it. */
@@ -205,11 +220,16 @@ const TEXT_PARTS = { text: TextPartDto };
 const USER_PARTS = { text: TextPartDto, image_url: ImageUrlPartDto, input_audio: InputAudioPartDto, file: FilePartDto };
 const ASSISTANT_PARTS = { text: TextPartDto, refusal: RefusalPartDto };
 
-/** A string, or a non-empty array of the content parts the role takes; `required` says when it must be there. */
-function MessageContent(parts: Record<string, DtoClass>, required: (message: JsonObject) => boolean = () => true, note = ''): PropertyDecorator {
+/** A string, or a non-empty array of the content parts the role takes; required (and not null) unless a field of `unlessGiven` is set. */
+function MessageContent(parts: Record<string, DtoClass>, { unlessGiven = [], note = '' }: { unlessGiven?: string[]; note?: string } = {}): PropertyDecorator {
   const rule = expecting(`a string or a non-empty array of content parts (${quoted(Object.keys(parts))})${note}`);
+  const required = (message: JsonObject): boolean => unlessGiven.every((field) => message[field] == null);
+  const hint = schemaHint({
+    alsoAccepts: { type: 'string' },
+    ...(unlessGiven.length > 0 && { optional: true, nullable: true, note: `Required unless ${unlessGiven.join(' or ')} is set.` }),
+  });
   return applyDecorators(
-    ValidateIf((message: JsonObject, content: unknown) => typeof content !== 'string' && (content != null || required(message))),
+    ValidateIf((message: JsonObject, content: unknown) => typeof content !== 'string' && (content != null || required(message)), hint),
     IsArray(rule),
     ArrayMinSize(1, rule),
     OneOf('type', parts, { each: true, what: 'a content part object with a type' }),
@@ -255,7 +275,7 @@ export class AssistantMessageDto {
   @Equals('assistant') role: 'assistant';
 
   /** OpenAI: required unless the message has tool calls (or the audio of a previous response). */
-  @MessageContent(ASSISTANT_PARTS, (message) => message.tool_calls == null && message.audio == null, ', or null with tool_calls')
+  @MessageContent(ASSISTANT_PARTS, { unlessGiven: ['tool_calls', 'audio'], note: ', or null with tool_calls' })
   content?: string | object[] | null;
 
   @OptionalName() name?: string;
@@ -364,8 +384,12 @@ export class ForwardedChatFieldsDto {
   @NumberFrom(-(2 ** 63), 2 ** 63 - 1, { integer: true, what: 'a 64-bit integer' }) seed?: number | null;
 
   @IsOptional()
-  @IsMapOf('isLogitBias', `an object mapping at most ${MAX_LOGIT_BIAS_ENTRIES} token ids to numbers from -100 to 100`, MAX_LOGIT_BIAS_ENTRIES, (token, bias) =>
-    /^\d+$/.test(token) && typeof bias === 'number' && bias >= -100 && bias <= 100,
+  @IsMapOf(
+    'isLogitBias',
+    `an object mapping at most ${MAX_LOGIT_BIAS_ENTRIES} token ids to numbers from -100 to 100`,
+    MAX_LOGIT_BIAS_ENTRIES,
+    (token, bias) => /^\d+$/.test(token) && typeof bias === 'number' && bias >= -100 && bias <= 100,
+    { entry: { type: 'number', minimum: -100, maximum: 100 }, keys: 'token ids (digits)' },
   )
   @AsSent()
   logit_bias?: Record<string, number> | null;
@@ -388,13 +412,16 @@ export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
 
   @IsOptional()
   @NestedObject(() => StreamOptionsDto, '{ include_usage? }')
-  @ValidateBy({
-    name: 'onlyWhenStreaming',
-    validator: {
-      validate: (_value: unknown, { object }: ValidationArguments) => (object as ChatCompletionRequestDto).stream === true,
-      defaultMessage: () => 'only allowed when stream is true',
+  @ValidateBy(
+    {
+      name: 'onlyWhenStreaming',
+      validator: {
+        validate: (_value: unknown, { object }: ValidationArguments) => (object as ChatCompletionRequestDto).stream === true,
+        defaultMessage: () => 'only allowed when stream is true',
+      },
     },
-  })
+    schemaHint({ note: 'Only with `stream: true`.' }),
+  )
   stream_options?: StreamOptionsDto | null;
 
   @NumberFrom(1, INT32_MAX, { integer: true }) max_tokens?: number | null;
@@ -404,7 +431,7 @@ export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
   @NumberFrom(1, 128, { integer: true }) n?: number | null;
 
   @IsOptional()
-  @ValidateIf((_request: object, stop: unknown) => typeof stop !== 'string')
+  @ValidateIf((_request: object, stop: unknown) => typeof stop !== 'string', schemaHint({ alsoAccepts: { type: 'string' } }))
   @IsArray(STOP_RULE)
   @ArrayMinSize(1, STOP_RULE)
   @ArrayMaxSize(4, STOP_RULE)
@@ -420,7 +447,10 @@ export class ChatCompletionRequestDto extends ForwardedChatFieldsDto {
 
   /** A mode, or an object that names the tool to call; anything else must be that object. */
   @IsOmittable()
-  @ValidateIf((_request: object, choice: unknown) => !(typeof choice === 'string' && TOOL_CHOICE_MODES.includes(choice)))
+  @ValidateIf(
+    (_request: object, choice: unknown) => !(typeof choice === 'string' && TOOL_CHOICE_MODES.includes(choice)),
+    schemaHint({ alsoAccepts: { type: 'string', enum: TOOL_CHOICE_MODES } }),
+  )
   @NestedObject(() => NamedToolChoiceDto, `${quoted(TOOL_CHOICE_MODES)} or { type: 'function', function: { name } }`)
   tool_choice?: string | NamedToolChoiceDto;
 

@@ -1,5 +1,7 @@
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { IsIn, IsInt, Min, ValidateBy } from 'class-validator';
 import { IsOmittable } from '../admin/admin-validation';
+import { schemaHint } from '../admin/validation-schema';
 import { EndUser, expecting, ModelName } from '../chat/chat-completion-request.dto';
 
 // OpenAI's limit on the inputs of one embeddings request.
@@ -17,11 +19,20 @@ function isEmbeddingInput(input: unknown): boolean {
   return input.every(isTokenId) || input.every(isTokenArray);
 }
 
+const inputs = (items: SchemaObject): SchemaObject => ({ type: 'array', minItems: 1, maxItems: MAX_INPUTS, items });
+const TOKEN_ID: SchemaObject = { type: 'integer', minimum: 0 };
+const INPUT_SCHEMA: SchemaObject = {
+  oneOf: [{ type: 'string', minLength: 1 }, inputs({ type: 'string', minLength: 1 }), inputs(TOKEN_ID), inputs({ type: 'array', minItems: 1, items: TOKEN_ID })],
+};
+
 /** OpenAI's embeddings request. */
 export class EmbeddingRequestDto {
   @ModelName() model: string;
 
-  @ValidateBy({ name: 'isEmbeddingInput', validator: { validate: isEmbeddingInput, defaultMessage: () => `expected ${INPUT_RULE}` } })
+  @ValidateBy(
+    { name: 'isEmbeddingInput', validator: { validate: isEmbeddingInput, defaultMessage: () => `expected ${INPUT_RULE}` } },
+    schemaHint({ schema: INPUT_SCHEMA }),
+  )
   input: string | string[] | number[] | number[][];
 
   @IsOmittable() @IsInt(expecting('an integer of 1 or more')) @Min(1, expecting('an integer of 1 or more')) dimensions?: number;

@@ -3,9 +3,11 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { AiService, EmbeddingRequest } from '@tollgate/ai';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
+import { ApiCallHeaders, ApiTenantErrors, SERVED_HEADERS, UPSTREAM_CALL_ERRORS } from '../admin/tenant-api.decorator';
 import { chatContextFor } from '../http/request-context';
 import { servedHeaders } from '../http/served-headers';
 import { AuthenticatedTenant, CurrentTenant, TenantAuthGuard } from '../tenancy/tenant-auth.guard';
+import { EmbeddingListDto } from './embedding-list.dto';
 import { EmbeddingRequestDto } from './embedding-request.dto';
 
 @Controller('v1')
@@ -18,7 +20,9 @@ export class EmbeddingsController {
   @Post('embeddings')
   @HttpCode(200)
   @ApiOperation({ summary: "OpenAI's embeddings, reserved by their input tokens and in the ledger" })
-  @ApiOkResponse({ description: "OpenAI's embedding list, as the upstream answered it." })
+  @ApiOkResponse({ description: "OpenAI's embedding list, as the upstream answered it.", type: EmbeddingListDto, headers: SERVED_HEADERS })
+  @ApiCallHeaders({ contextPolicy: false })
+  @ApiTenantErrors(UPSTREAM_CALL_ERRORS)
   async create(
     @Body() body: EmbeddingRequestDto,
     @CurrentTenant() tenant: AuthenticatedTenant,

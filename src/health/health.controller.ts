@@ -1,15 +1,19 @@
 import { ArgumentsHost, Catch, Controller, ExceptionFilter, Get, ServiceUnavailableException, UseFilters } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { BreakerRegistry, BreakerStatus, StatusPageReport, UpstreamStatusPage } from '@tollgate/ai';
 import { AiHealthIndicators } from '@tollgate/ai/health';
+import { UpstreamHealthDto } from '../admin/upstream-health.dto';
 import { ShutdownGate } from './shutdown-gate';
 
 /** The upstream as far as Tollgate can tell: OpenAI's own word, the breakers, and the recent error rate. */
 export interface UpstreamHealth {
-  /** `degraded` while the status page reports anything but `none` or a breaker is not closed. */
-  status: 'ok' | 'degraded';
+  /**
+   * `degraded` while the status page reports an incident or a breaker is not closed; else `unknown` while no status
+   * page could be read (that is not news of the upstream), else `ok`.
+   */
+  status: 'ok' | 'degraded' | 'unknown';
   statusPage: StatusPageReport;
   breakers: BreakerStatus[];
   /** Calls that reached the upstream in the breakers' rolling windows, and how many failed it. */
@@ -25,7 +29,7 @@ class HealthReportFilter implements ExceptionFilter {
 }
 
 /** Kubernetes probes: liveness needs nothing outside the process; readiness needs what requests need, never the upstream. */
-@ApiExcludeController()
+@ApiTags('health')
 @UseFilters(HealthReportFilter)
 @Controller('health')
 export class HealthController {
@@ -43,6 +47,13 @@ export class HealthController {
     return this.health.check([]);
   }
 
+  /** For a startup probe: up once start-up's work is done (migrations, the keys read and verified), with each key's verdict. */
+  @Get('startup')
+  @HealthCheck()
+  startup(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.indicators.startup()]);
+  }
+
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
@@ -56,14 +67,16 @@ export class HealthController {
 
   /** Informative, never a probe: an OpenAI outage must not take every replica out of the load balancer. Always 200. */
   @Get('upstream')
+  @ApiOkResponse({ type: UpstreamHealthDto, description: 'Always 200: informative, never a probe.' })
   async upstream(): Promise<UpstreamHealth> {
     const statusPage = await this.statusPage.current();
     const breakers = this.breakers.statuses();
     const calls = breakers.reduce((sum, breaker) => sum + breaker.recentCalls, 0);
     const failures = breakers.reduce((sum, breaker) => sum + breaker.recentFailures, 0);
-    const degraded = statusPage.indicator !== 'none' || breakers.some((breaker) => breaker.state !== 'closed');
+    const incident = statusPage.indicator !== 'none' && statusPage.indicator !== 'unknown';
+    const degraded = incident || breakers.some((breaker) => breaker.state !== 'closed');
     return {
-      status: degraded ? 'degraded' : 'ok',
+      status: degraded ? 'degraded' : statusPage.indicator === 'unknown' ? 'unknown' : 'ok',
       statusPage,
       breakers,
       errorRate: { calls, failures, ratio: calls === 0 ? 0 : failures / calls },

@@ -10,6 +10,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { IsOmittable } from '../admin/admin-validation';
+import { schemaHint } from '../admin/validation-schema';
 import { AsSent, EndUser, expecting, INT32_MAX, IsMetadata, ModelName, NamingString, NumberFrom } from '../chat/chat-completion-request.dto';
 
 type JsonObject = Record<string, unknown>;
@@ -18,7 +19,10 @@ const isJsonObject = (value: unknown): value is JsonObject => typeof value === '
 
 /** A string, or an object: the value's shape is OpenAI's to judge in depth. */
 function StringOrObject(name: string, what: string): PropertyDecorator {
-  return ValidateBy({ name, validator: { validate: (value) => typeof value === 'string' || isJsonObject(value), defaultMessage: () => `expected ${what}` } });
+  return ValidateBy(
+    { name, validator: { validate: (value) => typeof value === 'string' || isJsonObject(value), defaultMessage: () => `expected ${what}` } },
+    schemaHint({ schema: { oneOf: [{ type: 'string' }, { type: 'object' }] } }),
+  );
 }
 
 const INPUT_RULE = 'a non-empty string, or a non-empty array of input items (objects)';
@@ -32,13 +36,16 @@ export class ResponseRequestDto {
   @ModelName() model: string;
 
   @IsOmittable()
-  @ValidateBy({
-    name: 'isResponseInput',
-    validator: {
-      validate: (input: unknown) => (typeof input === 'string' ? input.length > 0 : Array.isArray(input) && input.length > 0 && input.every(isJsonObject)),
-      defaultMessage: () => `expected ${INPUT_RULE}`,
+  @ValidateBy(
+    {
+      name: 'isResponseInput',
+      validator: {
+        validate: (input: unknown) => (typeof input === 'string' ? input.length > 0 : Array.isArray(input) && input.length > 0 && input.every(isJsonObject)),
+        defaultMessage: () => `expected ${INPUT_RULE}`,
+      },
     },
-  })
+    schemaHint({ schema: { oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'object' } }] } }),
+  )
   @AsSent()
   input?: string | JsonObject[];
 
@@ -54,13 +61,16 @@ export class ResponseRequestDto {
   @IsOptional()
   @IsObject(expecting('an object { include_obfuscation? }'))
   @AsSent()
-  @ValidateBy({
-    name: 'onlyWhenStreaming',
-    validator: {
-      validate: (_value: unknown, { object }: ValidationArguments) => (object as ResponseRequestDto).stream === true,
-      defaultMessage: () => 'only allowed when stream is true',
+  @ValidateBy(
+    {
+      name: 'onlyWhenStreaming',
+      validator: {
+        validate: (_value: unknown, { object }: ValidationArguments) => (object as ResponseRequestDto).stream === true,
+        defaultMessage: () => 'only allowed when stream is true',
+      },
     },
-  })
+    schemaHint({ note: 'Only with `stream: true`.' }),
+  )
   stream_options?: JsonObject | null;
 
   /** A background response is billed after the call has returned, past any reservation: the gateway cannot meter it. */
