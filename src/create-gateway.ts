@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import { setUpOpenApi } from './admin/openapi';
 import { AppModule, Environment } from './app.module';
 import { GATEWAY_CONFIG, GatewayConfig } from './config/gateway-config';
+import { serveConsole } from './console/serve-console';
 import { closeConnectionsOnShutdown } from './http/close-connections-on-shutdown';
 import { GatewayHttpException } from './http/gateway-http.exception';
 import { FASTIFY_EDGE_OPTIONS, limitHttpServer } from './http/http-server';
@@ -47,9 +48,16 @@ export async function createGateway(env: Environment = process.env, options: Gat
       done();
     });
   closeConnectionsOnShutdown(app);
-  setUpOpenApi(app);
+  if (config.docsEnabled) setUpOpenApi(app);
+  serveConsole(app, { enabled: config.consoleEnabled });
   app.enableShutdownHooks();
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A start stopped half-way (a refused key) leaves nothing open behind it: connections, timers, the database.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
 
@@ -66,7 +74,9 @@ function readJsonBodiesOnly(app: NestFastifyApplication, maxBodyBytes: number): 
     done(bodyError(415, 'The request body must be JSON, sent with Content-Type: application/json.'), undefined);
   });
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: maxBodyBytes }, (request, body, done) => {
-    if (body.length === 0) return done(bodyError(400, 'The request body is empty: send a JSON object.'), undefined);
+    // No body at all, as many HTTP clients send with their JSON content type on every call (a DELETE, too): a route
+    // that takes none is served, one that needs one says which field is missing, as without the header.
+    if (body.length === 0) return done(null, undefined);
     const text = body.toString('utf8');
     // Before parsing or any transform: their work grows faster than the body (see json-budget.ts).
     const excess = exceededJsonBudget(text);

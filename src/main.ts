@@ -3,12 +3,14 @@ import { ConfigService } from '@nestjs/config';
 import { GATEWAY_CONFIG, GatewayConfig } from './config/gateway-config';
 import { InvalidEnvironmentError } from './config/environment';
 import { createGateway } from './create-gateway';
+import { startSummary } from './start-summary';
 
 async function bootstrap(): Promise<void> {
   const app = await createGateway();
-  const { port } = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
-  await app.listen({ port, host: '0.0.0.0' });
-  new Logger('Tollgate').log(`Gateway listening on ${await app.getUrl()}`);
+  const config = app.get(ConfigService).getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
+  await app.listen({ port: config.port, host: '0.0.0.0' });
+  const [listening, ...details] = startSummary(config, await app.getUrl());
+  new Logger('Tollgate').log([listening, ...details.map((line) => `  ${line}`)].join('\n'));
 }
 
 bootstrap().catch((error: unknown) => {

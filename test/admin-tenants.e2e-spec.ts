@@ -1,5 +1,5 @@
 import { AdminClient, adminClient, expectOpenAiError } from './support/admin-client';
-import { aUserMessage, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
+import { ADMIN_TOKEN, aUserMessage, GatewayUnderTest, rejectionOf, startGatewayWithSimulator, tenantClient } from './support/gateway-harness';
 
 // Longer than any test: disabling, re-enabling and revoking must take effect at once on this replica, not a TTL later.
 const KEY_CACHE_TTL_MS = 60_000;
@@ -302,6 +302,46 @@ describe('Admin API: tenants and keys', () => {
       const id = await aTenant();
 
       expectOpenAiError(await admin.post(`/admin/tenants/${id}/keys`, body), 400, { param });
+    });
+  });
+
+  // Many HTTP client wrappers send `content-type: application/json` on every call, with or without a body.
+  describe('calls without a body, sent with a JSON content type', () => {
+    const bodyless = (method: string, path: string) =>
+      fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+
+    it('should disable a tenant with DELETE', async () => {
+      const id = await aTenant();
+
+      const response = await bodyless('DELETE', `/admin/tenants/${id}`);
+
+      expect(response.status).toBe(200);
+      expect((await admin.get(`/admin/tenants/${id}`)).body.status).toBe('disabled');
+    });
+
+    it('should revoke a key with DELETE', async () => {
+      const id = await aTenant();
+      const { id: keyId, key } = await aKeyOf(id);
+
+      const response = await bodyless('DELETE', `/admin/tenants/${id}/keys/${keyId}`);
+
+      expect(response.status).toBeLessThan(300);
+      expect((await rejectionOf(chatWith(key))).status).toBe(401);
+    });
+
+    it('should issue a key with a POST that takes no body, and refresh the upstream secret', async () => {
+      const id = await aTenant();
+
+      expect((await bodyless('POST', `/admin/tenants/${id}/keys`)).status).toBe(201);
+      expect((await bodyless('POST', '/admin/upstream/secrets/refresh')).status).toBeLessThan(300);
+      expect((await bodyless('GET', `/admin/tenants/${id}/keys`)).status).toBe(200);
+    });
+
+    it('should still refuse a POST whose route needs a body, naming the missing field', async () => {
+      const response = await bodyless('POST', '/admin/tenants');
+
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { param: string } }).error.param).toBe('name');
     });
   });
 });

@@ -15,6 +15,7 @@ const yamlOf = (path: string): any => parse(read(path));
 // dclint ships a CommonJS build, but its type declarations do not resolve from CommonJS: the part used here.
 interface ComposeLintMessage {
   rule: string;
+  type: 'error' | 'warning';
   line: number;
   column: number;
   message: string;
@@ -231,11 +232,11 @@ describe('Deployment and observability files', () => {
   });
 
   describe('Kubernetes', () => {
-    it('should probe /health/live and /health/ready on port 3000, and never /health/upstream', () => {
+    it('should probe /health/live, /health/ready and /health/startup on port 3000, and never /health/upstream', () => {
       const container = gatewayContainer();
       expect(container.livenessProbe.httpGet).toMatchObject({ path: '/health/live', port: 3000 });
       expect(container.readinessProbe.httpGet).toMatchObject({ path: '/health/ready', port: 3000 });
-      expect(container.startupProbe.httpGet).toMatchObject({ path: '/health/ready', port: 3000 });
+      expect(container.startupProbe.httpGet).toMatchObject({ path: '/health/startup', port: 3000 });
       expect(container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(10);
       expect(read('config/k8s/deployment.yaml')).not.toMatch(/path:\s*\/health\/upstream/);
     });
@@ -296,13 +297,53 @@ describe('Deployment and observability files', () => {
     // dclint checks the file against the compose-spec JSON schema it bundles, then applies its own rules; of
     // those only the ones that break `docker compose up` count here, not the style ones.
     const COMPOSE_BREAKERS = new Set(['invalid-yaml', 'invalid-schema', 'unknown-error', 'no-duplicate-exported-ports', 'no-duplicate-container-names']);
-    const composeProblems = (path: string): string[] => {
-      const [result] = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] }).lintFiles([path], false);
-      return result.messages.filter((message) => COMPOSE_BREAKERS.has(message.rule)).map((message) => `${message.line}:${message.column} ${message.rule}: ${message.message}`);
-    };
+    const lint = (path: string): ComposeLintMessage[] => new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] }).lintFiles([path], false)[0].messages;
+    const described = (messages: ComposeLintMessage[]) => messages.map((message) => `${message.line}:${message.column} ${message.rule}: ${message.message}`);
+    const composeProblems = (path: string): string[] => described(lint(path).filter((message) => COMPOSE_BREAKERS.has(message.rule)));
 
     it('should match the compose-spec schema', () => {
       expect(composeProblems(join(root, 'docker-compose.yml'))).toEqual([]);
+    });
+
+    it('should have no error by any of dclint’s rules, as `npx dclint docker-compose.yml` reports them', () => {
+      expect(described(lint(join(root, 'docker-compose.yml')).filter((message) => message.type === 'error'))).toEqual([]);
+    });
+
+    it('should report a port published on every interface as an error', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-compose-'));
+      try {
+        writeFileSync(join(dir, 'docker-compose.yml'), "name: t\nservices:\n  gateway:\n    build: .\n    ports: ['3000:3000']\n");
+        expect(described(lint(join(dir, 'docker-compose.yml')).filter((message) => message.type === 'error'))).toEqual([
+          expect.stringMatching(/no-unbound-port-interfaces: Service "gateway" is exporting port "3000:3000"/),
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("should check the gateway's readiness with Node's fetch (the image has no curl), and start Prometheus once it is healthy", () => {
+      const { gateway, prometheus } = yamlOf('docker-compose.yml').services;
+
+      expect(gateway.healthcheck.test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      expect(gateway.healthcheck.test[3]).toMatch(/fetch\('http:\/\/127\.0\.0\.1:3000\/health\/ready'\)/);
+      expect(gateway.healthcheck).toMatchObject({ interval: expect.any(String), timeout: expect.any(String), start_period: expect.any(String) });
+      expect(prometheus.depends_on).toEqual({ gateway: { condition: 'service_healthy' } });
+      expect(read('Dockerfile')).not.toMatch(/\bcurl\b|\bwget\b/);
+    });
+
+    it("should build the image from sources only, so that a local build's .tsbuildinfo cannot stand in for a missing dist", () => {
+      const copied = [...read('Dockerfile').matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((copy) => copy[1].split(' '));
+
+      expect(copied).not.toContain('libs');
+      expect(copied).toEqual(expect.arrayContaining(['src', 'libs/ai/src', 'libs/simulator/src', 'console']));
+      expect(read('Dockerfile')).toMatch(/^COPY --from=build .*\/app\/console\/dist console\/dist$/m);
+    });
+
+    it('should publish every port on loopback only', () => {
+      const services: Record<string, { ports?: string[] }> = yamlOf('docker-compose.yml').services;
+      const ports = Object.values(services).flatMap((service) => service.ports ?? []);
+
+      expect(ports).toEqual(['127.0.0.1:3000:3000', '127.0.0.1:9090:9090', '127.0.0.1:3001:3000']);
     });
 
     it('should report a compose file that breaks the compose-spec schema', () => {
@@ -321,7 +362,7 @@ describe('Deployment and observability files', () => {
       expect(compose.services.prometheus.image).toMatch(/^prom\/prometheus/);
       expect(compose.services.prometheus.volumes.join(' ')).toContain('./config/prometheus');
       expect(compose.services.grafana.image).toMatch(/^grafana\/grafana/);
-      expect(compose.services.grafana.ports).toContain('3001:3000');
+      expect(compose.services.grafana.ports).toContain('127.0.0.1:3001:3000');
       const grafanaVolumes = compose.services.grafana.volumes.join(' ');
       expect(grafanaVolumes).toContain('./config/grafana/provisioning');
       expect(grafanaVolumes).toContain('./config/grafana/tollgate-dashboard.json');

@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AlertEvaluator, UNLIMITED } from '@tollgate/ai';
+import { AlertEvaluator, KeyVerification, UNLIMITED } from '@tollgate/ai';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,7 @@ async function startPoolGateway(upstreamsYaml: string, env: Environment = {}): P
     { log },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.get(KeyVerification).settled();
   const url = await app.getUrl();
   const tenantKey = await createTenant(app, `pool-${Date.now().toString(36)}`, UNLIMITED);
   return {

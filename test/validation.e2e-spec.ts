@@ -78,7 +78,6 @@ describe('Request validation', () => {
     it.each([
       ['malformed JSON', '{"model": "gpt-4o-mini", "messages": [', 'could not parse'],
       ['a trailing comma', '{"model": "gpt-4o-mini",}', 'could not parse'],
-      ['an empty body', '', 'empty'],
       ['a JSON array', '[{"model": "gpt-4o-mini"}]', 'must be a JSON object'],
       ['a JSON string', '"hello"', 'must be a JSON object'],
       ['JSON null', 'null', 'must be a JSON object'],
@@ -105,6 +104,13 @@ describe('Request validation', () => {
       const error = await expectRefused(await post(undefined, {}), 400);
 
       expect(error.param).toBe('model');
+    });
+
+    // Many HTTP client wrappers send the header on every call: an empty body is no body, as without it.
+    it('should refuse an empty body sent as application/json the same way, naming the first missing field', async () => {
+      const error = await expectRefused(await post(''), 400);
+
+      expect(error).toMatchObject({ param: 'model', message: expect.stringContaining("Missing required parameter: 'model'") });
     });
 
     it('should never answer with HTML or a stack trace', async () => {

@@ -15,12 +15,14 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { LEDGER_RETENTION_DEFAULTS } from '@tollgate/ai';
 import { hasUpstreamsFile } from './upstreams-file';
 
 export type SecretProviderName = 'env' | 'file' | 'aws' | 'azure';
 
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
-const DEFAULT_STATUS_URL = 'https://status.openai.com/api/v2/status.json';
+/** incident.io's summary of OpenAI's status page; its Statuspage shim (`/api/v2/status.json`) is the fallback. */
+const DEFAULT_STATUS_URL = 'https://status.openai.com/proxy/status.openai.com';
 
 /** A TCP port, 1 to 65535, without leading zeros. */
 const TCP_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
@@ -84,6 +86,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['true', 'false'], { message: 'AI_VERIFY_KEY_ON_START must be true or false' })
   AI_VERIFY_KEY_ON_START?: 'true' | 'false';
 
+  /** Stop the start when the upstream refuses a key at start-up (or it answers for another account), naming where it is read from. */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'AI_REQUIRE_VERIFIED_KEY must be true or false' })
+  AI_REQUIRE_VERIFIED_KEY?: 'true' | 'false';
+
   @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters long' })
   ADMIN_TOKEN?: string;
 
@@ -94,6 +100,14 @@ export class EnvironmentVariables {
   @trimmed() @IsOptional() @IsString() @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
   METRICS_TOKEN?: string;
 
+  /** Serve the admin console at /console (on by default outside production, off in production). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'CONSOLE_ENABLED must be true or false' })
+  CONSOLE_ENABLED?: 'true' | 'false';
+
+  /** Serve the OpenAPI document at /docs and /docs-json (on by default outside production, off in production). */
+  @IsOptional() @IsIn(['true', 'false'], { message: 'DOCS_ENABLED must be true or false' })
+  DOCS_ENABLED?: 'true' | 'false';
+
   @trimmed() @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, { message: 'DATABASE_URL must be sqlite:<path> or postgres://…' })
   DATABASE_URL = 'sqlite:./data/tollgate.sqlite';
 
@@ -103,6 +117,10 @@ export class EnvironmentVariables {
 
   @trimmed() @IsOptional() @Matches(/^rediss?:\/\/.+$/, { message: 'REDIS_URL must be redis://… or rediss://…' })
   REDIS_URL?: string;
+
+  /** Before every Redis key (limits, and BullMQ's unless AI_JOBS_QUEUE_PREFIX is set), so that two deployments can share one Redis. */
+  @Matches(/^[^\s{}]+$/, { message: 'REDIS_PREFIX must be a non-empty prefix without spaces or braces, such as tollgate:' })
+  REDIS_PREFIX = 'tollgate:';
 
   @trimmed() @IsUrl(URL_OPTIONS)
   OPENAI_STATUS_URL = DEFAULT_STATUS_URL;
@@ -148,6 +166,18 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0)
   AI_KEY_CACHE_TTL_MS?: number;
 
+  /** Days a ledger row is kept once its UTC day is rolled up into daily totals, which usage reports read from then on. */
+  @IsOptional() @Type(() => Number)
+  @IsInt({ message: 'AI_LEDGER_RETENTION_DAYS must be a whole number of days, at least 1' })
+  @Min(1, { message: 'AI_LEDGER_RETENTION_DAYS must be a whole number of days, at least 1' })
+  AI_LEDGER_RETENTION_DAYS?: number;
+
+  /** Days the daily roll-ups are kept; unset, forever. */
+  @IsOptional() @Type(() => Number)
+  @IsInt({ message: 'AI_LEDGER_ROLLUP_RETENTION_DAYS must be a whole number of days, at least 1 (unset: kept forever)' })
+  @Min(1, { message: 'AI_LEDGER_ROLLUP_RETENTION_DAYS must be a whole number of days, at least 1 (unset: kept forever)' })
+  AI_LEDGER_ROLLUP_RETENTION_DAYS?: number;
+
   /** The largest request body read; a larger one is a 413 before it is parsed. */
   @Type(() => Number)
   @IsInt({ message: 'MAX_BODY_BYTES must be a whole number of bytes, at least 1024' })
@@ -184,12 +214,17 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
   LOG_LEVEL = 'info';
 
+  /** How stdout's lines read: `json` (the default in production) or `pretty` (pino-pretty, the default elsewhere). */
+  @IsOptional() @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
+  LOG_FORMAT?: 'json' | 'pretty';
+
   /**
    * On SIGTERM, how long readiness fails while the gateway still serves, so that load balancers
    * stop sending before the server closes: a little more than the readiness probe's period.
+   * 5000 in production; 0 elsewhere, where no load balancer waits and Ctrl-C should close at once.
    */
-  @Type(() => Number) @IsInt() @Min(0)
-  SHUTDOWN_READINESS_DELAY_MS = 5_000;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  SHUTDOWN_READINESS_DELAY_MS?: number;
 
   /** `gpt-4o=gpt-4o-mini,gpt-4.1-mini;o4-mini=gpt-4o-mini` */
   @trimmed() @IsOptional() @Matches(/^[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*(;[^=;,\s]+=[^=;,\s]+(,[^=;,\s]+)*)*;?$/, {
@@ -274,8 +309,17 @@ export function validateEnvironment(env: Record<string, string | undefined>): En
   if (variables.AI_JOBS_WEBHOOK_ALLOWED_HOSTS && !variables.AI_JOBS_WEBHOOK_SECRET) {
     problems.push('AI_JOBS_WEBHOOK_SECRET is required with AI_JOBS_WEBHOOK_ALLOWED_HOSTS: every webhook is signed');
   }
+  problems.push(...ledgerRetentionProblems(variables));
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
   return variables;
+}
+
+/** A day's roll-ups are what is left of it once its ledger rows are deleted: they cannot go first. */
+function ledgerRetentionProblems({ AI_LEDGER_RETENTION_DAYS, AI_LEDGER_ROLLUP_RETENTION_DAYS: rollups }: EnvironmentVariables): string[] {
+  const retention = AI_LEDGER_RETENTION_DAYS ?? LEDGER_RETENTION_DEFAULTS.retentionDays;
+  // A value that is not a number is reported already, and compares as false.
+  if (rollups === undefined || !(rollups < retention)) return [];
+  return [`AI_LEDGER_ROLLUP_RETENTION_DAYS must be at least AI_LEDGER_RETENTION_DAYS (${retention}): a day's roll-ups are what is left of it once its ledger rows are deleted`];
 }
 
 function describeProblem(error: ValidationError): string[] {

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { Catalogs, loadCatalogs } from './catalog-files';
 import { EnvironmentVariables, validateEnvironment } from './environment';
 import { loadUpstreamsFile, UpstreamsFile } from './upstreams-file';
+import { devCredentialsPath, readDevCredentials } from '../demo/dev-credentials';
 import type { HttpServerLimits } from '../http/http-server';
+import type { LogFormat } from '../logging/log-format';
 import { toOpenAiError } from '../http/openai-error';
 
 export interface GatewayConfig {
@@ -16,11 +18,17 @@ export interface GatewayConfig {
   };
   /** `config/upstreams.yaml`: several upstreams and keys, in place of `upstream`. */
   upstreamsFile?: UpstreamsFile;
-  /** ADMIN_TOKEN, or outside production one generated for this run (`adminTokenGenerated`). */
+  /** ADMIN_TOKEN, or outside production one Tollgate generated (`adminTokenGenerated`): in development the one `devCredentialsFile` keeps. */
   adminToken: string;
   adminTokenGenerated: boolean;
+  /** With NODE_ENV=development and a database kept on disk only: the data directory's file that keeps the admin token and the demo key between starts. */
+  devCredentialsFile?: string;
   /** METRICS_TOKEN: the bearer token GET /metrics asks for; undefined (outside production only) leaves it open. */
   metricsToken?: string;
+  /** CONSOLE_ENABLED: whether /console serves the admin console. */
+  consoleEnabled: boolean;
+  /** DOCS_ENABLED: whether /docs and /docs-json serve the OpenAPI document. */
+  docsEnabled: boolean;
   databaseUrl: string;
   redisUrl?: string;
   statusUrl: string;
@@ -29,7 +37,9 @@ export interface GatewayConfig {
   /** HTTP_*: what slow or idle clients may hold of the server. */
   http: HttpServerLimits;
   logLevel: string;
-  /** SHUTDOWN_READINESS_DELAY_MS: how long readiness fails before the server closes on SIGTERM. */
+  /** LOG_FORMAT: how stdout's lines read. */
+  logFormat: LogFormat;
+  /** SHUTDOWN_READINESS_DELAY_MS: how long readiness fails before the server closes on SIGTERM or SIGINT. */
   shutdownReadinessDelayMs: number;
   /** Everything AiModule takes besides the upstream. */
   policies: Omit<AiModuleOptions, 'upstream'>;
@@ -49,15 +59,20 @@ export const GATEWAY_CONFIG = 'gateway';
 export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
   const vars = validateEnvironment(env);
   const catalogs = loadCatalogs(vars.CONFIG_DIR);
+  const devCredentialsFile = vars.NODE_ENV === 'development' ? devCredentialsPath(vars.DATABASE_URL) : undefined;
+  const kept = devCredentialsFile ? readDevCredentials(devCredentialsFile) : {};
   return {
     production: vars.NODE_ENV === 'production',
     port: vars.PORT,
     upstream: { baseURL: vars.OPENAI_BASE_URL, secret: secretSourceFrom(vars) },
     upstreamsFile: loadUpstreamsFile(vars.CONFIG_DIR, env),
-    // Validation has already stopped a production start without ADMIN_TOKEN.
-    adminToken: vars.ADMIN_TOKEN ?? randomBytes(24).toString('base64url'),
+    // Validation has already stopped a production start without ADMIN_TOKEN; a development restart keeps the one it generated.
+    adminToken: vars.ADMIN_TOKEN ?? kept.adminToken ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !vars.ADMIN_TOKEN,
+    devCredentialsFile,
     metricsToken: vars.METRICS_TOKEN,
+    consoleEnabled: (vars.CONSOLE_ENABLED ?? String(vars.NODE_ENV !== 'production')) === 'true',
+    docsEnabled: (vars.DOCS_ENABLED ?? String(vars.NODE_ENV !== 'production')) === 'true',
     databaseUrl: vars.DATABASE_URL,
     redisUrl: vars.REDIS_URL,
     statusUrl: vars.OPENAI_STATUS_URL,
@@ -69,7 +84,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       maxConnections: vars.HTTP_MAX_CONNECTIONS,
     },
     logLevel: vars.LOG_LEVEL,
-    shutdownReadinessDelayMs: vars.SHUTDOWN_READINESS_DELAY_MS,
+    logFormat: vars.LOG_FORMAT ?? (vars.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    shutdownReadinessDelayMs: vars.SHUTDOWN_READINESS_DELAY_MS ?? (vars.NODE_ENV === 'production' ? 5_000 : 0),
     policies: policiesFrom(vars, catalogs),
     catalogs,
   };
@@ -78,14 +94,16 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
 function policiesFrom(vars: EnvironmentVariables, catalogs: Catalogs): GatewayConfig['policies'] {
   return {
     database: { url: vars.DATABASE_URL, tablePrefix: vars.DATABASE_TABLE_PREFIX },
-    redis: vars.REDIS_URL ? { url: vars.REDIS_URL } : undefined,
+    redis: vars.REDIS_URL ? { url: vars.REDIS_URL, keyPrefix: vars.REDIS_PREFIX } : undefined,
     plans: catalogs.plans,
     models: catalogs.models,
     // Tenants exist only through the admin API: a key always names one.
     tenancy: { autoProvision: false, keyCacheTtlMs: vars.AI_KEY_CACHE_TTL_MS },
+    ledgerRetention: { retentionDays: vars.AI_LEDGER_RETENTION_DAYS, rollupRetentionDays: vars.AI_LEDGER_ROLLUP_RETENTION_DAYS },
     secrets: {
       ttlMs: vars.AI_SECRET_TTL_MS,
       verifyOnStart: (vars.AI_VERIFY_KEY_ON_START ?? String(vars.NODE_ENV === 'production')) === 'true',
+      requireVerifiedKey: vars.AI_REQUIRE_VERIFIED_KEY === 'true',
     },
     timeouts: {
       connectMs: vars.AI_CONNECT_TIMEOUT_MS,

@@ -59,6 +59,7 @@ export class HealthController {
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.shutdown.check(),
+      () => this.indicators.startup(),
       () => this.indicators.database(),
       () => this.indicators.redis(),
       () => this.indicators.upstreamKey(),

@@ -51,6 +51,19 @@ describe(AppLogger.name, () => {
     ]);
   });
 
+  it("should write Nest's start-up lines at debug, its other lines as they come", () => {
+    Logger.overrideLogger(new AppLogger(pino({ level: 'debug', base: undefined, timestamp: false }, log)));
+    new Logger('RouterExplorer').log('Mapped {/v1/models, GET} route');
+    new Logger('InstanceLoader').log('AppModule dependencies initialized');
+    new Logger('NestApplication').error('Nest could not start');
+
+    expect(log.entries().map(({ level, context }) => ({ level, context }))).toEqual([
+      { level: 20, context: 'RouterExplorer' },
+      { level: 20, context: 'InstanceLoader' },
+      { level: 50, context: 'NestApplication' },
+    ]);
+  });
+
   it('should map verbose to trace and skip levels below the logger’s', () => {
     new Logger('Ctx').verbose('very detailed');
     new Logger('Ctx').debug('detailed');

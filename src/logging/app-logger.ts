@@ -1,15 +1,19 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Level, Logger } from 'pino';
 
+/** Nest's own start-up lines, one for each module, controller and route (some fifty): wanted only when debugging a start. */
+const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+
 /**
  * Nest's and the library's own lines (`new Logger(context).warn(…)`) as pino JSON: the context in
- * `context`, an error in `err`, an object's fields merged into the line.
+ * `context`, an error in `err`, an object's fields merged into the line. Nest's start-up lines are
+ * debug lines: the gateway's start summary says what they would.
  */
 export class AppLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    this.write(START_UP_CONTEXTS.has(params.at(-1) as string) ? 'debug' : 'info', message, params);
   }
 
   error(message: unknown, ...params: unknown[]): void {

@@ -4,6 +4,7 @@ import { UpstreamPool } from '@tollgate/ai';
 import pino, { DestinationStream, Logger } from 'pino';
 import { GATEWAY_CONFIG, GatewayConfig } from '../config/gateway-config';
 import { AppLogger } from './app-logger';
+import { stdoutIn } from './log-format';
 import { scrubbingDestination } from './scrubbing-destination';
 
 /** The pino logger the request lines are written with (see request-log.ts); the app's lines go through `AppLogger`. */
@@ -24,13 +25,14 @@ const REDACTED_PATHS = [
 ];
 
 /**
- * Every log line is JSON from pino, scrubbed of secrets on its way out. Each request gets one line
- * when its response ends, with the request id, the tenant and key, the models, tokens, cost,
- * attempts, breaker state, outcome, error code and latency (see request-log.ts).
+ * Every log line is JSON from pino, scrubbed of secrets on its way out, then written to stdout as
+ * LOG_FORMAT says (JSON in production, pino-pretty elsewhere). Each request gets one line when its
+ * response ends, with the request id, the tenant and key, the models, tokens, cost, attempts, breaker
+ * state, outcome, error code and latency (see request-log.ts).
  */
 @Module({})
 export class LoggingModule {
-  /** `destination` is where the lines go: stdout unless a test captures them. */
+  /** `destination` is where the lines go, as JSON whatever LOG_FORMAT says: stdout unless a test captures them. */
   static forRoot(destination?: DestinationStream): DynamicModule {
     return {
       module: LoggingModule,
@@ -41,7 +43,7 @@ export class LoggingModule {
           useFactory: (config: ConfigService, pool: UpstreamPool): Logger => {
             const gateway = config.getOrThrow<GatewayConfig>(GATEWAY_CONFIG);
             const scrubber = pool.scrubber.with(() => gatewaySecretsOf(gateway));
-            return pino({ level: gateway.logLevel }, scrubbingDestination(scrubber, destination));
+            return pino({ level: gateway.logLevel }, scrubbingDestination(scrubber, destination ?? stdoutIn(gateway.logFormat)));
           },
         },
         {

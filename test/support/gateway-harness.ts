@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunningSimulator, startSimulator } from '@tollgate/simulator';
-import { LimitOverrides, UNLIMITED } from '@tollgate/ai';
+import { KeyVerification, LimitOverrides, UNLIMITED } from '@tollgate/ai';
 import { ApiKeyService, TenantService } from '@tollgate/ai/tenancy';
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
@@ -48,6 +48,8 @@ export async function startGatewayWithSimulator(env: Environment = {}): Promise<
     { log },
   );
   await app.listen({ port: 0, host: '127.0.0.1' });
+  // The start does not wait for the upstream keys' verification (AI_VERIFY_KEY_ON_START); the tests do.
+  await app.get(KeyVerification).settled();
   const url = await app.getUrl();
   const tenantKey = await createTenant(app, `e2e-${randomUUID().slice(0, 8)}`, UNLIMITED);
   return {

@@ -5,6 +5,7 @@ import type { CallRecord } from './telemetry/call-events';
 import { TenantService } from './tenancy/tenant.service';
 import { RequestAbortedError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors/ai-errors';
 import { BreakerRegistry } from './upstream/breaker-registry';
+import { AiMetrics } from './telemetry/ai-metrics';
 import { AiTestingModule, createAiTestingModule } from '../test/ai-testing-module';
 import { collect, track, useFakeTime } from '../test/async';
 import {
@@ -330,14 +331,20 @@ describe(AiService.name, () => {
       expect(upstream.calls.filter((call) => call.method === 'listModels')).toHaveLength(2);
     });
 
-    it('should never open a breaker, nor show one, for the model list, whatever the upstream answers it', async () => {
-      await setUp({ retry: { maxAttempts: 1 }, breaker: { volumeThreshold: 2 } });
+    it('should never open a breaker, nor show one or a metric of a model, for the model list, whatever the upstream answers it', async () => {
+      await setUp({ retry: { maxAttempts: 2, baseDelayMs: 0 }, breaker: { volumeThreshold: 2 } });
       upstream.always(fail(anApiError(500)));
 
-      for (let i = 0; i < 5; i++) await ai.listModels(context).catch(() => undefined);
+      for (let i = 0; i < 5; i++) {
+        const listed = track(ai.listModels(context));
+        await jest.advanceTimersByTimeAsync(10_000);
+        expect(listed.settled).toBe(true);
+      }
 
-      expect(upstream.calls).toHaveLength(5);
+      // Each list asked twice (one retry), none refused by an open breaker.
+      expect(upstream.calls).toHaveLength(10);
       expect(testing.moduleRef.get(BreakerRegistry).statuses()).toEqual([]);
+      expect(await testing.moduleRef.get(AiMetrics).registry.metrics()).not.toContain('GET /models');
     });
 
     it('should return only the models the tenant\'s plan allows', async () => {

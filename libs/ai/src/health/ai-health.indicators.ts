@@ -65,8 +65,9 @@ export class AiHealthIndicators {
   }
 
   /**
-   * Down until start-up's work is done (the database migrated, the keys read and, when configured, verified); then up
-   * for good, with each key's verdict. For a startup probe: readiness and liveness take over once it is up.
+   * Down until start-up's work is done (the database migrated, the keys read and, when configured, verified: that
+   * runs beside the start, which does not wait for the upstream); then up for good, with each key's verdict. For a
+   * startup probe, and for readiness, which should not take traffic before the keys are known.
    */
   startup(key = 'startup'): HealthIndicatorResult {
     const check = this.health.check(key);

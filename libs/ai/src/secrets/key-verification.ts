@@ -18,15 +18,16 @@ export class KeyRefusedAtStartError extends Error {
 
 /**
  * One cheap authenticated call per key at start-up (GET /models), so that a wrong key shows in the log before the
- * first tenant sees a 502; the wrong-key guard reads the account it answers for. With `requireVerifiedKey`, a key
- * refused or answering for another account stops the start.
+ * first tenant sees a 502; the wrong-key guard reads the account it answers for. It runs beside the start, which
+ * does not wait for the upstream: the startup probe and readiness wait for it (`done`). With `requireVerifiedKey`
+ * the start waits, and a key refused or answering for another account stops it.
  */
 @Injectable()
 export class KeyVerification implements OnApplicationBootstrap {
   private readonly logger = new Logger('UpstreamKey');
   private readonly verdicts = new Map<PooledKey, KeyVerdict>();
-  /** Start-up's verification has ended (or is off): what the startup probe waits for. */
-  done = false;
+  private finished = false;
+  private verification: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -38,12 +39,27 @@ export class KeyVerification implements OnApplicationBootstrap {
     return this.verdicts.get(key) ?? 'unverified';
   }
 
+  /** Start-up's verification has ended (or is off): what the startup probe and readiness wait for. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Resolves once start-up's verification has ended. */
+  settled(): Promise<void> {
+    return this.verification;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    if (this.secrets.verifyOnStart) {
-      await Promise.all(this.pool.keys().map((key) => this.verify(key)));
-      if (this.secrets.requireVerifiedKey) this.stopIfRefused();
+    if (!this.secrets.verifyOnStart) {
+      this.finished = true;
+      return;
     }
-    this.done = true;
+    this.verification = Promise.all(this.pool.keys().map((key) => this.verify(key))).then(() => {
+      this.finished = true;
+    });
+    if (!this.secrets.requireVerifiedKey) return;
+    await this.verification;
+    this.stopIfRefused();
   }
 
   private stopIfRefused(): void {

@@ -40,6 +40,7 @@ export class ModelBreaker {
   ) {
     this.breaker = new CircuitBreaker((action: Action) => action(), options);
     this.breaker.on('open', () => {
+      clearTimeout(this.idleHalfOpen);
       this.openedAt = this.clock.now();
       onStateChange('open');
     });
@@ -48,6 +49,7 @@ export class ModelBreaker {
       onStateChange('half_open');
     });
     this.breaker.on('close', () => {
+      clearTimeout(this.idleHalfOpen);
       this.openedAt = undefined;
       onStateChange('closed');
     });

@@ -35,7 +35,10 @@ export interface CallContext {
    * sleeping it: a queued job waits in its queue, not in a retry loop. @default false
    */
   deferRetryAfter?: boolean;
-  /** No breaker guards or counts the call: it is no model's (the model list), and its failures say nothing of one. @default false */
+  /**
+   * No breaker guards or counts the call, and no model's metrics count it: it is no model's (the model list), and its
+   * failures and latency say nothing of one. @default false
+   */
   unguarded?: boolean;
 }
 
@@ -69,6 +72,8 @@ interface CallState {
   readonly deadline: Deadline;
   readonly tenantId?: string;
   readonly breakers: Breakers;
+  /** No model's call (the model list): no breaker, and no model's metrics. */
+  readonly unguarded: boolean;
   readonly deferRetryAfter?: boolean;
   attempts: number;
   /** The keys this call left for another one (rate limited, out of credit, refused): not chosen again by it. */
@@ -120,6 +125,7 @@ export class ResilientUpstream {
       deadline: new Deadline(this.clock, limits, context.signal),
       tenantId: context.tenantId,
       breakers: context.unguarded ? this.breakers.unguarded : this.breakers,
+      unguarded: context.unguarded ?? false,
       deferRetryAfter: context.deferRetryAfter,
       attempts: 0,
       leftKeys: new Set(),
@@ -186,7 +192,7 @@ export class ResilientUpstream {
       const open = this.pool.openBreaker(model, state.breakers);
       if (open) throw open.rejection();
       this.spendRetryBudget(state, decision.delayMs);
-      this.events.retried.emit({ model });
+      if (!state.unguarded) this.events.retried.emit({ model });
       await state.deadline.sleep(decision.delayMs);
       // After a wait every key may be tried again: a rested key is ready, a refused one may have been rotated.
       state.leftKeys.clear();
@@ -269,7 +275,7 @@ export class ResilientUpstream {
     } finally {
       key.inFlight--;
       state.deadline.endAttempt();
-      this.events.attemptEnded.emit({ model, upstream: key.upstream.name, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
+      if (!state.unguarded) this.events.attemptEnded.emit({ model, upstream: key.upstream.name, outcome, seconds: (this.clock.now() - startedAt) / 1000 });
     }
   }
 

@@ -115,6 +115,16 @@ describe(RetryBudget.name, () => {
       expect(acquireAllFor(budget, 'alone')).toBe(7);
     });
 
+    it('should let quiet tenants retry once each, until the whole budget is spent', () => {
+      const budget = aBudget({ ratio: 0.1, minRetriesPerSecond: 0.5, windowMs: 10_000 });
+      const tenants = Array.from({ length: 20 }, (_, index) => `quiet-${index}`);
+      tenants.forEach((tenant) => recordFor(budget, tenant, 3));
+
+      // Each one's share is 0.25 of the reserve + 0.3 of its own: under one, so one; the whole budget is 5 + 6.
+      expect(tenants.map((tenant) => acquireAllFor(budget, tenant))).toEqual([...Array(11).fill(1), ...Array(9).fill(0)]);
+      expect(budget.snapshot()).toEqual({ requests: 60, retries: 11, allowedRetries: 11 });
+    });
+
     it('should keep the global cap when a new tenant arrives after the others spent the budget', () => {
       const budget = aBudget({ ratio: 0.1, minRetriesPerSecond: 0.2, windowMs: 10_000 });
       recordFor(budget, 'first', 10);

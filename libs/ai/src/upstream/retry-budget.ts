@@ -24,8 +24,9 @@ export const UNNAMED_TENANT = '';
  * failing upstream sees ~1.1× its normal load, never 3×.
  *
  * Each tenant has its fair share of it: the retries its own requests earn (`ratio` of them) plus an equal
- * part of the reserve among the tenants seen in the window. The shares add up to the whole budget, so
- * the global cap holds, and one tenant's failing calls cannot spend the retries of the others.
+ * part of the reserve among the tenants seen in the window, and at least one retry, so that a quiet tenant's
+ * transient failure is retried among many tenants too. The whole budget stays the cap over all of them, and
+ * one tenant's failing calls cannot spend the retries of the others.
  */
 @Injectable()
 export class RetryBudget {
@@ -53,7 +54,7 @@ export class RetryBudget {
     const own = this.window.get(tenantId) ?? { requests: 0, retries: 0 };
     const tenants = this.window.size + (this.window.has(tenantId) ? 0 : 1);
     if (this.total.retries + 1 > this.allowedRetries(this.total.requests)) return false;
-    if (own.retries + 1 > this.allowedRetries(own.requests, tenants)) return false;
+    if (own.retries + 1 > Math.max(1, this.allowedRetries(own.requests, tenants))) return false;
     this.add(tenantId, { requests: 0, retries: 1 });
     return true;
   }
