@@ -149,6 +149,17 @@ describe(ResilientUpstream.name, () => {
       expect(testing.moduleRef.get(UpstreamPool).statuses()).toMatchObject([{ key: 'key-1', state: 'out', out: { reason: 'insufficient_quota' } }]);
     });
 
+    it('should never open the breaker on a burst of 429s, however many: the upstream is working as designed', async () => {
+      await setUp({ retry: { maxAttempts: 1 }, breaker: { volumeThreshold: 2, errorThresholdPercentage: 10 } });
+      upstream.always(fail(aRateLimitError({ 'retry-after-ms': '1000' })));
+
+      const calls = Array.from({ length: 20 }, () => call());
+      await jest.advanceTimersByTimeAsync(2_000);
+
+      expect(calls.every((tracked) => tracked.error instanceof UpstreamRateLimitedError)).toBe(true);
+      expect(testing.breakers.forModel(PRIMARY).status()).toMatchObject({ state: 'closed', recentFailures: 0 });
+    });
+
     it('should leave the breakers of the other models closed: the key is out, not the upstream', async () => {
       await setUp();
       upstream.always(respond(aChatCompletion()));
