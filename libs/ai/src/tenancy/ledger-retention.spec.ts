@@ -5,7 +5,7 @@ import { FakeClock } from '../../test/fake-clock';
 import { resolvedOptions } from '../../test/factories';
 import { LedgerRetention } from './ledger-retention';
 import { LedgerProgress } from './usage-range';
-import { RollupStep, UsageRepository } from './usage.repository';
+import { KeyedSums, RollupStep, UsageRepository } from './usage.repository';
 
 const HOUR_MS = 3_600_000;
 
@@ -19,7 +19,10 @@ type UsedByRetention =
   | 'progressOf'
   | 'markPruned'
   | 'deleteRows'
-  | 'deleteRollups';
+  | 'deleteRollups'
+  | 'rowSums'
+  | 'rollupSums'
+  | 'sumDayAfresh';
 
 /** Tenants without ledger rows; `hold` keeps the next roll-up step waiting until it is let go. */
 class FakeUsageRepository implements Pick<UsageRepository, UsedByRetention> {
@@ -84,6 +87,16 @@ class FakeUsageRepository implements Pick<UsageRepository, UsedByRetention> {
   async deleteRollups(): Promise<number> {
     return 0;
   }
+
+  async rowSums(): Promise<KeyedSums[]> {
+    return [];
+  }
+
+  async rollupSums(): Promise<KeyedSums[]> {
+    return [];
+  }
+
+  async sumDayAfresh(): Promise<void> {}
 }
 
 describe(LedgerRetention.name, () => {

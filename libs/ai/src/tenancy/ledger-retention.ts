@@ -120,10 +120,32 @@ export class LedgerRetention implements OnModuleInit, BeforeApplicationShutdown 
 
   /** Deletes the tenant's ledger rows before `before` (days rolled up and past retention), having said so first. */
   private async pruneRows(tenantId: string, prunedUntil: number, before: number, done: RetentionPass): Promise<void> {
-    if (before > prunedUntil) await this.usage.markPruned(tenantId, before);
+    if (before > prunedUntil) {
+      done.daysRolledUp += await this.sumLateRows(tenantId, prunedUntil, before);
+      await this.usage.markPruned(tenantId, before);
+    }
     // An earlier pass may have stopped half-way: its rows go too.
     const until = Math.max(before, prunedUntil);
     if (until > 0) done.rowsPruned += await this.inBatches((limit) => this.usage.deleteRows(tenantId, until, limit));
+  }
+
+  /**
+   * Before a day's rows go, its roll-ups must hold them all. A row can come after its day was rolled up only if a
+   * replica's clock is off by more than the margin (or a write stalled that long): such a day is summed afresh, and
+   * said so, rather than losing the row with the pruning. Returns how many days were.
+   */
+  private async sumLateRows(tenantId: string, from: number, before: number): Promise<number> {
+    const rows = await this.usage.rowSums(tenantId, from, before, 'day');
+    const rolled = new Map((await this.usage.rollupSums(tenantId, { fromDay: utcDay(from), toDay: utcDay(before) }, 'day')).map((sums) => [sums.key, sums]));
+    const late = rows.filter((day) => {
+      const rollup = rolled.get(day.key);
+      return rollup === undefined || rollup.requests !== day.requests || rollup.costMicroUsd !== day.costMicroUsd;
+    });
+    for (const day of late) {
+      this.logger.warn(`ledger retention: rows of tenant ${tenantId} on ${day.key} came after the day was rolled up (a clock off by more than ${this.options.settleMarginMs} ms?): summed afresh`);
+      await this.usage.sumDayAfresh(tenantId, Date.parse(day.key));
+    }
+    return late.length;
   }
 
   /** Repeats a bounded deletion until it finds less than a batch (or the module stops); returns how many it deleted. */

@@ -212,6 +212,11 @@ export class UsageRepository {
     }
   }
 
+  /** Sums a rolled-up day of the tenant afresh from its rows, replacing its roll-ups. */
+  async sumDayAfresh(tenantId: string, day: number): Promise<void> {
+    await this.db.transaction((manager) => this.writeRollups(manager, tenantId, day));
+  }
+
   /** Records that the tenant's ledger rows before `before` may be deleted, before any is. */
   async markPruned(tenantId: string, before: number): Promise<void> {
     await this.db.transaction((manager) =>

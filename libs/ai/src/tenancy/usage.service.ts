@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { usageSources } from './usage-range';
+import { LedgerProgress, usageSources } from './usage-range';
 import { KeyedSums, SUM_NAMES, UsageGrouping, UsageRepository } from './usage.repository';
 
 export type { UsageGrouping } from './usage.repository';
@@ -40,8 +40,17 @@ export class UsageService {
    * deleted (only its whole-day roll-ups are left): such a day can be reported whole only.
    */
   async summarize(tenantId: string, query: UsageQuery): Promise<UsageGroup[]> {
-    const { from, to, groupBy } = query;
-    const sources = usageSources(from, to, await this.usage.progressOf(tenantId));
+    for (;;) {
+      const progress = await this.usage.progressOf(tenantId);
+      const groups = await this.sums(tenantId, query, progress);
+      // A pass marks a day pruned before it deletes its rows: if it did meanwhile, rows read here may be gone, so
+      // the report is read again as the ledger now stands.
+      if ((await this.usage.progressOf(tenantId)).prunedUntil === progress.prunedUntil) return groups;
+    }
+  }
+
+  private async sums(tenantId: string, { from, to, groupBy }: UsageQuery, progress: LedgerProgress): Promise<UsageGroup[]> {
+    const sources = usageSources(from, to, progress);
     const parts = await Promise.all([
       ...sources.rows.map((period) => this.usage.rowSums(tenantId, period.from, period.to, groupBy)),
       ...(sources.rollups ? [this.usage.rollupSums(tenantId, sources.rollups, groupBy)] : []),

@@ -274,6 +274,33 @@ describeEachDatabase(LedgerRetention.name, (databases) => {
     expect(await rollups(replica, settlesAfter)).toEqual([expect.objectContaining({ day: '2026-01-01', requests: 2, prompt_tokens: 301 })]);
   });
 
+  it('should sum a rolled-up day afresh before deleting its rows when a row came after its roll-up (a clock off by hours)', async () => {
+    const { replica, retention } = await aReplica();
+    const { id: tenantId } = await aTenant(replica);
+    await makeCalls(replica, tenantId);
+    moveTo(replica.clock, day(3, 2));
+    await retention.run();
+    // Written now for day 0, long rolled up: what a replica whose clock is two days behind would write.
+    await query(
+      replica.database,
+      `INSERT INTO tollgate_usage_ledger (id, request_id, tenant_id, key_id, endpoint, model_requested, model_served, prompt_tokens, completion_tokens,
+         cached_tokens, reasoning_tokens, cost_micro_usd, attempts, outcome, stream, latency_ms, created_at)
+       VALUES ($1, $2, $3, NULL, 'chat.completions', 'gpt-4o', 'gpt-4o', 1000, 0, 0, 0, 2500, 1, 'success', $4, 5, $5)`,
+      [randomUUID(), randomUUID(), tenantId, databases.dialect === 'postgres' ? false : 0, day(0, 5)],
+    );
+    const dayZero = async () => ((await reports(replica, tenantId, REPORTS.slice(0, 1)))[0] as Array<{ key: string }>).find((sums) => sums.key === '2026-01-01');
+    // Until then a report reads the rolled-up day from its roll-ups.
+    const beforePass = await dayZero();
+
+    moveTo(replica.clock, day(RETENTION_DAYS + 3, 1));
+    const pass = await retention.run();
+
+    expect(pass).toMatchObject({ daysRolledUp: 1, rowsPruned: CALLS.length + 1 });
+    expect(await rowsByDay(replica, tenantId)).toEqual({});
+    expect(beforePass).toMatchObject({ requests: 4, promptTokens: 470 });
+    expect(await dayZero()).toMatchObject({ requests: 5, promptTokens: 1470, costUsd: 0.003444 });
+  });
+
   it('should change nothing when it rolls up again, or sums a rolled-up day afresh', async () => {
     const { replica, retention } = await aReplica();
     const { id: tenantId } = await aTenant(replica);
