@@ -1,8 +1,7 @@
 import type { ReferenceObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import { TransformationType } from 'class-transformer';
 import type { MetadataStorage as TransformerMetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { getMetadataStorage, IS_OPTIONAL, ValidationOptions, ValidationTypes } from 'class-validator';
-import { shapeOfTransform, TransformShape } from '../http/compiled-validator-transforms';
+import { TransformShape, transformShapeOf } from '../http/compiled-validator-transforms';
 
 // Not exported from class-transformer's entry point (compiled-validator.ts reads it the same way).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -131,7 +130,7 @@ class SchemaReading {
 
   /** A nested DTO (or, for a variant transform, one of several) in `target`: the value itself, or each element of it. */
   private placeNested(dto: DtoClass, name: string, nested: ValidationMetadata, target: SchemaObject): void {
-    const shape = transformShapeOf(dto, name);
+    const shape = describedTransformOf(dto, name);
     if (shape?.kind === 'sent') throw unreadable(dto, name, 'validated as nested but kept as sent');
     if (shape?.kind === 'variant') {
       if (shape.each !== Boolean(nested.each)) throw unreadable(dto, name, 'built as variants otherwise than it is validated');
@@ -228,14 +227,9 @@ function fixedValuesOf(variant: DtoClass): Map<string, unknown> {
   return new Map(rules.filter((rule) => rule.name === 'equals').map((rule) => [rule.propertyName, rule.constraints[0]]));
 }
 
-function transformShapeOf(dto: DtoClass, name: string): TransformShape | undefined {
-  // As class-transformer filters them without groups asked for (and as the compiled validator reads them).
-  const transforms = transformerMetadata
-    .findTransformMetadatas(dto, name, TransformationType.PLAIN_TO_CLASS)
-    .filter((transform) => !transform.options?.groups?.length);
-  if (transforms.length === 0) return undefined;
-  const shape = transforms.length === 1 ? shapeOfTransform(transforms[0].transformFn) : undefined;
-  if (!shape) throw unreadable(dto, name, 'built by a @Transform not described with shapedTransform()');
+function describedTransformOf(dto: DtoClass, name: string): TransformShape | undefined {
+  const shape = transformShapeOf(dto, name);
+  if (shape === 'undescribed') throw unreadable(dto, name, 'built by a @Transform not described with shapedTransform()');
   return shape;
 }
 

@@ -1,3 +1,9 @@
+import { TransformationType } from 'class-transformer';
+import type { MetadataStorage as TransformerMetadataStorage } from 'class-transformer/types/MetadataStorage';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- class-transformer exports its metadata only from here
+const { defaultMetadataStorage: transformerMetadata } = require('class-transformer/cjs/storage') as { defaultMetadataStorage: TransformerMetadataStorage };
+
 type DtoClass = new () => object;
 type JsonObject = Record<string, unknown>;
 
@@ -25,4 +31,16 @@ export function shapedTransform<T extends object>(shape: TransformShape, transfo
 
 export function shapeOfTransform(transform: object): TransformShape | undefined {
   return shapes.get(transform);
+}
+
+/**
+ * The shape of the @Transform that builds `dto[name]`, as class-transformer applies it without groups asked for:
+ * undefined without one, `undescribed` for one that no shapedTransform() (or more than one transform) describes.
+ */
+export function transformShapeOf(dto: DtoClass, name: string): TransformShape | 'undescribed' | undefined {
+  const transforms = transformerMetadata
+    .findTransformMetadatas(dto, name, TransformationType.PLAIN_TO_CLASS)
+    .filter((transform) => !transform.options?.groups?.length);
+  if (transforms.length === 0) return undefined;
+  return (transforms.length === 1 ? shapeOfTransform(transforms[0].transformFn) : undefined) ?? 'undescribed';
 }

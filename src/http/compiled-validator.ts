@@ -1,9 +1,8 @@
-import { TransformationType } from 'class-transformer';
 import type { MetadataStorage as TransformerMetadataStorage } from 'class-transformer/types/MetadataStorage';
 import type { TypeMetadata } from 'class-transformer/types/interfaces';
 import { getMetadataStorage, ValidationArguments, ValidationTypes, ValidatorConstraintInterface } from 'class-validator';
 import type * as ClassValidatorUtils from 'class-validator/types/validation/ValidationUtils';
-import { shapeOfTransform, TransformShape } from './compiled-validator-transforms';
+import { TransformShape, transformShapeOf } from './compiled-validator-transforms';
 
 // Neither library exports these from its entry point (@nestjs/mapped-types reads the first the same way).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -320,7 +319,7 @@ function firstUncopiedField(sent: unknown, built: unknown, reading: Reading): Fi
 // How class-transformer builds a property's value
 
 function readerOfProperty(compiler: Compiler, dto: DtoClass, name: string): PropertyRule['read'] {
-  const shape = transformShapeOf(dto, name);
+  const shape = describedTransformOf(dto, name);
   if (shape?.kind === 'sent') return (sent) => sent;
   if (shape?.kind === 'variant') return variantReader(compiler, shape);
   const type = transformerMetadata.findTypeMetadata(dto, name);
@@ -329,14 +328,9 @@ function readerOfProperty(compiler: Compiler, dto: DtoClass, name: string): Prop
   return read;
 }
 
-function transformShapeOf(dto: DtoClass, name: string): TransformShape | undefined {
-  // As class-transformer filters them without groups asked for.
-  const transforms = transformerMetadata
-    .findTransformMetadatas(dto, name, TransformationType.PLAIN_TO_CLASS)
-    .filter((transform) => !transform.options?.groups?.length);
-  if (transforms.length === 0) return undefined;
-  const shape = transforms.length === 1 ? shapeOfTransform(transforms[0].transformFn) : undefined;
-  if (!shape) throw unreadable(dto, name, 'built by a @Transform not described with shapedTransform()');
+function describedTransformOf(dto: DtoClass, name: string): TransformShape | undefined {
+  const shape = transformShapeOf(dto, name);
+  if (shape === 'undescribed') throw unreadable(dto, name, 'built by a @Transform not described with shapedTransform()');
   return shape;
 }
 
