@@ -7,6 +7,7 @@ import { DependencyStatus } from '../health/dependency-status';
 import type { DatabaseProbe } from './database-probe';
 import type * as Observed from './observed-data-source';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
+import { SqliteWriter } from './sqlite-writer';
 
 /** A table's name as this database calls it: with the module's prefix. */
 export type TableName = (name: string) => string;
@@ -94,6 +95,7 @@ export class Database implements DatabaseProbe {
   readonly status = new DependencyStatus('database', 'calls that need it are refused until it answers again');
   private queue: Promise<unknown> = Promise.resolve();
   private checkpointer?: SqliteCheckpointer;
+  private readonly writers = new Map<string, SqliteWriter>();
 
   /** Made by the module (see openDatabase in ai.module.ts), which hands it every feature's schema. */
   constructor(
@@ -180,8 +182,22 @@ export class Database implements DatabaseProbe {
     return run;
   }
 
+  /**
+   * SQLite in a file: the worker thread that runs `entry`'s writes on a connection of its own (see SqliteWriter), one
+   * per entry, made once the database is open; undefined for PostgreSQL, whose driver does not block the loop, and
+   * for `sqlite::memory:`, which no other connection can open.
+   */
+  offLoopWriter(entry: string): SqliteWriter | undefined {
+    const file = sqliteFileOf(this.options.url);
+    if (file === undefined || !this.dataSource.isInitialized) return undefined;
+    let writer = this.writers.get(entry);
+    if (writer === undefined) this.writers.set(entry, (writer = new SqliteWriter({ entry, file, tablePrefix: this.options.tablePrefix })));
+    return writer;
+  }
+
   /** Called by AiLifecycle, last: everything else may still write until then. */
   async close(): Promise<void> {
+    for (const writer of this.writers.values()) await writer.stop();
     await this.checkpointer?.stop();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { extname, join } from 'node:path';
 import { EntityManager, In, LessThan } from 'typeorm';
 import { QuotaName, TenantQuotaExceededError } from '../errors/ai-errors';
 import type { Endpoint } from '../telemetry/call-events';
 import { Database, Dialect } from '../persistence/database';
+import { SqliteWriter } from '../persistence/sqlite-writer';
 import { leaseGrant } from './lease-sizing';
 import { QuotaLeaseEntity } from './quota-lease.entity';
 import { QuotaUsageEntity } from './quota-usage.entity';
@@ -68,11 +70,14 @@ export interface LeaseTopUp extends LeaseKey {
   expiresAt: number;
 }
 
+/** What a reservation's row is written from, beside the reservation itself. */
+export type ReservationFields = Pick<ReservationRequest, 'requestId' | 'keyId' | 'endpoint' | 'model' | 'stream' | 'promptTokens' | 'expiresAt' | 'now'>;
+
 /** A call admitted from a lease, to be written as a reservation: `fromLease` is what it took from the lease. */
 export interface LeasedReservation {
   leaseId: string;
   fromLease: Budget;
-  request: ReservationRequest;
+  request: ReservationFields;
   reservation: Reservation;
 }
 
@@ -81,6 +86,9 @@ export interface Settlement {
   reservation: Reservation;
   row: UsageRecordEntity;
 }
+
+/** A top-up's answer from SqliteWriter's thread. */
+export type TopUpOutcome = { added: Budget } | { dayOver: string } | { exceeded: { quota: QuotaName; retryAfterMs: number } };
 
 /** A batch that cannot be written in one round trip (see QuotaRepository.commitAtOnce). */
 class NotAtOnce extends Error {}
@@ -244,6 +252,9 @@ const DELETE_LEASES = new StatementsBySize(
      RETURNING tenant_id, month, day, requests, tokens, cost_micro_usd`,
 );
 const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM {reservations} WHERE id IN (${placeholders(count)}) RETURNING id`);
+/** The module SqliteWriter's thread runs for QuotaRepository: compiled, or the sources under the library's tests. */
+const QUOTA_WRITES_WORKER = join(__dirname, `quota-writes.worker${extname(__filename)}`);
+
 /** Rows per multi-row INSERT (and ids per DELETE): 17 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
@@ -255,8 +266,12 @@ const INSERT_BATCH = 500;
 @Injectable()
 export class QuotaRepository {
   private readonly prepared = new Map<Sql, Prepared>();
+  /** On SQLite in a file, the thread that writes the hot path's batches (see SqliteWriter). */
+  private readonly writer?: SqliteWriter;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    this.writer = db.offLoopWriter?.(QUOTA_WRITES_WORKER);
+  }
 
   /**
    * Adds to a lease enough for the asking call (see leaseGrant), within what every quota has left once spent,
@@ -264,6 +279,25 @@ export class QuotaRepository {
    * cannot cover the call even so.
    */
   async topUpLease(topUp: LeaseTopUp): Promise<Budget> {
+    if (!this.writer?.alive) return this.writeTopUp(topUp);
+    const outcome = await this.writer.call<TopUpOutcome>('topUpLease', topUp);
+    if ('dayOver' in outcome) throw new LeaseDayOverError(outcome.dayOver);
+    if ('exceeded' in outcome) throw new TenantQuotaExceededError(outcome.exceeded.quota, outcome.exceeded.retryAfterMs);
+    return outcome.added;
+  }
+
+  /** topUpLease on this thread's connection, its refusals as the answer rather than thrown (they cross threads so). */
+  async topUpOutcome(topUp: LeaseTopUp): Promise<TopUpOutcome> {
+    try {
+      return { added: await this.writeTopUp(topUp) };
+    } catch (error) {
+      if (error instanceof LeaseDayOverError) return { dayOver: error.currentDay };
+      if (error instanceof TenantQuotaExceededError) return { exceeded: { quota: error.quota, retryAfterMs: error.retryAfterMs ?? 0 } };
+      throw error;
+    }
+  }
+
+  private async writeTopUp(topUp: LeaseTopUp): Promise<Budget> {
     const { id, tenantId, day, month, limits, held, need, now, expiresAt } = topUp;
     return this.db.transaction(async (manager) => {
       // Leases are locked before quota rows, here as in every transaction that takes both, so that none deadlock.
@@ -299,6 +333,12 @@ export class QuotaRepository {
    * expired): their calls are not written, and must not go upstream.
    */
   async commitReservations(items: LeasedReservation[]): Promise<Set<string>> {
+    if (this.writer?.alive) return new Set(await this.writer.call<string[]>('commitReservations', items.map(crossing)));
+    return this.writeReservations(items);
+  }
+
+  /** commitReservations on this thread's connection. */
+  async writeReservations(items: LeasedReservation[]): Promise<Set<string>> {
     if (this.db.dialect === 'postgres' && (await this.commitAtOnce(items))) return new Set();
     return this.db.transaction(async (manager) => {
       const lost = await this.takeFromLeases(manager, items);
@@ -403,6 +443,12 @@ export class QuotaRepository {
    * sweep (it expired: its replica was taken for dead) is left as billed.
    */
   async settleAll(settlements: Settlement[]): Promise<void> {
+    if (this.writer?.alive) return this.writer.call('settleAll', settlements);
+    return this.writeSettlements(settlements);
+  }
+
+  /** settleAll on this thread's connection. */
+  async writeSettlements(settlements: Settlement[]): Promise<void> {
     await this.db.transaction(async (manager) => {
       const taken = await this.takeReservations(manager, settlements.map(({ reservation }) => reservation.id));
       const owned = settlements.filter(({ reservation }) => taken.has(reservation.id));
@@ -415,8 +461,12 @@ export class QuotaRepository {
         deltas.set(key, delta);
       }
       const byRow = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-      for (const [, { tenantId, month, tokens, costMicroUsd }] of byRow) await this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd]);
-      await Promise.all(this.rowInserts(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row))));
+      // The quota rows last, all sent with the ledger's rows: every call admitted meanwhile writes its reservation
+      // to one of them, and waits for their lock only from these UPDATEs to the COMMIT.
+      await Promise.all([
+        ...this.rowInserts(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row))),
+        ...byRow.map(([, { tenantId, month, tokens, costMicroUsd }]) => this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd])),
+      ]);
     });
   }
 
@@ -614,6 +664,12 @@ function deltasByRow(items: LeasedReservation[]): RowDelta[] {
   }
   // Every transaction locks quota rows in the same order, so that two replicas' batches cannot deadlock.
   return [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, delta]) => delta);
+}
+
+/** What of a leased reservation its writing reads: all that goes to SqliteWriter's thread, where every field costs its copy. */
+function crossing({ leaseId, fromLease, request, reservation }: LeasedReservation): LeasedReservation {
+  const { requestId, keyId, endpoint, model, stream, promptTokens, expiresAt, now } = request;
+  return { leaseId, fromLease, reservation, request: { requestId, keyId, endpoint, model, stream, promptTokens, expiresAt, now } };
 }
 
 function ledgerValues(row: UsageRecordEntity): unknown[] {

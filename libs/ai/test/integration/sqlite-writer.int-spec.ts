@@ -1,0 +1,74 @@
+import { SqliteWriter } from '../../src/persistence/sqlite-writer';
+import { aChatCompletion, aChatRequest } from '../factories';
+import { respond } from '../fake-upstream-client';
+import { aTenant, query, Replica, startReplica } from './replica';
+import { sqliteDatabases } from './services';
+
+const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
+const MODELS = { 'gpt-4o': { inputPerMillionUsd: 2.5, outputPerMillionUsd: 10 } };
+
+/** The statements the replica's own connection (the event loop's: SQLite's driver hands out its one runner) runs, while `work` runs. */
+async function statementsOnTheLoop(replica: Replica, work: () => Promise<unknown>): Promise<string[]> {
+  const runner = replica.database.dataSource.createQueryRunner();
+  const query = jest.spyOn(runner, 'query');
+  try {
+    await work();
+    return query.mock.calls.map(([sql]) => String(sql));
+  } finally {
+    query.mockRestore();
+    await runner.release();
+  }
+}
+
+describe('SQLite in a file: the hot path writes in a worker thread', () => {
+  const databases = sqliteDatabases();
+  let replica: Replica;
+
+  beforeEach(async () => {
+    replica = await startReplica({ database: { url: await databases.fresh() }, models: MODELS });
+  });
+
+  afterEach(() => replica.close());
+
+  it('should take the lease, write the reservation and settle the call without a statement on the event loop, counters and ledger agreeing', async () => {
+    const { id: tenantId } = await aTenant(replica, { tokensPerMonth: 1_000_000, requestsPerDay: 1_000 });
+    replica.upstream.script('gpt-4o', respond(aChatCompletion({ usage })));
+
+    const onTheLoop = await statementsOnTheLoop(replica, async () => {
+      await replica.ai.chat(aChatRequest({ model: 'gpt-4o', max_tokens: 100 }), { tenantId, requestId: 'in-the-worker' });
+      await replica.governance.drain();
+    });
+
+    const writes = onTheLoop.filter((sql) => /^\s*(INSERT|UPDATE|DELETE|BEGIN)/i.test(sql));
+    expect(writes).toEqual([
+      // drain gives the lease back at the end: a rare write, left on the loop.
+      expect.stringMatching(/^BEGIN/),
+      expect.stringMatching(/^DELETE FROM tollgate_quota_leases/),
+      expect.stringMatching(/^UPDATE tollgate_quota_usage/),
+    ]);
+    const [ledger] = await query<{ request_id: string; tokens: number }>(
+      replica.database,
+      'SELECT request_id, prompt_tokens + completion_tokens AS tokens FROM tollgate_usage_ledger WHERE tenant_id = $1',
+      [tenantId],
+    );
+    expect(ledger).toEqual({ request_id: 'in-the-worker', tokens: 15 });
+    expect(await replica.quota.usage(tenantId, replica.clock.now())).toMatchObject({ requestsToday: 1, tokensThisMonth: 15 });
+    expect(await query(replica.database, 'SELECT id FROM tollgate_reservations')).toEqual([]);
+  });
+
+  it('should write on the loop once the thread has stopped, nothing lost', async () => {
+    const { id: tenantId } = await aTenant(replica, { tokensPerMonth: 1_000_000 });
+    const writers = (replica.database as unknown as { writers: Map<string, SqliteWriter> }).writers;
+    expect(writers.size).toBe(1);
+    const [writer] = writers.values();
+    await writer.stop();
+    expect(writer.alive).toBe(false);
+    replica.upstream.script('gpt-4o', respond(aChatCompletion({ usage })));
+
+    await replica.ai.chat(aChatRequest({ model: 'gpt-4o', max_tokens: 100 }), { tenantId, requestId: 'on-the-loop' });
+    await replica.governance.drain();
+
+    expect(await query(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId])).toEqual([{ request_id: 'on-the-loop' }]);
+    expect(await replica.quota.usage(tenantId, replica.clock.now())).toMatchObject({ tokensThisMonth: 15 });
+  });
+});
