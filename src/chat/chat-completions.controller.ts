@@ -65,11 +65,10 @@ interface ServedChat extends Served {
 }
 
 function chatHeaders(served: ServedChat): Record<string, string> {
-  return {
-    ...servedHeaders(served),
-    // What the context policy did to make the prompt fit: none, trimmed, summarized or upgraded.
-    'x-tollgate-context': served.context.action,
-    // The completion limit the tenant's plan set on a request that named none.
-    ...(served.completionAllowance !== undefined ? { 'x-tollgate-completion-allowance': String(served.completionAllowance) } : {}),
-  };
+  const headers = servedHeaders(served);
+  // What the context policy did to make the prompt fit: none, trimmed, summarized or upgraded.
+  headers['x-tollgate-context'] = served.context.action;
+  // The completion limit the tenant's plan set on a request that named none.
+  if (served.completionAllowance !== undefined) headers['x-tollgate-completion-allowance'] = String(served.completionAllowance);
+  return headers;
 }

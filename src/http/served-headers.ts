@@ -10,10 +10,9 @@ export interface Served {
 
 /** The tenant's own rate limits, the model and upstream that answered, and the upstream's request id. */
 export function servedHeaders(served: Served): Record<string, string> {
-  return {
-    ...rateLimitHeaders(served.rateLimits),
-    'x-tollgate-served-model': served.model,
-    'x-tollgate-upstream': served.upstream,
-    ...(served.upstreamRequestId ? { 'x-upstream-request-id': served.upstreamRequestId } : {}),
-  };
+  const headers = rateLimitHeaders(served.rateLimits);
+  headers['x-tollgate-served-model'] = served.model;
+  headers['x-tollgate-upstream'] = served.upstream;
+  if (served.upstreamRequestId) headers['x-upstream-request-id'] = served.upstreamRequestId;
+  return headers;
 }

@@ -10,15 +10,21 @@ export interface UtcPeriods {
   monthEndsAt: number;
 }
 
+/** The day last worked out, and when it began: every call of that day has the same periods. */
+let last: { periods: UtcPeriods; dayStartsAt: number } | undefined;
+
 export function utcPeriods(nowMs: number): UtcPeriods {
+  if (last && nowMs >= last.dayStartsAt && nowMs < last.periods.dayEndsAt) return last.periods;
   const now = new Date(nowMs);
   const year = now.getUTCFullYear();
   const month = now.getUTCMonth();
   const date = now.getUTCDate();
-  return {
+  const periods = Object.freeze({
     day: now.toISOString().slice(0, 10),
     month: now.toISOString().slice(0, 7),
     dayEndsAt: Date.UTC(year, month, date + 1),
     monthEndsAt: Date.UTC(year, month + 1, 1),
-  };
+  });
+  last = { periods, dayStartsAt: Date.UTC(year, month, date) };
+  return periods;
 }
