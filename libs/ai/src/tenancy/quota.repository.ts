@@ -255,6 +255,12 @@ const DELETE_RESERVATIONS = new StatementsBySize((count) => `DELETE FROM {reserv
 /** The module SqliteWriter's thread runs for QuotaRepository: compiled, or the sources under the library's tests. */
 const QUOTA_WRITES_WORKER = join(__dirname, `quota-writes.worker${extname(__filename)}`);
 
+/**
+ * Settlements per transaction of SqliteWriter's thread. Each is whole in one transaction; should a later one fail,
+ * UsageLedger writes them all again one by one, and those already written are found taken (see takeReservations).
+ */
+const SETTLEMENTS_PER_TURN = 25;
+
 /** Rows per multi-row INSERT (and ids per DELETE): 17 parameters a row stays far inside every driver's limit. */
 const INSERT_BATCH = 500;
 
@@ -443,8 +449,11 @@ export class QuotaRepository {
    * sweep (it expired: its replica was taken for dead) is left as billed.
    */
   async settleAll(settlements: Settlement[]): Promise<void> {
-    if (this.writer?.alive) return this.writer.call('settleAll', settlements);
-    return this.writeSettlements(settlements);
+    if (!this.writer?.alive) return this.writeSettlements(settlements);
+    // The thread writes one batch at a time, and reservations wait behind settlements: in small transactions, none waits long.
+    for (let from = 0; from < settlements.length; from += SETTLEMENTS_PER_TURN) {
+      await this.writer.call('settleAll', settlements.slice(from, from + SETTLEMENTS_PER_TURN));
+    }
   }
 
   /** settleAll on this thread's connection. */

@@ -1,7 +1,8 @@
 import { SqliteWriter } from '../../src/persistence/sqlite-writer';
 import { aChatCompletion, aChatRequest } from '../factories';
 import { respond } from '../fake-upstream-client';
-import { aTenant, query, Replica, startReplica } from './replica';
+import { UsageLedger } from '../../src/tenancy/usage-ledger';
+import { aReservationRequest, aSettlement, aTenant, query, Replica, startReplica } from './replica';
 import { sqliteDatabases } from './services';
 
 const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
@@ -70,5 +71,25 @@ describe('SQLite in a file: the hot path writes in a worker thread', () => {
 
     expect(await query(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenantId])).toEqual([{ request_id: 'on-the-loop' }]);
     expect(await replica.quota.usage(tenantId, replica.clock.now())).toMatchObject({ tokensThisMonth: 15 });
+  });
+
+  it('should write a large batch of settlements in several transactions, each settlement once, when a later one fails', async () => {
+    const tenant = await aTenant(replica, { tokensPerMonth: 1_000_000 });
+    const reservations = await Promise.all(Array.from({ length: 60 }, () => replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 10 }))));
+    const settlements = reservations.map((reservation) => aSettlement(reservation, { tokens: 7, costMicroUsd: 0 }));
+    // A NULL outcome breaks the ledger's NOT NULL: the third of the thread's transactions (rows 50 to 59) is refused.
+    (settlements[55].row as { outcome: string | null }).outcome = null;
+    const ledger = replica.moduleRef.get(UsageLedger);
+
+    for (const { reservation, row } of settlements) ledger.record(reservation, row);
+    await ledger.flush();
+
+    const rows = await query<{ request_id: string }>(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    const expected = settlements.filter((_, index) => index !== 55).map(({ row }) => row.requestId);
+    expect(rows.map((row) => row.request_id).sort()).toEqual(expected.sort());
+    expect(await query(replica.database, 'SELECT tenant_id FROM tollgate_usage_dead_letters')).toEqual([{ tenant_id: tenant.id }]);
+    expect(await query(replica.database, 'SELECT id FROM tollgate_reservations')).toEqual([]);
+    // 59 calls settled at 7 tokens, the dead letter left at its reservation's 10.
+    expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 59 * 7 + 10 });
   });
 });
