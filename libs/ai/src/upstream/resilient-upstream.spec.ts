@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { AiModuleOptions } from '../ai-module-options';
+import { Clock } from '../common/clock';
 import {
   AiError,
   RequestAbortedError,
@@ -89,6 +90,25 @@ describe(ResilientUpstream.name, () => {
       expect(upstream.calls).toHaveLength(1);
 
       await jest.advanceTimersByTimeAsync(1);
+      expect(upstream.calls).toHaveLength(2);
+      expect(tracked.value?.attempts).toBe(2);
+    });
+
+    it('should retry the rested key once its wait is over, even on a clock that advanced less than the timer (a stale event-loop time)', async () => {
+      await setUp();
+      upstream.always(fail(aRateLimitError({ 'retry-after-ms': '1500' })), respond(aChatCompletion()));
+      const clock = testing.moduleRef.get<Clock>(Clock);
+      let lagMs = 0;
+      const systemNow = clock.now.bind(clock);
+      jest.spyOn(clock, 'now').mockImplementation(() => systemNow() - lagMs);
+
+      const tracked = call();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(upstream.calls).toHaveLength(1);
+      // libuv aims timers by the loop's cached time, which a busy loop leaves behind: the wait ends 1 ms early by the clock.
+      lagMs = 1;
+      await jest.advanceTimersByTimeAsync(1_500);
+
       expect(upstream.calls).toHaveLength(2);
       expect(tracked.value?.attempts).toBe(2);
     });

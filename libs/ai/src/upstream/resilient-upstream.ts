@@ -83,6 +83,11 @@ interface CallState {
   /** A refused key's replacement value (a re-read, or the previous version), tried at once on the same key; once per call. */
   replacement?: { key: PooledKey; value: string };
   replacementTried: boolean;
+  /**
+   * When the call's last wait was meant to end, by the clock: a rest it waited out is over then, though the timer,
+   * aimed by the event loop's cached time, may ring a moment before the clock gets there.
+   */
+  waitedUntil?: number;
 }
 
 /** Where one attempt goes; `probe`: the one attempt let through to an out key, to see whether it is back. */
@@ -193,6 +198,7 @@ export class ResilientUpstream {
       if (open) throw open.rejection();
       this.spendRetryBudget(state, decision.delayMs);
       if (!state.unguarded) this.events.retried.emit({ model });
+      state.waitedUntil = this.clock.now() + decision.delayMs;
       await state.deadline.sleep(decision.delayMs);
       // After a wait every key may be tried again: a rested key is ready, a refused one may have been rotated.
       state.leftKeys.clear();
@@ -206,7 +212,7 @@ export class ResilientUpstream {
       state.replacementTried = true;
       return { key: replacement.key, breaker: state.breakers.forModel(model, replacement.key.upstream.name), apiKey: replacement.value, probe: false };
     }
-    const choice = this.pool.choose(model, state.breakers, state.leftKeys, state.failedUpstreams);
+    const choice = this.pool.choose(model, state.breakers, state.leftKeys, state.failedUpstreams, state.waitedUntil);
     return 'refusal' in choice ? choice : { ...choice, apiKey: choice.key.rotation.current() };
   }
 

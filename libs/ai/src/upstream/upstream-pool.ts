@@ -160,10 +160,11 @@ export class UpstreamPool implements OnApplicationShutdown {
 
   /**
    * The key for a call's next attempt at `model`, skipping `excluded` (the keys this call found wanting); the upstreams
-   * in `failed` (that failed this call) come after the route's others.
+   * in `failed` (that failed this call) come after the route's others; `waitedUntil`: the call has waited until then, so
+   * that rests ending by then are over even on a clock a moment behind.
    */
-  choose(model: string, breakers: Breakers, excluded: ReadonlySet<PooledKey> = new Set(), failed: ReadonlySet<string> = new Set()): KeyChoice {
-    const now = this.clock.now();
+  choose(model: string, breakers: Breakers, excluded: ReadonlySet<PooledKey> = new Set(), failed: ReadonlySet<string> = new Set(), waitedUntil = 0): KeyChoice {
+    const now = Math.max(this.clock.now(), waitedUntil);
     const route = this.routeOf(model);
     const inOrder = failed.size === 0 ? route : [...route.filter((upstream) => !failed.has(upstream.name)), ...route.filter((upstream) => failed.has(upstream.name))];
     const open: ModelBreaker[] = [];
