@@ -3,6 +3,9 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from './database';
 import type { SqliteWorkerData, SqliteWriterReply } from './sqlite-writer';
 
+/** Prepared statements kept, at most: TypeORM's default for the main connection. */
+const STATEMENT_CACHE_SIZE = 100;
+
 interface Statement {
   reader: boolean;
   all(...parameters: unknown[]): unknown[];
@@ -27,12 +30,17 @@ export function workerDatabase(): Database {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const BetterSqlite3 = require('better-sqlite3') as new (file: string, options: { fileMustExist: boolean }) => Connection;
   const connection = new BetterSqlite3(file, { fileMustExist: true });
+  // As the main connection (see createDataSource): the checkpointer thread, not a COMMIT, moves the log into the file.
   connection.pragma('busy_timeout = 5000');
   connection.pragma('synchronous = NORMAL');
+  connection.pragma('wal_autocheckpoint = 10000');
   const statements = new Map<string, Statement>();
   const statement = (sql: string) => {
     let made = statements.get(sql);
-    if (made === undefined) statements.set(sql, (made = connection.prepare(sql)));
+    if (made !== undefined) return made;
+    // A statement per batch size (see StatementsBySize): the least recently made go, as in TypeORM's own cache.
+    if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+    statements.set(sql, (made = connection.prepare(sql)));
     return made;
   };
   const queryRunner = {
@@ -80,8 +88,8 @@ export function serveWrites(database: Database, methods: Record<string, (argumen
       try {
         reply = { id: message.id, result: await methods[message.method](message.argument) };
       } catch (error) {
-        const { message: text, name } = error instanceof Error ? error : new Error(String(error));
-        reply = { id: message.id, error: { message: text, name } };
+        const { message: text, name, code } = (error instanceof Error ? error : new Error(String(error))) as Error & { code?: unknown };
+        reply = { id: message.id, error: { message: text, name, code: typeof code === 'string' ? code : undefined } };
       }
       port.postMessage(reply);
     });

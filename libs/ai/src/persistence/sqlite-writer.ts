@@ -1,4 +1,10 @@
+import { Logger } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
+import { DependencyUnavailableError } from '../errors/ai-errors';
+
+/** A write the other connection's lock held past the busy timeout is told to come back, as for a database out of reach. */
+const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+const BUSY_RETRY_AFTER_MS = 1_000;
 
 /**
  * How the worker loads its module: compiled JavaScript as it is; the TypeScript sources (the library's own tests,
@@ -15,21 +21,31 @@ if (workerData.entry.endsWith('.ts')) {
 require(workerData.entry);
 `;
 
-/** What the worker module gets: the database file, its tables' prefix, and its busy timeout. */
+/** What the worker module gets: the module to run, the database file and its tables' prefix. */
 export interface SqliteWorkerData {
   entry: string;
   file: string;
   tablePrefix: string;
 }
 
-/** A call's answer from the worker: its result, or the error it threw (its message and name). */
-export type SqliteWriterReply = { id: number; result: unknown } | { id: number; error: { message: string; name: string } };
+/** What of an error crosses from the worker: its message, name and the driver's code (`SQLITE_BUSY`…). */
+export interface SqliteWriteFailure {
+  message: string;
+  name: string;
+  code?: string;
+}
+
+/** A call's answer from the worker: its result, or the error it threw. */
+export type SqliteWriterReply = { id: number; result: unknown } | { id: number; error: SqliteWriteFailure };
 
 /** The error a write in the worker threw, as the caller sees it. */
 export class SqliteWriteError extends Error {
-  constructor(message: string, name: string) {
+  readonly code?: string;
+
+  constructor({ message, name, code }: SqliteWriteFailure) {
     super(message);
     this.name = name;
+    this.code = code;
   }
 }
 
@@ -41,11 +57,13 @@ export class SqliteWriteError extends Error {
  * caller writes on its own connection again.
  */
 export class SqliteWriter {
+  private readonly logger = new Logger(SqliteWriter.name);
   private readonly worker: Worker;
   private readonly exited: Promise<unknown>;
   private readonly pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   private nextId = 0;
   private failed = false;
+  private stopping = false;
 
   constructor(data: SqliteWorkerData) {
     this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
@@ -53,6 +71,8 @@ export class SqliteWriter {
     this.worker.on('message', (reply: SqliteWriterReply) => this.answer(reply));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new Error('the SQLite writer thread stopped')));
+    // Idle, it does not keep the process alive; a write in flight does (see call).
+    this.worker.unref();
   }
 
   get alive(): boolean {
@@ -63,6 +83,7 @@ export class SqliteWriter {
   call<T>(method: string, argument: unknown): Promise<T> {
     if (this.failed) return Promise.reject(new Error('the SQLite writer thread stopped'));
     const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
       this.worker.postMessage({ id, method, argument });
@@ -71,6 +92,8 @@ export class SqliteWriter {
 
   /** After the last write: the worker finishes what it was given, closes its connection and exits. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.worker.ref();
     if (!this.failed) this.worker.postMessage({ stop: true });
     await this.exited;
   }
@@ -78,14 +101,21 @@ export class SqliteWriter {
   private answer(reply: SqliteWriterReply): void {
     const caller = this.pending.get(reply.id);
     this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (caller === undefined) return;
-    if ('error' in reply) caller.reject(new SqliteWriteError(reply.error.message, reply.error.name));
+    if ('error' in reply) caller.reject(errorOf(reply.error));
     else caller.resolve(reply.result);
   }
 
   private fail(error: Error): void {
+    if (!this.failed && !this.stopping) this.logger.error(`the SQLite writer thread failed (${error.message}): the hot path's writes run on the event loop from now on`);
     this.failed = true;
     for (const caller of this.pending.values()) caller.reject(error);
     this.pending.clear();
   }
+}
+
+function errorOf(failure: SqliteWriteFailure): Error {
+  const error = new SqliteWriteError(failure);
+  return failure.code !== undefined && BUSY_CODES.has(failure.code) ? new DependencyUnavailableError('database', BUSY_RETRY_AFTER_MS, error) : error;
 }

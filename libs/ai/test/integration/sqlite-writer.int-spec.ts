@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { SqliteWriter } from '../../src/persistence/sqlite-writer';
 import { aChatCompletion, aChatRequest } from '../factories';
 import { respond } from '../fake-upstream-client';
@@ -24,9 +25,11 @@ async function statementsOnTheLoop(replica: Replica, work: () => Promise<unknown
 describe('SQLite in a file: the hot path writes in a worker thread', () => {
   const databases = sqliteDatabases();
   let replica: Replica;
+  let url: string;
 
   beforeEach(async () => {
-    replica = await startReplica({ database: { url: await databases.fresh() }, models: MODELS });
+    url = await databases.fresh();
+    replica = await startReplica({ database: { url }, models: MODELS });
   });
 
   afterEach(() => replica.close());
@@ -80,9 +83,16 @@ describe('SQLite in a file: the hot path writes in a worker thread', () => {
     // A NULL outcome breaks the ledger's NOT NULL: the third of the thread's transactions (rows 50 to 59) is refused.
     (settlements[55].row as { outcome: string | null }).outcome = null;
     const ledger = replica.moduleRef.get(UsageLedger);
+    const [writer] = (replica.database as unknown as { writers: Map<string, SqliteWriter> }).writers.values();
+    const calls = jest.spyOn(writer, 'call');
 
     for (const { reservation, row } of settlements) ledger.record(reservation, row);
     await ledger.flush();
+
+    // Three transactions of the thread (25, 25 and the refused 10), then each settlement on its own.
+    const settled = calls.mock.calls.filter(([method]) => method === 'settleAll').map(([, argument]) => (argument as unknown[]).length);
+    expect(settled.slice(0, 3)).toEqual([25, 25, 10]);
+    expect(settled.slice(3)).toEqual(Array(60).fill(1));
 
     const rows = await query<{ request_id: string }>(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
     const expected = settlements.filter((_, index) => index !== 55).map(({ row }) => row.requestId);
@@ -92,4 +102,24 @@ describe('SQLite in a file: the hot path writes in a worker thread', () => {
     // 59 calls settled at 7 tokens, the dead letter left at its reservation's 10.
     expect(await replica.quota.usage(tenant.id, replica.clock.now())).toMatchObject({ tokensThisMonth: 59 * 7 + 10 });
   });
+
+  it('should keep settlements for the next flush, not dead-letter them, while another connection holds the lock past the busy timeout', async () => {
+    const tenant = await aTenant(replica, { tokensPerMonth: 1_000_000 });
+    const reservation = await replica.leases.reserve(aReservationRequest(replica, tenant, { tokens: 10 }));
+    const { row } = aSettlement(reservation, { tokens: 7, costMicroUsd: 0 });
+    const ledger = replica.moduleRef.get(UsageLedger);
+    const blocker = new BetterSqlite3(url.slice('sqlite:'.length));
+    blocker.exec('BEGIN IMMEDIATE');
+
+    ledger.record(reservation, row);
+    await ledger.flush();
+    const ledgerRows = () => query(replica.database, 'SELECT request_id FROM tollgate_usage_ledger WHERE tenant_id = $1', [tenant.id]);
+    expect(await ledgerRows()).toEqual([]);
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    await ledger.flush();
+
+    expect(await ledgerRows()).toEqual([{ request_id: row.requestId }]);
+    expect(await query(replica.database, 'SELECT id FROM tollgate_usage_dead_letters')).toEqual([]);
+  }, 20_000);
 });
