@@ -239,10 +239,13 @@ const RESERVE_FROM_LEASED_ROWS = new StatementsBySize(
    RETURNING {quota_usage}.tenant_id, {quota_usage}.month`,
 );
 
-/** PostgreSQL: locks the quota rows, $1/$2 a tenant and month each, in one sorted order, before an UPDATE that joins them. */
+/**
+ * PostgreSQL: locks the quota rows, $1/$2 a tenant and month each, before an UPDATE that joins them, in `inRowOrder`:
+ * byte by byte (`COLLATE "C"`), as the statements that lock them one at a time are sent.
+ */
 const LOCK_MONTH_ROWS = new StatementsBySize(
   (rows) => `SELECT 1 FROM {quota_usage} WHERE (tenant_id, month) IN (${Array.from({ length: rows }, (_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')})
-   ORDER BY tenant_id, month FOR UPDATE`,
+   ORDER BY tenant_id COLLATE "C", month COLLATE "C" FOR UPDATE`,
 );
 
 /** $1: only leases that expired before it; $2…: their ids. */
@@ -469,7 +472,7 @@ export class QuotaRepository {
         delta.costMicroUsd += row.costMicroUsd - reservation.costMicroUsd;
         deltas.set(key, delta);
       }
-      const byRow = [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      const byRow = [...deltas.entries()].sort(([, a], [, b]) => inRowOrder(a, b));
       // The quota rows last, all sent with the ledger's rows: every call admitted meanwhile writes its reservation
       // to one of them, and waits for their lock only from these UPDATEs to the COMMIT.
       await Promise.all([
@@ -588,6 +591,17 @@ export class QuotaRepository {
 
 }
 
+/**
+ * The one order every transaction locks quota rows in, so that none deadlock: by tenant, then month, then day,
+ * each compared code unit by code unit, which for tenant ids (TENANT_ID_PATTERN: ASCII) is PostgreSQL's `COLLATE "C"`.
+ * (Not by a joined key: `acme/…` sorts after `acme-eu/…`, while the database puts `acme` first.)
+ */
+export function inRowOrder(a: { tenantId: string; month: string; day?: string }, b: { tenantId: string; month: string; day?: string }): number {
+  return compare(a.tenantId, b.tenantId) || compare(a.month, b.month) || compare(a.day ?? '', b.day ?? '');
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Which quota refused a call, and when it renews. */
 function exceeded(quota: QuotaName, now: number): TenantQuotaExceededError {
   const periods = utcPeriods(now);
@@ -645,7 +659,7 @@ function leasedByRow(leases: Array<Record<string, unknown>>): Array<{ tenantId: 
     addTo(row.budget, { requests: Number(lease.requests), tokens: Number(lease.tokens), costMicroUsd: Number(lease.cost_micro_usd) });
     byRow.set(key, row);
   }
-  return [...byRow.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row);
+  return [...byRow.values()].sort(inRowOrder);
 }
 
 /** How the calls change each quota row, for the day they count in. */
@@ -672,7 +686,7 @@ function deltasByRow(items: LeasedReservation[]): RowDelta[] {
     deltas.set(key, delta);
   }
   // Every transaction locks quota rows in the same order, so that two replicas' batches cannot deadlock.
-  return [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, delta]) => delta);
+  return [...deltas.values()].sort(inRowOrder);
 }
 
 /** What of a leased reservation its writing reads: all that goes to SqliteWriter's thread, where every field costs its copy. */
