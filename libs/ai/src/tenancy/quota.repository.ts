@@ -472,12 +472,12 @@ export class QuotaRepository {
         delta.costMicroUsd += row.costMicroUsd - reservation.costMicroUsd;
         deltas.set(key, delta);
       }
-      const byRow = [...deltas.entries()].sort(([, a], [, b]) => inRowOrder(a, b));
+      const byRow = [...deltas.values()].sort(inRowOrder);
       // The quota rows last, all sent with the ledger's rows: every call admitted meanwhile writes its reservation
       // to one of them, and waits for their lock only from these UPDATEs to the COMMIT.
       await Promise.all([
         ...this.rowInserts(manager, LEDGER_INSERT, owned.map(({ row }) => ledgerValues(row))),
-        ...byRow.map(([, { tenantId, month, tokens, costMicroUsd }]) => this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd])),
+        ...byRow.map(({ tenantId, month, tokens, costMicroUsd }) => this.run(manager, SETTLE_MONTH, [tenantId, month, tokens, costMicroUsd])),
       ]);
     });
   }
